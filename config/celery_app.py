@@ -1,0 +1,31 @@
+"""The Celery application and the beat schedule.
+
+The schedule is explicit and lives here, in code, so that one file answers "what runs
+when". Without ``REDIS_URL`` the same schedule is run in-process by
+``config.embedded.EmbeddedScheduler`` (started by ``manage.py serve``).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("engage")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "relay-outbox": {
+        "task": "platform.relay_outbox",
+        "schedule": timedelta(seconds=15),
+    },
+    "purge-auth-records": {
+        "task": "accounts.purge_auth_records",
+        "schedule": crontab(minute=17, hour=3),
+    },
+}

@@ -1,0 +1,107 @@
+"""The one way to queue a background job: ``enqueue``.
+
+``enqueue`` records the job in the outbox inside the caller's transaction and hands it
+to the broker once that transaction commits. Whatever cannot be handed over stays in the
+outbox and is re-sent by ``relay_outbox`` (scheduled every few seconds) once the broker
+answers again. Without a broker (the embedded default) jobs run in this process right
+after the commit, and failed or delayed ones are run later by the relay.
+
+Tasks must therefore be idempotent: a job can run twice (relay after a crash between
+publish and delete, a worker killed mid-job and the job redelivered).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from celery import Task
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from config.celery_app import app
+from config.models import OutboxJob
+
+logger = logging.getLogger(__name__)
+
+# A row younger than this may still be published by the request that made it.
+RELAY_GRACE = timedelta(seconds=10)
+EMBEDDED_MAX_ATTEMPTS = 5
+
+
+def enqueue(task: Task | str, *args: Any, delay_seconds: int | None = None, **kwargs: Any) -> None:
+    """Queue ``task(*args, **kwargs)`` to run after the current transaction commits.
+
+    Arguments must be JSON-serialisable (ids, not model instances).
+    """
+    name = task if isinstance(task, str) else task.name
+    run_after = timezone.now() + timedelta(seconds=delay_seconds) if delay_seconds else None
+    job = OutboxJob.objects.create(task_name=name, args=list(args), kwargs=kwargs, run_after=run_after)
+    if run_after is not None and embedded():
+        return  # the embedded relay runs it when it is due
+    transaction.on_commit(lambda: dispatch(job), robust=True)
+
+
+def embedded() -> bool:
+    return bool(settings.CELERY_TASK_ALWAYS_EAGER)
+
+
+def dispatch(job: OutboxJob) -> bool:
+    """Send (or, embedded, run) one outbox job; delete it on success. True on success."""
+    if embedded():
+        return _run_in_process(job)
+    countdown = None
+    if job.run_after is not None:
+        countdown = max(0.0, (job.run_after - timezone.now()).total_seconds())
+    try:
+        app.send_task(job.task_name, args=job.args, kwargs=job.kwargs, countdown=countdown, retry=False)
+    except Exception as exc:  # the broker is unreachable: the relay will try again
+        logger.warning("job %s kept in the outbox, broker unavailable: %s", job, exc)
+        OutboxJob.objects.filter(pk=job.pk).update(attempts=job.attempts + 1, last_error=str(exc)[:2000])
+        return False
+    OutboxJob.objects.filter(pk=job.pk).delete()
+    return True
+
+
+def task_named(name: str) -> Task:
+    if name not in app.tasks:
+        app.loader.import_default_modules()  # registers every app's tasks module
+    return app.tasks[name]
+
+
+def _run_in_process(job: OutboxJob) -> bool:
+    result = task_named(job.task_name).apply(args=job.args, kwargs=job.kwargs)
+    if result.failed():
+        logger.error("in-process job %s failed: %s", job, result.result)
+        attempts = job.attempts + 1
+        retry_at = timezone.now() + timedelta(seconds=30 * 2**attempts)
+        OutboxJob.objects.filter(pk=job.pk).update(
+            attempts=attempts, last_error=repr(result.result)[:2000], run_after=retry_at
+        )
+        return False
+    OutboxJob.objects.filter(pk=job.pk).delete()
+    return True
+
+
+def relay_outbox(*, batch_size: int = 500) -> int:
+    """Dispatch outbox jobs that are due and no longer in their publisher's hands.
+
+    Returns how many were dispatched. Stops at the first broker failure.
+    """
+    now = timezone.now()
+    sent = 0
+    due = OutboxJob.objects.filter(created_at__lte=now - RELAY_GRACE).exclude(run_after__gt=now).order_by("id")
+    if embedded():
+        # One process, jobs run inline: each job gets its own transactions.
+        for job in due.filter(attempts__lt=EMBEDDED_MAX_ATTEMPTS)[:batch_size]:
+            sent += dispatch(job)
+        return sent
+    with transaction.atomic():
+        # Several relays (beat hiccups, two beats) never send the same row at once.
+        for job in due.select_for_update(skip_locked=True)[:batch_size]:
+            if not dispatch(job):
+                break  # the broker is down; try the rest next time
+            sent += 1
+    return sent
