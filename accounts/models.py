@@ -183,14 +183,14 @@ class LoginFailure(models.Model):
     ip = models.GenericIPAddressField()
     at = models.DateTimeField(default=timezone.now)
 
-    def __str__(self) -> str:
-        return f"{self.email} from {self.ip} at {self.at:%Y-%m-%d %H:%M}"
-
     class Meta:
         indexes = [
             models.Index(fields=["email", "ip", "at"], name="loginfail_pair_idx"),
             models.Index(fields=["ip", "at"], name="loginfail_ip_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.email} from {self.ip} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class LoginLock(models.Model):
