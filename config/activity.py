@@ -1,0 +1,60 @@
+"""The shape in which apps announce what people did, for the participation log.
+
+``training`` and ``content`` cannot import ``engage`` (dependencies point one way), so
+each sends its own documented signal (``training.signals.activity``,
+``content.signals.activity``) with one keyword argument, ``activity``, an
+:class:`Activity`. ``engage`` subscribes and appends each to its participation log,
+where ``key`` makes a second delivery of the same fact count once.
+
+Announce with :func:`announce`, inside the transaction that made the change: the signal
+is sent only if and after that transaction commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.dispatch import Signal
+
+
+class ActivityKind:
+    """The kinds of the participation log (PHASE-MODEL.md)."""
+
+    MESSAGE_PUBLISHED = "message_published"
+    MESSAGE_SHARED = "message_shared"
+    SHARE_LINK_CLICKED = "share_link_clicked"
+    TOOLKIT_ITEM_USED = "toolkit_item_used"
+    QUERY_RECEIVED = "query_received"
+    QUERY_ROUTED = "query_routed"
+    QUERY_ESCALATED = "query_escalated"
+    QUERY_CLAIMED = "query_claimed"
+    ANSWER_PUBLISHED = "answer_published"
+    ANSWER_REVIEWED = "answer_reviewed"
+    COURSE_COMPLETED = "course_completed"
+    CERTIFICATION_EARNED = "certification_earned"
+    CERTIFICATION_EXPIRED = "certification_expired"
+    INSIGHT_SUBMITTED = "insight_submitted"
+    INSIGHT_STATUS_CHANGED = "insight_status_changed"
+
+
+@dataclass(frozen=True)
+class Activity:
+    kind: str
+    occurred_at: datetime
+    object_type: str  # "content.message", "training.course", ...
+    object_id: int
+    key: str  # idempotency key: the same fact always gets the same key
+    actor_id: int | None = None  # None for a visitor (a share link's click)
+    department_id: int | None = None  # the actor's department at the time
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def announce(signal: Signal, sender: type, activity: Activity) -> None:
+    """Send ``signal(sender, activity=activity)`` once the current transaction commits."""
+    transaction.on_commit(lambda: signal.send(sender=sender, activity=activity), robust=True)
