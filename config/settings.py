@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "config",
     "accounts",
     "training",
+    "engage",
 ]
 
 MIDDLEWARE = [

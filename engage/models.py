@@ -1,0 +1,403 @@
+"""Community queries, their claims and answers, insights, outbound deliveries, and the
+participation log.
+
+A query's *status* as API.md defines it is read "as of the moment": the stored ``state``
+says whether it is open, in review, answered or closed, and an open query whose
+``claimed_until`` lies in the future reads ``claimed``. A lapsed lease therefore reads
+``open`` without any job (see :func:`query_status`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Department, Topic
+
+
+class ChannelKind(models.TextChoices):
+    TWITTER = "twitter", "Twitter / X"
+    LINKEDIN = "linkedin", "LinkedIn"
+    FACEBOOK = "facebook", "Facebook"
+    INSTAGRAM = "instagram", "Instagram"
+    FORUM = "forum", "Community forum"
+    EMAIL = "email", "Email"
+    WEB = "web", "Web"
+    OTHER = "other", "Other"
+
+
+class Channel(models.Model):
+    """Where queries come from, and where their answers go back to.
+
+    The secret signs both directions (HMAC-SHA256), so it is kept usable; it is shown
+    once, when made or rotated. After a rotation the previous secret keeps verifying
+    inbound webhooks until ``previous_secret_expires_at``.
+    """
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=20, choices=ChannelKind.choices, default=ChannelKind.OTHER)
+    outbound_url = models.CharField(max_length=500, blank=True)
+    secret = models.CharField(max_length=128)
+    previous_secret = models.CharField(max_length=128, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    secret_rotated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def verifying_secrets(self, at: datetime | None = None) -> list[str]:
+        """The secrets an inbound signature may be made with at ``at``."""
+        at = at or timezone.now()
+        secrets = [self.secret]
+        if self.previous_secret and self.previous_secret_expires_at and self.previous_secret_expires_at > at:
+            secrets.append(self.previous_secret)
+        return secrets
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+# Default response-time targets (API.md), counted from ``received_at``.
+RESPONSE_TARGETS = {
+    Priority.URGENT: timedelta(hours=1),
+    Priority.HIGH: timedelta(hours=4),
+    Priority.NORMAL: timedelta(hours=24),
+    Priority.LOW: timedelta(hours=72),
+}
+
+
+class QueryState(models.TextChoices):
+    """What is stored. ``claimed`` is not a state: it is an open query with a live lease."""
+
+    OPEN = "open", "Open"
+    PENDING_REVIEW = "pending_review", "Pending review"
+    ANSWERED = "answered", "Answered"
+    CLOSED = "closed", "Closed"
+
+
+class QueryStatus(models.TextChoices):
+    """The statuses of API.md, as read at a moment."""
+
+    OPEN = "open", "Open"
+    CLAIMED = "claimed", "Claimed"
+    PENDING_REVIEW = "pending_review", "Pending review"
+    ANSWERED = "answered", "Answered"
+    CLOSED = "closed", "Closed"
+
+
+class CloseReason(models.TextChoices):
+    SPAM = "spam", "Spam"
+    DUPLICATE = "duplicate", "Duplicate"
+    NO_ACTION = "no_action", "No action needed"
+
+
+class Query(models.Model):
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="queries")
+    external_id = models.CharField(max_length=255)
+    text = models.TextField()
+    author_handle = models.CharField(max_length=255)
+    author_name = models.CharField(max_length=255, blank=True)
+    url = models.CharField(max_length=2000, blank=True)
+    sender_created_at = models.DateTimeField(null=True, blank=True)  # for display only
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, null=True, blank=True, related_name="queries"
+    )  # null until routed
+    topics = models.ManyToManyField(Topic, blank=True, related_name="queries")
+    routed_at = models.DateTimeField(null=True, blank=True)  # set when routing ran, matched or not
+
+    received_at = models.DateTimeField(default=timezone.now)  # the response-time clock starts here
+    sla_due_at = models.DateTimeField()
+
+    state = models.CharField(max_length=20, choices=QueryState.choices, default=QueryState.OPEN)
+    # The holder of a lease (open) or the author of the answer in review (pending_review).
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="claimed_queries"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)  # when the current claim began
+    claimed_until = models.DateTimeField(null=True, blank=True)
+
+    answered_at = models.DateTimeField(null=True, blank=True)  # when its answer was published
+    close_reason = models.CharField(max_length=20, choices=CloseReason.choices, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    escalated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    escalated_from = models.ForeignKey(Department, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    escalation_note = models.TextField(blank=True)
+    sla_breached_at = models.DateTimeField(null=True, blank=True)  # set once, by the breach job
+
+    class Meta:
+        ordering = ["sla_due_at", "id"]
+        verbose_name_plural = "queries"
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "external_id"], name="query_channel_external_unique"),
+            models.CheckConstraint(
+                condition=(Q(state="closed") & ~Q(close_reason="")) | (~Q(state="closed") & Q(close_reason="")),
+                name="query_closed_has_reason",
+            ),
+        ]
+        indexes = [
+            # The queue: open rows only, oldest-and-most-urgent (earliest due) first.
+            models.Index(
+                fields=["department", "sla_due_at", "id"], condition=Q(state="open"), name="query_open_queue_idx"
+            ),
+            models.Index(fields=["sla_due_at", "id"], condition=Q(state="open"), name="query_open_all_idx"),
+            # Live claims of one person (the cap, "mine").
+            models.Index(
+                fields=["claimed_by", "claimed_until"],
+                condition=Q(claimed_by__isnull=False),
+                name="query_claimed_by_idx",
+            ),
+            # Lists by status and the metrics (received in a window, per department).
+            models.Index(fields=["department", "state", "sla_due_at", "id"], name="query_dept_state_idx"),
+            models.Index(fields=["received_at"], name="query_received_idx"),
+            # Response-time breaches not yet handled.
+            models.Index(
+                fields=["sla_due_at"],
+                condition=Q(state__in=["open", "pending_review"], sla_breached_at__isnull=True),
+                name="query_sla_watch_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}:{self.external_id}"
+
+    def status_at(self, at: datetime | None = None) -> str:
+        return query_status(state=self.state, claimed_until=self.claimed_until, at=at)
+
+    def holds_live_claim(self, user_id: int | None, at: datetime | None = None) -> bool:
+        at = at or timezone.now()
+        return (
+            self.state == QueryState.OPEN
+            and user_id is not None
+            and self.claimed_by_id == user_id
+            and self.claimed_until is not None
+            and self.claimed_until > at
+        )
+
+
+def query_status(*, state: str, claimed_until: datetime | None, at: datetime | None = None) -> str:
+    """The API status of a query, as of ``at`` (now by default)."""
+    if state != QueryState.OPEN:
+        return state
+    at = at or timezone.now()
+    if claimed_until is not None and claimed_until > at:
+        return QueryStatus.CLAIMED
+    return QueryStatus.OPEN
+
+
+class QueryDraft(models.Model):
+    """An author's unsent answer. It outlives a lapsed claim and is offered back to its author."""
+
+    query = models.ForeignKey(Query, on_delete=models.CASCADE, related_name="drafts")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="query_drafts")
+    body = models.TextField(blank=True)
+    message_ids = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["query", "author"], name="querydraft_query_author_unique")]
+
+    def __str__(self) -> str:
+        return f"draft by {self.author_id} on {self.query_id}"
+
+
+class AnswerStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"  # returned by a reviewer, with a comment
+    PENDING_REVIEW = "pending_review", "Pending review"
+    PUBLISHED = "published", "Published"
+    WITHDRAWN = "withdrawn", "Withdrawn"  # its query was closed or escalated before it was published
+
+
+class Answer(models.Model):
+    query = models.ForeignKey(Query, on_delete=models.CASCADE, related_name="answers")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="answers")
+    author_department = models.ForeignKey(
+        Department, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )  # the author's department when the answer was written (metrics)
+    body = models.TextField()
+    body_html = models.TextField(blank=True)  # sanitised rendering of ``body``
+    status = models.CharField(max_length=20, choices=AnswerStatus.choices, default=AnswerStatus.DRAFT)
+    # The approved messages the answer used (content.Message ids).
+    message_ids = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["query"], condition=Q(status="published"), name="answer_one_published_per_query"
+            ),
+            models.UniqueConstraint(
+                fields=["query"], condition=Q(status="pending_review"), name="answer_one_in_review_per_query"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="published") | Q(published_at__isnull=False), name="answer_published_has_time"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "submitted_at"], name="answer_status_idx"),
+            models.Index(fields=["published_at"], name="answer_published_idx"),
+            models.Index(fields=["author", "-created_at"], name="answer_author_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"answer {self.pk} on {self.query_id}"
+
+
+class DeliveryKind(models.TextChoices):
+    ANSWER = "answer", "Answer"
+    INSIGHT_SHIPPED = "insight_shipped", "Insight shipped"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    DEAD = "dead", "Dead letter"
+
+
+class Delivery(models.Model):
+    """One outbound message to a channel, with its attempts; ``dead`` after about an hour of failures."""
+
+    kind = models.CharField(max_length=20, choices=DeliveryKind.choices, default=DeliveryKind.ANSWER)
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    query = models.ForeignKey(Query, on_delete=models.CASCADE, related_name="deliveries")
+    answer = models.ForeignKey(Answer, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries")
+    insight = models.ForeignKey("Insight", on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries")
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    target = models.CharField(max_length=500, blank=True)  # where it went ("local" for the local adapter)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    dead_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["answer"], condition=Q(kind="answer"), name="delivery_one_per_answer"),
+            models.UniqueConstraint(
+                fields=["insight", "query"], condition=Q(kind="insight_shipped"), name="delivery_one_per_insight_query"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk} ({self.status})"
+
+
+class InsightStatus(models.TextChoices):
+    SUBMITTED = "submitted", "Submitted"
+    UNDER_REVIEW = "under_review", "Under review"
+    PLANNED = "planned", "Planned"
+    SHIPPED = "shipped", "Shipped"
+    DECLINED = "declined", "Declined"
+
+
+class Insight(models.Model):
+    """What the community told us, drawn from queries, for the product department."""
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=InsightStatus.choices, default=InsightStatus.SUBMITTED)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="insights_submitted"
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.SET_NULL, null=True, blank=True, related_name="insights"
+    )  # the submitter's department at the time
+    queries = models.ManyToManyField(Query, related_name="insights", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "status_changed_at"], name="insight_status_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class InsightStatusChange(models.Model):
+    """The status history of an insight: who moved it, when, from what to what."""
+
+    insight = models.ForeignKey(Insight, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=20, choices=InsightStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=InsightStatus.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        indexes = [models.Index(fields=["insight", "changed_at"], name="insightchange_insight_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.insight_id}: {self.from_status or '-'} → {self.to_status}"
+
+
+class ParticipationEvent(models.Model):
+    """One fact of the participation log (PHASE-MODEL.md). Append-only.
+
+    ``key`` makes recording idempotent: the same fact, recorded twice, is one row.
+    Written only through :func:`engage.participation.record`.
+    """
+
+    kind = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )  # the actor's department at the time
+    occurred_at = models.DateTimeField()
+    object_type = models.CharField(max_length=60)
+    object_id = models.BigIntegerField()
+    key = models.CharField(max_length=200, unique=True)
+    data = models.JSONField(default=dict, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [
+            models.Index(fields=["occurred_at"], name="pevent_occurred_idx"),
+            models.Index(fields=["department", "kind", "occurred_at"], name="pevent_dept_kind_idx"),
+            models.Index(fields=["actor", "occurred_at"], name="pevent_actor_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_type}:{self.object_id}"
