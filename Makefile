@@ -1,0 +1,60 @@
+# Engage. The two commands: `make run` serves the demo company, `make test` runs the suite.
+# Both set up .venv themselves (scripts/bootstrap.sh) and are safe to run again.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+ARGS ?=
+# Checked by ruff and mypy: the apps that exist so far, the platform and the scripts.
+APPS := $(wildcard accounts training content engage)
+TYPED := $(APPS) config scripts
+
+.PHONY: help run test lint worker beat prod venv venv-dev
+
+help:
+	@echo "make run     serve the demo company on http://$(HOST):$(PORT) (PORT=, HOST= to change)"
+	@echo "make test    run the whole test suite (ARGS=\"-k name\" passes arguments to pytest)"
+	@echo "make lint    ruff check, ruff format --check and mypy"
+	@echo "make worker  a Celery worker (needs REDIS_URL)"
+	@echo "make beat    the Celery beat scheduler (needs REDIS_URL)"
+	@echo "make prod    the production shape: migrate, collectstatic, gunicorn (needs DATABASE_URL, REDIS_URL, SECRET_KEY)"
+
+venv:
+	@scripts/bootstrap.sh run
+
+venv-dev:
+	@scripts/bootstrap.sh dev
+
+run: venv
+	@DEBUG=1 $(PY) manage.py migrate --noinput
+	@DEBUG=1 $(PY) manage.py seed_demo --url http://$(HOST):$(PORT)/
+	@DEBUG=1 exec $(PY) manage.py serve $(HOST):$(PORT)
+
+test: venv-dev
+	@$(PY) scripts/test.py $(ARGS)
+
+lint: venv-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy $(TYPED)
+
+worker: venv
+	@test -n "$$REDIS_URL" || { echo "make worker needs REDIS_URL (e.g. redis://127.0.0.1:6379/0). Without it, make run runs jobs in-process."; exit 1; }
+	exec $(VENV)/bin/celery -A config worker --loglevel=INFO
+
+beat: venv
+	@test -n "$$REDIS_URL" || { echo "make beat needs REDIS_URL (e.g. redis://127.0.0.1:6379/0). Without it, make run runs the schedule in-process."; exit 1; }
+	exec $(VENV)/bin/celery -A config beat --loglevel=INFO --schedule "$${ENGAGE_VAR_DIR:-var}/celerybeat-schedule"
+
+prod: venv
+	@for name in DATABASE_URL REDIS_URL SECRET_KEY; do \
+	  test -n "$${!name}" || { echo "make prod needs $$name (see README, 'The production shape')"; exit 1; }; \
+	done
+	DEBUG=0 $(PY) manage.py migrate --noinput
+	DEBUG=0 $(PY) manage.py collectstatic --noinput
+	DEBUG=0 exec $(VENV)/bin/gunicorn config.wsgi --bind $(HOST):$(PORT) \
+	  --workers $$((2 * $$(nproc) + 1)) --worker-class sync --access-logfile -
