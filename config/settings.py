@@ -161,6 +161,12 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3
 ENGAGE_TOKEN_TTL_DAYS = env_int("ENGAGE_TOKEN_TTL_DAYS", 30, minimum=1, maximum=365)
 ENGAGE_SITE_URL = env_str("ENGAGE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# Community queries: the claim lease, the cap on live claims per person, and whether
+# outbound deliveries may reach loopback (only ever for a test's local server).
+ENGAGE_CLAIM_LEASE_MINUTES = env_int("ENGAGE_CLAIM_LEASE_MINUTES", 15, minimum=1, maximum=24 * 60)
+ENGAGE_MAX_OPEN_CLAIMS = env_int("ENGAGE_MAX_OPEN_CLAIMS", 5, minimum=1, maximum=1000)
+ENGAGE_OUTBOUND_ALLOW_LOOPBACK = env_bool("ENGAGE_OUTBOUND_ALLOW_LOOPBACK", False)
+
 # --- Mail ----------------------------------------------------------------------------------
 EMAIL_URL = env_str("EMAIL_URL")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Engage <engage@localhost>")

@@ -7,6 +7,7 @@ from config import health
 
 api_v1 = [
     path("", include("accounts.api_urls")),
+    path("", include("engage.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

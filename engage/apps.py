@@ -7,6 +7,14 @@ class EngageConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from accounts.notifications import register_kind
         from engage import receivers
 
+        register_kind("engage.query_routed", "New queries for your department", email_default=False)
+        register_kind("engage.query_escalated", "Queries escalated to your department", email_default=False)
+        register_kind("engage.answer_review", "Answers awaiting your review", email_default=False)
+        register_kind("engage.answer_reviewed", "Reviews of your answers")
+        register_kind("engage.sla_breach", "Queries that missed their response target")
+        register_kind("engage.insight", "Insights you submitted, answered or own")
+        register_kind("engage.delivery_dead", "Answers that could not be delivered to their channel")
         receivers.connect()

@@ -1,0 +1,699 @@
+"""The community-queries API (API.md, "Community queries").
+
+Thin views: input through a nested serializer, then a service (writes) or a selector
+(reads). Visibility comes first (``*_get_for_user`` answers 404), then permission (403),
+then input (400 naming the field), then state (409). Fields a caller may not write are
+simply not read.
+
+The inbound webhook is the one unauthenticated view: its signature is its
+authentication, so it uses no session and needs no CSRF token.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, cast
+from urllib.parse import urlencode
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from accounts.permissions import IsAdmin
+from config.errors import ServiceError
+from config.pagination import MAX_PAGE_SIZE, Pagination
+from engage import selectors, services, signing, webhooks
+from engage.models import (
+    AnswerStatus,
+    ChannelKind,
+    CloseReason,
+    DeliveryStatus,
+    InsightStatus,
+    Priority,
+    Query,
+    QueryStatus,
+)
+
+DETAIL = inline_serializer("EngageDetail", {"detail": serializers.CharField()})
+BAD_INPUT = OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input; field errors name the field.")
+NOT_FOUND = OpenApiResponse(DETAIL, description="No such thing, or not yours to see.")
+FORBIDDEN = OpenApiResponse(DETAIL, description="Visible, but not yours to do.")
+CONFLICT = OpenApiResponse(OpenApiTypes.OBJECT, description="Not possible in the current state.")
+
+
+def _me(request: Request) -> User:
+    """The signed-in person (every view but the webhook requires authentication)."""
+    return cast(User, request.user)
+
+
+def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class _Paginated(APIView):
+    def paginated(self, request: Request, queryset: QuerySet[Any], to_dict: Any) -> Response:
+        paginator = Pagination()
+        page = paginator.paginate_queryset(queryset, request, view=self) or []
+        return paginator.get_paginated_response([to_dict(row) for row in page])
+
+
+# --- Output shapes (documentation of what the views return) --------------------------------------
+
+
+class QueryAuthorOutput(serializers.Serializer):
+    handle = serializers.CharField()
+    name = serializers.CharField()
+
+
+class QueryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    channel = serializers.CharField(help_text="The channel's slug.")
+    external_id = serializers.CharField()
+    text = serializers.CharField()
+    author = QueryAuthorOutput()
+    url = serializers.CharField()
+    created_at = serializers.DateTimeField(allow_null=True, help_text="The sender's time, for display only.")
+    status = serializers.ChoiceField(choices=QueryStatus.choices, help_text="As of the moment it is read.")
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    department = serializers.CharField(allow_null=True, help_text="A slug; null until routed.")
+    topics = serializers.ListField(child=serializers.CharField())
+    claimed_by = serializers.IntegerField(allow_null=True)
+    claimed_by_name = serializers.CharField(allow_null=True)
+    claimed_until = serializers.DateTimeField(allow_null=True)
+    received_at = serializers.DateTimeField()
+    sla_due_at = serializers.DateTimeField()
+    answered_at = serializers.DateTimeField(allow_null=True)
+    close_reason = serializers.ChoiceField(choices=CloseReason.choices, allow_null=True)
+    escalated_at = serializers.DateTimeField(allow_null=True)
+
+
+class QueryPageOutput(serializers.Serializer):
+    results = QueryOutput(many=True)
+    next = serializers.CharField(allow_null=True)
+
+
+class AnswerOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    query = serializers.IntegerField()
+    author = serializers.IntegerField()
+    author_name = serializers.CharField()
+    body = serializers.CharField()
+    body_html = serializers.CharField(help_text="Sanitised HTML.")
+    status = serializers.ChoiceField(choices=AnswerStatus.choices)
+    message_ids = serializers.ListField(child=serializers.IntegerField())
+    created_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    published_at = serializers.DateTimeField(allow_null=True)
+    review_comment = serializers.CharField()
+    reviewed_by = serializers.IntegerField(allow_null=True)
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+
+
+class InsightOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    status = serializers.ChoiceField(choices=InsightStatus.choices)
+    submitted_by = serializers.IntegerField()
+    submitted_by_name = serializers.CharField()
+    department = serializers.CharField(allow_null=True)
+    query_ids = serializers.ListField(child=serializers.IntegerField())
+    created_at = serializers.DateTimeField()
+    status_changed_at = serializers.DateTimeField()
+
+
+class ChannelOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=ChannelKind.choices)
+    outbound_url = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    secret_rotated_at = serializers.DateTimeField(allow_null=True)
+    previous_secret_expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class ChannelWithSecretOutput(ChannelOutput):
+    secret = serializers.CharField(help_text="Shown this once.")
+
+
+class DeliveryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    channel = serializers.CharField()
+    query = serializers.IntegerField()
+    answer = serializers.IntegerField(allow_null=True)
+    status = serializers.ChoiceField(choices=DeliveryStatus.choices)
+    attempts = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField()
+    last_error = serializers.CharField()
+    last_status_code = serializers.IntegerField(allow_null=True)
+    target = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    dead_at = serializers.DateTimeField(allow_null=True)
+
+
+def _channel_dict(channel: Any, secret: str | None = None) -> dict[str, Any]:
+    data = {
+        "id": channel.pk,
+        "slug": channel.slug,
+        "name": channel.name,
+        "kind": channel.kind,
+        "outbound_url": channel.outbound_url,
+        "created_at": channel.created_at,
+        "secret_rotated_at": channel.secret_rotated_at,
+        "previous_secret_expires_at": channel.previous_secret_expires_at,
+    }
+    if secret is not None:
+        data["secret"] = secret
+    return data
+
+
+def _delivery_dict(delivery: Any) -> dict[str, Any]:
+    return {
+        "id": delivery.pk,
+        "kind": delivery.kind,
+        "channel": delivery.channel.slug,
+        "query": delivery.query_id,
+        "answer": delivery.answer_id,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "next_attempt_at": delivery.next_attempt_at,
+        "last_error": delivery.last_error,
+        "last_status_code": delivery.last_status_code,
+        "target": delivery.target,
+        "created_at": delivery.created_at,
+        "delivered_at": delivery.delivered_at,
+        "dead_at": delivery.dead_at,
+    }
+
+
+def _query_dict(query: Any) -> dict[str, Any]:
+    return selectors.query_as_dict(query, now=timezone.now())
+
+
+# --- Channels ------------------------------------------------------------------------------------
+
+
+class ChannelListApi(_Paginated):
+    permission_classes = [IsAdmin]
+
+    class InputSerializer(serializers.Serializer):
+        slug = serializers.SlugField(max_length=60)
+        name = serializers.CharField(max_length=120)
+        kind = serializers.ChoiceField(choices=ChannelKind.choices)
+        outbound_url = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    @extend_schema(responses={200: ChannelOutput(many=True)}, summary="Channels (admins)")
+    def get(self, request: Request) -> Response:
+        return self.paginated(request, selectors.channel_list(), _channel_dict)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: ChannelWithSecretOutput, 400: BAD_INPUT},
+        summary="Make a channel; its secret is answered once",
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(self.InputSerializer, request.data)
+        channel, secret = services.channel_create(**data)
+        return Response(_channel_dict(channel, secret), status=status.HTTP_201_CREATED)
+
+
+class ChannelDetailApi(APIView):
+    permission_classes = [IsAdmin]
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=120, required=False)
+        outbound_url = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+    @extend_schema(responses={200: ChannelOutput, 404: NOT_FOUND}, summary="A channel (never its secret)")
+    def get(self, request: Request, slug: str) -> Response:
+        return Response(_channel_dict(selectors.channel_get(slug=slug)))
+
+    @extend_schema(request=InputSerializer, responses={200: ChannelOutput, 400: BAD_INPUT, 404: NOT_FOUND})
+    def patch(self, request: Request, slug: str) -> Response:
+        channel = selectors.channel_get(slug=slug)
+        data = _valid(self.InputSerializer, request.data)
+        channel = services.channel_update(channel=channel, **data)
+        return Response(_channel_dict(channel))
+
+
+class ChannelRotateSecretApi(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        request=None,
+        responses={200: ChannelWithSecretOutput, 404: NOT_FOUND},
+        summary="A new secret, answered once; the previous one keeps working for 24 hours",
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        channel, secret = services.channel_rotate_secret(channel=selectors.channel_get(slug=slug))
+        return Response(_channel_dict(channel, secret))
+
+
+class WebhookInput(serializers.Serializer):
+    """The body of API.md (documentation only: the view checks the raw bytes itself)."""
+
+    external_id = serializers.CharField(max_length=255)
+    text = serializers.CharField(max_length=10_000)
+    author = inline_serializer(
+        "WebhookAuthor", {"handle": serializers.CharField(), "name": serializers.CharField(required=False)}
+    )
+    url = serializers.URLField(required=False)
+    created_at = serializers.DateTimeField(required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+
+
+WEBHOOK_RESULT = inline_serializer(
+    "WebhookResult", {"id": serializers.IntegerField(), "created": serializers.BooleanField()}
+)
+
+
+class ChannelWebhookApi(APIView):
+    """A channel delivers a query. Checked in API.md's order; the first failure answers."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes: list[Any] = []
+
+    @extend_schema(
+        request=WebhookInput,
+        parameters=[
+            OpenApiParameter(signing.TIMESTAMP_HEADER, str, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter(signing.SIGNATURE_HEADER, str, OpenApiParameter.HEADER, required=True),
+        ],
+        responses={
+            201: WEBHOOK_RESULT,
+            200: WEBHOOK_RESULT,
+            400: BAD_INPUT,
+            401: OpenApiResponse(DETAIL, description="Signature missing or wrong, or timestamp out of window."),
+            404: NOT_FOUND,
+            413: OpenApiResponse(DETAIL, description="Body over 64 KiB."),
+        },
+        auth=[],
+        summary="Inbound webhook (signed)",
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        channel = selectors.channel_list().filter(slug=slug).first()
+        if channel is None:
+            return Response({"detail": "No such channel."}, status=status.HTTP_404_NOT_FOUND)
+        django_request = request._request
+        too_large = Response({"detail": "The body is over 64 KiB."}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        if webhooks.too_large(django_request.META.get("CONTENT_LENGTH")):
+            return too_large
+        body = django_request.body
+        if len(body) > webhooks.MAX_BODY_BYTES:
+            return too_large
+        headers = django_request.headers
+        if not signing.verify(
+            secrets_=channel.verifying_secrets(),
+            timestamp=headers.get(signing.TIMESTAMP_HEADER),
+            header=headers.get(signing.SIGNATURE_HEADER),
+            body=body,
+            now=time.time(),
+        ):
+            return Response(
+                {"detail": "The signature is missing or wrong, or the timestamp is out of window."},
+                status=status.HTTP_401_UNAUTHORIZED,
+                headers={"WWW-Authenticate": 'Engage-Signature realm="webhook"'},
+            )
+        try:
+            inbound = webhooks.parse(body)
+        except webhooks.InvalidPayload as exc:
+            return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+        query_id, created = services.query_receive(channel=channel, inbound=inbound)
+        return Response(
+            {"id": query_id, "created": created}, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+# --- Queries -------------------------------------------------------------------------------------
+
+
+def _page_size(request: Request) -> int:
+    raw = request.query_params.get("page_size")
+    if raw in (None, ""):
+        return Pagination.page_size
+    try:
+        size = int(raw)
+    except ValueError:
+        raise ServiceError("page_size must be a whole number.", field="page_size") from None
+    if size < 1:
+        raise ServiceError("page_size must be at least 1.", field="page_size")
+    return min(size, MAX_PAGE_SIZE)
+
+
+def _flag(raw: str | None) -> bool:
+    return (raw or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+class QueryListApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=QueryStatus.values),
+            OpenApiParameter("department", str, description="A department slug, or `none` for unrouted."),
+            OpenApiParameter("topic", str, description="A topic slug."),
+            OpenApiParameter("mine", bool, description="Only what you hold."),
+            OpenApiParameter("cursor", str, description="From `next`."),
+            OpenApiParameter("page_size", int, description="At most 200."),
+        ],
+        responses={200: QueryPageOutput, 400: BAD_INPUT},
+        summary="The queue: earliest due first, keyset-paginated",
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        now = timezone.now()
+        queries = selectors.query_list(
+            user=_me(request),
+            status=params.get("status") or None,
+            department=params.get("department") or None,
+            topic=params.get("topic") or None,
+            mine=_flag(params.get("mine")),
+            now=now,
+        )
+        page = selectors.queue_page(queries, cursor=params.get("cursor") or None, page_size=_page_size(request))
+        next_url = None
+        if page.next_cursor:
+            query_string = {key: value for key, value in params.items() if key != "cursor"}
+            query_string["cursor"] = page.next_cursor
+            next_url = request.build_absolute_uri(request.path) + "?" + urlencode(query_string)
+        return Response(
+            {"results": [selectors.query_as_dict(query, now=now) for query in page.results], "next": next_url}
+        )
+
+
+class QueryDetailApi(APIView):
+    @extend_schema(responses={200: QueryOutput, 404: NOT_FOUND}, summary="One query")
+    def get(self, request: Request, id: int) -> Response:
+        return Response(_query_dict(selectors.query_detail_for_user(user=_me(request), id=id)))
+
+
+CLAIM_RESULT = inline_serializer(
+    "ClaimResult", {"claimed_by": serializers.IntegerField(), "claimed_until": serializers.DateTimeField()}
+)
+
+
+class QueryClaimApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            200: CLAIM_RESULT,
+            404: NOT_FOUND,
+            409: OpenApiResponse(
+                CLAIM_RESULT, description="Held by another (with who and until when), not open, or your cap reached."
+            ),
+        },
+        summary="Claim (or renew) the lease on a query",
+    )
+    def post(self, request: Request, id: int) -> Response:
+        claim = services.query_claim(user=_me(request), query_id=id)
+        return Response({"claimed_by": claim.claimed_by, "claimed_until": claim.claimed_until})
+
+
+class QueryReleaseApi(APIView):
+    @extend_schema(request=None, responses={200: QueryOutput, 404: NOT_FOUND, 409: CONFLICT}, summary="Release")
+    def post(self, request: Request, id: int) -> Response:
+        query = services.query_release(user=_me(request), query_id=id)
+        return Response(_query_dict(selectors.with_list_relations(Query.objects.all()).get(pk=query.pk)))
+
+
+class QueryAnswersApi(_Paginated):
+    class InputSerializer(serializers.Serializer):
+        body = serializers.CharField(max_length=services.MAX_ANSWER_LENGTH)
+        message_ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=True)
+
+    @extend_schema(responses={200: AnswerOutput(many=True), 404: NOT_FOUND}, summary="Answers you may see")
+    def get(self, request: Request, id: int) -> Response:
+        query = selectors.query_get_for_user(user=_me(request), id=id)
+        return self.paginated(
+            request, selectors.answers_of_query(user=_me(request), query=query), selectors.answer_as_dict
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: AnswerOutput, 400: BAD_INPUT, 404: NOT_FOUND, 409: CONFLICT},
+        summary="Answer a query you hold (Markdown)",
+    )
+    def post(self, request: Request, id: int) -> Response:
+        data = _valid(self.InputSerializer, request.data)
+        answer = services.answer_submit(
+            user=_me(request), query_id=id, body=data["body"], message_ids=data.get("message_ids")
+        )
+        return Response(selectors.answer_as_dict(answer), status=status.HTTP_201_CREATED)
+
+
+class DraftOutput(serializers.Serializer):
+    body = serializers.CharField()
+    message_ids = serializers.ListField(child=serializers.IntegerField())
+    review_comment = serializers.CharField()
+    answer_id = serializers.IntegerField(allow_null=True)
+
+
+class QueryDraftApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        body = serializers.CharField(max_length=services.MAX_ANSWER_LENGTH, allow_blank=True)
+        message_ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=True)
+
+    @extend_schema(responses={200: DraftOutput, 404: NOT_FOUND}, summary="Your unsent answer, offered back")
+    def get(self, request: Request, id: int) -> Response:
+        query = selectors.query_get_for_user(user=_me(request), id=id)
+        draft = selectors.draft_offered_to(user=_me(request), query=query)
+        if draft is None:
+            return Response({"body": "", "message_ids": [], "review_comment": "", "answer_id": None})
+        return Response(
+            {
+                "body": draft.body,
+                "message_ids": draft.message_ids,
+                "review_comment": draft.review_comment,
+                "answer_id": draft.answer_id,
+            }
+        )
+
+    @extend_schema(request=InputSerializer, responses={200: DraftOutput, 400: BAD_INPUT, 404: NOT_FOUND, 409: CONFLICT})
+    def put(self, request: Request, id: int) -> Response:
+        data = _valid(self.InputSerializer, request.data)
+        draft = services.query_draft_save(
+            user=_me(request), query_id=id, body=data["body"], message_ids=data.get("message_ids")
+        )
+        return Response({"body": draft.body, "message_ids": draft.message_ids, "review_comment": "", "answer_id": None})
+
+
+class QueryEscalateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        department = serializers.SlugField()
+        note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: QueryOutput, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT},
+        summary="Escalate to another department (holder, reviewer)",
+    )
+    def post(self, request: Request, id: int) -> Response:
+        data = _valid(self.InputSerializer, request.data)
+        query = services.query_escalate(
+            user=_me(request), query_id=id, department=data["department"], note=data["note"]
+        )
+        return Response(_query_dict(selectors.with_list_relations(Query.objects.all()).get(pk=query.pk)))
+
+
+class QueryCloseApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.ChoiceField(choices=CloseReason.choices)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: QueryOutput, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT},
+        summary="Close as spam, duplicate or no action (holder, reviewer)",
+    )
+    def post(self, request: Request, id: int) -> Response:
+        data = _valid(self.InputSerializer, request.data)
+        query = services.query_close(user=_me(request), query_id=id, reason=data["reason"])
+        return Response(_query_dict(selectors.with_list_relations(Query.objects.all()).get(pk=query.pk)))
+
+
+# --- Answers -------------------------------------------------------------------------------------
+
+
+class AnswerListApi(_Paginated):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=AnswerStatus.values),
+            OpenApiParameter("reviewable", bool, description="The reviewers' queue: awaiting review, not yours."),
+        ],
+        responses={200: AnswerOutput(many=True), 400: BAD_INPUT},
+        summary="Answers you may see",
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        if _flag(params.get("reviewable")):
+            answers = selectors.review_queue(user=_me(request)) if selectors.can_review(_me(request)) else None
+            if answers is None:
+                return Response({"detail": "Only reviewers have a review queue."}, status=status.HTTP_403_FORBIDDEN)
+        else:
+            answers = selectors.answers_visible_to(_me(request)).select_related("author").order_by("-created_at", "-id")
+            answer_status = params.get("status")
+            if answer_status:
+                if answer_status not in AnswerStatus.values:
+                    raise ServiceError(f"status must be one of {', '.join(AnswerStatus.values)}", field="status")
+                answers = answers.filter(status=answer_status)
+        return self.paginated(request, answers, selectors.answer_as_dict)
+
+
+class AnswerDetailApi(APIView):
+    @extend_schema(responses={200: AnswerOutput, 404: NOT_FOUND}, summary="One answer")
+    def get(self, request: Request, id: int) -> Response:
+        return Response(selectors.answer_as_dict(selectors.answer_get_for_user(user=_me(request), id=id)))
+
+
+class AnswerApproveApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: AnswerOutput, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT},
+        summary="Approve and publish (a reviewer who is not the author)",
+    )
+    def post(self, request: Request, id: int) -> Response:
+        return Response(selectors.answer_as_dict(services.answer_approve(user=_me(request), answer_id=id)))
+
+
+class AnswerRejectApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        comment = serializers.CharField(max_length=5000)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: AnswerOutput, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT},
+        summary="Send back to the author with a comment (a reviewer who is not the author)",
+    )
+    def post(self, request: Request, id: int) -> Response:
+        data = _valid(self.InputSerializer, request.data)
+        answer = services.answer_reject(user=_me(request), answer_id=id, comment=data["comment"])
+        return Response(selectors.answer_as_dict(answer))
+
+
+# --- Insights ------------------------------------------------------------------------------------
+
+
+class InsightListApi(_Paginated):
+    class InputSerializer(serializers.Serializer):
+        title = serializers.CharField(max_length=200)
+        description = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
+        query_ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=InsightStatus.values)],
+        responses={200: InsightOutput(many=True)},
+        summary="The insights board",
+    )
+    def get(self, request: Request) -> Response:
+        insight_status = request.query_params.get("status") or None
+        if insight_status and insight_status not in InsightStatus.values:
+            raise ServiceError(f"status must be one of {', '.join(InsightStatus.values)}", field="status")
+        return self.paginated(request, selectors.insight_list(status=insight_status), selectors.insight_as_dict)
+
+    @extend_schema(
+        request=InputSerializer, responses={201: InsightOutput, 400: BAD_INPUT}, summary="Turn queries into an insight"
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(self.InputSerializer, request.data)
+        insight = services.insight_create(user=_me(request), **data)
+        return Response(selectors.insight_as_dict(insight), status=status.HTTP_201_CREATED)
+
+
+INSIGHT_CHANGE = inline_serializer(
+    "InsightStatusChange",
+    {
+        "from_status": serializers.CharField(),
+        "to_status": serializers.CharField(),
+        "changed_by": serializers.IntegerField(allow_null=True),
+        "changed_at": serializers.DateTimeField(),
+    },
+)
+
+
+class InsightDetailApi(APIView):
+    @extend_schema(responses={200: InsightOutput, 404: NOT_FOUND}, summary="One insight, with its history")
+    def get(self, request: Request, id: int) -> Response:
+        insight = selectors.insight_get_for_user(user=_me(request), id=id)
+        data = selectors.insight_as_dict(insight)
+        data["history"] = [
+            {
+                "from_status": change.from_status,
+                "to_status": change.to_status,
+                "changed_by": change.changed_by_id,
+                "changed_at": change.changed_at,
+            }
+            for change in selectors.insight_history(insight=insight)
+        ]
+        return Response(data)
+
+
+class InsightStatusApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=[s.value for s in services.MOVABLE_INSIGHT_STATUSES])
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: InsightOutput, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND},
+        summary="Move an insight (members of a product department, admins)",
+    )
+    def post(self, request: Request, id: int) -> Response:
+        selectors.insight_get_for_user(user=_me(request), id=id)
+        if not selectors.can_move_insights(_me(request)):
+            return Response(
+                {"detail": "Only members of a product department move insights."}, status=status.HTTP_403_FORBIDDEN
+            )
+        data = _valid(self.InputSerializer, request.data)
+        insight = services.insight_set_status(user=_me(request), insight_id=id, status=data["status"])
+        return Response(selectors.insight_as_dict(insight))
+
+
+# --- Deliveries ----------------------------------------------------------------------------------
+
+
+class DeliveryListApi(_Paginated):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=DeliveryStatus.values)],
+        responses={200: DeliveryOutput(many=True), 400: BAD_INPUT},
+        summary="Outbound deliveries (admins); `?status=dead` lists the dead letters",
+    )
+    def get(self, request: Request) -> Response:
+        delivery_status = request.query_params.get("status") or None
+        if delivery_status and delivery_status not in DeliveryStatus.values:
+            raise ServiceError(f"status must be one of {', '.join(DeliveryStatus.values)}", field="status")
+        return self.paginated(request, selectors.delivery_list(status=delivery_status), _delivery_dict)
+
+
+class DeliveryDetailApi(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(responses={200: DeliveryOutput, 404: NOT_FOUND}, summary="One delivery (admins)")
+    def get(self, request: Request, id: int) -> Response:
+        delivery = selectors.delivery_list().filter(pk=id).first()
+        if delivery is None:
+            return Response({"detail": "No such delivery."}, status=status.HTTP_404_NOT_FOUND)
+        return Response(_delivery_dict(delivery))
+
+
+class DeliveryRetryApi(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        request=None,
+        responses={200: DeliveryOutput, 404: NOT_FOUND, 409: CONFLICT},
+        summary="Send a dead letter again (admins)",
+    )
+    def post(self, request: Request, id: int) -> Response:
+        services.delivery_retry(delivery_id=id)
+        return Response(_delivery_dict(selectors.delivery_list().get(pk=id)))

@@ -1,0 +1,186 @@
+"""The outbound adapter: POST a signed JSON body to a channel's ``outbound_url``.
+
+Guarded against server-side request forgery. The host is resolved here, every address
+it resolves to is vetted (loopback, link-local, private, reserved, multicast, unspecified
+and shared addresses are refused, IPv4-mapped IPv6 included), and the connection is
+made to the vetted address itself, so a second DNS answer cannot switch it. Redirects
+are not followed by a library: up to three are followed here, each target vetted the
+same way. Every request has a 10-second timeout.
+
+A channel without an ``outbound_url`` (or with a ``local:`` one) uses the local adapter,
+which only records the delivery: the embedded default and the tests.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import json
+import socket
+import ssl
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from django.conf import settings
+
+from engage import signing
+
+TIMEOUT_SECONDS = 10.0
+MAX_REDIRECTS = 3
+REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+LOCAL_TARGET = "local"
+
+
+class OutboundRefused(Exception):
+    """The target may not be reached (a private address, a bad URL): retrying will not help."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    target: str
+    status_code: int | None = None
+    error: str = ""
+    permanent: bool = False  # no point retrying
+
+
+def is_local(url: str) -> bool:
+    return not url.strip() or url.strip().lower().startswith("local:")
+
+
+def validate_url(url: str) -> str:
+    """A channel's ``outbound_url`` as it may be stored: empty, ``local:…`` or http(s) with a host."""
+    url = url.strip()
+    if is_local(url):
+        return url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OutboundRefused("The outbound URL must be an http or https URL with a host.")
+    if parts.username or parts.password:
+        raise OutboundRefused("The outbound URL must not carry credentials.")
+    return url
+
+
+def _allow_loopback() -> bool:
+    return bool(getattr(settings, "ENGAGE_OUTBOUND_ALLOW_LOOPBACK", False))
+
+
+def vet_address(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """``address`` if it is a public unicast address, else ``OutboundRefused``."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        raise OutboundRefused(f"{address!r} is not an IP address") from None
+    candidates: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):
+        for embedded in (ip.ipv4_mapped, ip.sixtofour, ip.teredo[1] if ip.teredo else None):
+            if embedded is not None:
+                candidates.append(embedded)
+    for candidate in candidates:
+        if candidate.is_loopback and _allow_loopback():
+            continue
+        if (
+            candidate.is_loopback
+            or candidate.is_link_local
+            or candidate.is_private
+            or candidate.is_reserved
+            or candidate.is_multicast
+            or candidate.is_unspecified
+            or not candidate.is_global
+        ):
+            raise OutboundRefused(f"refused to connect to {candidate}: not a public address")
+    return ip
+
+
+def resolve(host: str, port: int) -> str:
+    """One vetted address for ``host``; refused if *any* address it resolves to is not public."""
+    try:
+        literal = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        literal = None
+    if literal is not None:
+        vet_address(host)
+        return str(literal)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise OutboundRefused(f"cannot resolve {host!r}: {exc}") from None
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not addresses:
+        raise OutboundRefused(f"{host!r} resolves to no address")
+    for address in addresses:
+        vet_address(address)
+    return addresses[0]
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Talks to ``host`` (Host header) over a socket to the vetted ``address``."""
+
+    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
+        self._tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self._tls)
+        self._address = address
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)
+
+
+def _post_once(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str | None]:
+    """POST to ``url`` (vetted first); the status and, for a redirect, its Location."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OutboundRefused(f"refused {url!r}: only http and https URLs")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    address = resolve(parts.hostname, port)
+    connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+    connection = connection_class(parts.hostname, port, address=address, timeout=TIMEOUT_SECONDS)
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read(64 * 1024)
+        return response.status, response.getheader("Location")
+    finally:
+        connection.close()
+
+
+def post_signed(url: str, payload: dict[str, Any], *, secret: str) -> Outcome:
+    """Deliver ``payload`` to ``url``, signed under ``secret``. Never raises."""
+    if is_local(url):
+        return Outcome(ok=True, target=LOCAL_TARGET, status_code=None)
+    body = json.dumps(payload, separators=(",", ":"), default=str).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Engage-Outbound/1",
+        **signing.sign(secret, body),
+    }
+    target = url
+    try:
+        for _hop in range(MAX_REDIRECTS + 1):
+            status, location = _post_once(target, body, headers)
+            if status in REDIRECT_STATUSES and location:
+                # A webhook is re-sent as it was, wherever it is redirected (vetted again).
+                target = urljoin(target, location)
+                continue
+            if 200 <= status < 300:
+                return Outcome(ok=True, target=target, status_code=status)
+            return Outcome(ok=False, target=target, status_code=status, error=f"HTTP {status}")
+        return Outcome(ok=False, target=target, error=f"more than {MAX_REDIRECTS} redirects", permanent=True)
+    except OutboundRefused as exc:
+        return Outcome(ok=False, target=target, error=str(exc), permanent=True)
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        return Outcome(ok=False, target=target, error=f"{type(exc).__name__}: {exc}"[:2000])

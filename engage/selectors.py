@@ -1,0 +1,392 @@
+"""Reads for community queries, answers, insights and deliveries.
+
+Access is decided here and only here: ``queries_visible_to`` is the rule of API.md
+(employees see their department's queries and unrouted ones; reviewers, executives and
+admins see all), and every ``<thing>_get_for_user`` raises ``Http404`` for what the
+person may not see. Status is read "as of the moment" (see ``engage.models.query_status``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from accounts.models import Department, DepartmentKind, RoleName, Topic, User
+from config.errors import ServiceError
+from engage.models import (
+    Answer,
+    AnswerStatus,
+    Channel,
+    Delivery,
+    Insight,
+    InsightStatusChange,
+    Query,
+    QueryDraft,
+    QueryState,
+    QueryStatus,
+    query_status,
+)
+
+
+def sees_all_queries(user: User) -> bool:
+    return user.has_role(RoleName.REVIEWER, RoleName.EXECUTIVE)
+
+
+def can_review(user: User) -> bool:
+    return user.has_role(RoleName.REVIEWER)
+
+
+def can_move_insights(user: User) -> bool:
+    """Members of a product department and admins move an insight's status."""
+    if user.has_role(RoleName.ADMIN):
+        return True
+    department = user.department
+    return department is not None and department.kind == DepartmentKind.PRODUCT
+
+
+# --- Queries -----------------------------------------------------------------------------------
+
+
+def queries_visible_to(user: User) -> QuerySet[Query]:
+    queries = Query.objects.all()
+    if sees_all_queries(user):
+        return queries
+    if user.department_id is None:
+        return queries.filter(department__isnull=True)
+    return queries.filter(Q(department_id=user.department_id) | Q(department__isnull=True))
+
+
+def query_get_for_user(*, user: User, id: int, lock: bool = False) -> Query:
+    """The query ``id`` if ``user`` may see it, else ``Http404``.
+
+    With ``lock`` the row is locked (``SELECT … FOR UPDATE``): call inside a transaction.
+    """
+    queries = queries_visible_to(user)
+    if lock:
+        queries = queries.select_for_update(of=("self",))
+    query = queries.select_related("channel", "department").filter(pk=id).first()
+    if query is None:
+        raise Http404("No such query")
+    return query
+
+
+def query_detail_for_user(*, user: User, id: int) -> Query:
+    """A query with what its page and API answer show, or ``Http404``."""
+    query = with_list_relations(queries_visible_to(user)).filter(pk=id).first()
+    if query is None:
+        raise Http404("No such query")
+    return query
+
+
+def _filter_status(queries: QuerySet[Query], status: str, now: datetime) -> QuerySet[Query]:
+    live = Q(claimed_until__gt=now)
+    if status == QueryStatus.OPEN:
+        return queries.filter(state=QueryState.OPEN).exclude(live)
+    if status == QueryStatus.CLAIMED:
+        return queries.filter(live, state=QueryState.OPEN)
+    if status in QueryState.values:
+        return queries.filter(state=status)
+    raise ServiceError(f"status must be one of {', '.join(QueryStatus.values)}", field="status")
+
+
+def query_list(
+    *,
+    user: User,
+    status: str | None = None,
+    department: str | None = None,
+    topic: str | None = None,
+    mine: bool = False,
+    now: datetime | None = None,
+) -> QuerySet[Query]:
+    """The queue as ``user`` sees it, earliest due first (oldest and most urgent first).
+
+    ``department`` is a slug, or ``"none"`` for unrouted queries; ``mine`` keeps the
+    queries the person holds (a live claim, or their answer in review).
+    """
+    now = now or timezone.now()
+    queries = queries_visible_to(user)
+    if status:
+        queries = _filter_status(queries, status, now)
+    if department:
+        if department == "none":
+            queries = queries.filter(department__isnull=True)
+        else:
+            department_id = Department.objects.filter(slug=department).values_list("pk", flat=True).first()
+            if department_id is None:
+                raise ServiceError(f"No department {department!r}", field="department")
+            queries = queries.filter(department_id=department_id)
+    if topic:
+        topic_id = Topic.objects.filter(slug=topic).values_list("pk", flat=True).first()
+        if topic_id is None:
+            raise ServiceError(f"No topic {topic!r}", field="topic")
+        queries = queries.filter(topics=topic_id)
+    if mine:
+        queries = queries.filter(
+            Q(state=QueryState.OPEN, claimed_until__gt=now) | Q(state=QueryState.PENDING_REVIEW), claimed_by=user
+        )
+    return with_list_relations(queries).order_by("sla_due_at", "id")
+
+
+def with_list_relations(queries: QuerySet[Query]) -> QuerySet[Query]:
+    """What a list row shows, in a constant number of queries."""
+    return queries.select_related("channel", "department", "claimed_by").prefetch_related(
+        Prefetch("topics", queryset=Topic.objects.only("id", "slug", "name"))
+    )
+
+
+def live_claim_count(*, user: User, now: datetime | None = None, excluding: int | None = None) -> int:
+    now = now or timezone.now()
+    claims = Query.objects.filter(claimed_by=user, state=QueryState.OPEN, claimed_until__gt=now)
+    if excluding is not None:
+        claims = claims.exclude(pk=excluding)
+    return claims.count()
+
+
+def query_as_dict(query: Query, *, now: datetime | None = None) -> dict[str, Any]:
+    """A query in the shape of API.md, status as of ``now``.
+
+    ``claimed_by``/``claimed_until`` show a live claim (or, in review, the author): a
+    lapsed claim reads as no claim. Expects ``with_list_relations`` (or the same joins).
+    """
+    status = query_status(state=query.state, claimed_until=query.claimed_until, at=now)
+    holder = query.claimed_by_id if status in (QueryStatus.CLAIMED, QueryStatus.PENDING_REVIEW) else None
+    return {
+        "id": query.pk,
+        "channel": query.channel.slug,
+        "external_id": query.external_id,
+        "text": query.text,
+        "author": {"handle": query.author_handle, "name": query.author_name},
+        "url": query.url,
+        "created_at": query.sender_created_at,
+        "status": status,
+        "priority": query.priority,
+        "department": query.department.slug if query.department_id and query.department else None,
+        "topics": [topic.slug for topic in query.topics.all()],
+        "claimed_by": holder,
+        "claimed_by_name": query.claimed_by.name if holder and query.claimed_by else None,
+        "claimed_until": query.claimed_until if status == QueryStatus.CLAIMED else None,
+        "received_at": query.received_at,
+        "sla_due_at": query.sla_due_at,
+        "answered_at": query.answered_at,
+        "close_reason": query.close_reason or None,
+        "escalated_at": query.escalated_at,
+    }
+
+
+# --- Keyset pagination of the queue ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    results: list[Query]
+    next_cursor: str | None
+
+
+def _encode_cursor(query: Query) -> str:
+    raw = json.dumps([query.sla_due_at.isoformat(), query.pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        due_text, last_id = json.loads(raw)
+        due = parse_datetime(due_text)
+        if due is None or not isinstance(last_id, int):
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        raise ServiceError("The cursor is not valid.", field="cursor") from None
+    return due, last_id
+
+
+def queue_page(queries: QuerySet[Query], *, cursor: str | None, page_size: int) -> QueuePage:
+    """One page of a queue ordered by ``(sla_due_at, id)``, after ``cursor``.
+
+    Keyset: the cost does not grow with depth, and rows claimed or answered meanwhile
+    simply drop out instead of shifting the pages.
+    """
+    if cursor:
+        due, last_id = _decode_cursor(cursor)
+        queries = queries.filter(Q(sla_due_at__gt=due) | Q(sla_due_at=due, pk__gt=last_id))
+    rows = list(queries[: page_size + 1])
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    return QueuePage(results=rows, next_cursor=_encode_cursor(rows[-1]) if more and rows else None)
+
+
+# --- Drafts, answers, review -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfferedDraft:
+    """What the author left unsent: a saved draft, or an answer a reviewer sent back."""
+
+    body: str
+    message_ids: list[int]
+    review_comment: str
+    answer_id: int | None
+
+
+def draft_offered_to(*, user: User, query: Query) -> OfferedDraft | None:
+    """The author's unsent work on ``query``, offered back to them (and only to them)."""
+    draft = QueryDraft.objects.filter(query=query, author=user).first()
+    returned = (
+        Answer.objects.filter(query=query, author=user, status=AnswerStatus.DRAFT).order_by("-created_at").first()
+    )
+    if draft is not None:
+        return OfferedDraft(
+            body=draft.body,
+            message_ids=list(draft.message_ids),
+            review_comment=returned.review_comment if returned else "",
+            answer_id=returned.pk if returned else None,
+        )
+    if returned is not None:
+        return OfferedDraft(
+            body=returned.body,
+            message_ids=list(returned.message_ids),
+            review_comment=returned.review_comment,
+            answer_id=returned.pk,
+        )
+    return None
+
+
+def answers_visible_to(user: User) -> QuerySet[Answer]:
+    """Published answers on queries the person sees; unpublished ones to their author and reviewers."""
+    answers = Answer.objects.all()
+    own = Q(author=user)
+    if sees_all_queries(user):
+        return answers if can_review(user) else answers.filter(Q(status=AnswerStatus.PUBLISHED) | own)
+    routed_here = Q(query__department__isnull=True)
+    if user.department_id is not None:
+        routed_here |= Q(query__department_id=user.department_id)
+    return answers.filter((routed_here & Q(status=AnswerStatus.PUBLISHED)) | own)
+
+
+def answer_get_for_user(*, user: User, id: int, lock: bool = False) -> Answer:
+    answers = answers_visible_to(user).select_related("query", "author")
+    answer = answers.filter(pk=id).first()
+    if answer is None:
+        raise Http404("No such answer")
+    if lock:
+        answer = Answer.objects.select_for_update().select_related("query", "author").get(pk=answer.pk)
+    return answer
+
+
+def answers_of_query(*, user: User, query: Query) -> QuerySet[Answer]:
+    return answers_visible_to(user).filter(query=query).select_related("author").order_by("-created_at", "-id")
+
+
+def review_queue(*, user: User) -> QuerySet[Answer]:
+    """Answers awaiting review that ``user`` may review (never their own), oldest first."""
+    return (
+        Answer.objects.filter(status=AnswerStatus.PENDING_REVIEW)
+        .exclude(author=user)
+        .select_related("author", "query", "query__channel", "query__department")
+        .order_by("submitted_at", "id")
+    )
+
+
+def answer_as_dict(answer: Answer) -> dict[str, Any]:
+    return {
+        "id": answer.pk,
+        "query": answer.query_id,
+        "author": answer.author_id,
+        "author_name": answer.author.name,
+        "body": answer.body,
+        "body_html": answer.body_html,
+        "status": answer.status,
+        "message_ids": list(answer.message_ids),
+        "created_at": answer.created_at,
+        "submitted_at": answer.submitted_at,
+        "published_at": answer.published_at,
+        "review_comment": answer.review_comment,
+        "reviewed_by": answer.reviewed_by_id,
+        "reviewed_at": answer.reviewed_at,
+    }
+
+
+def similar_answered_queries(*, user: User, query: Query, limit: int = 5) -> QuerySet[Query]:
+    """Answered queries sharing a topic with ``query``, newest answers first."""
+    topic_ids = list(query.topics.values_list("pk", flat=True))
+    similar = queries_visible_to(user).filter(state=QueryState.ANSWERED).exclude(pk=query.pk)
+    if topic_ids:
+        similar = similar.filter(topics__in=topic_ids).distinct()
+    elif query.department_id:
+        similar = similar.filter(department_id=query.department_id)
+    return with_list_relations(similar).order_by("-answered_at", "-id")[:limit]
+
+
+def published_answer_of(query: Query) -> Answer | None:
+    return Answer.objects.filter(query=query, status=AnswerStatus.PUBLISHED).select_related("author").first()
+
+
+# --- Insights ------------------------------------------------------------------------------------
+
+
+def insight_list(*, status: str | None = None) -> QuerySet[Insight]:
+    """The insights board: every employee sees every insight."""
+    insights = Insight.objects.select_related("submitted_by", "department").prefetch_related(
+        Prefetch("queries", queryset=Query.objects.only("id"))
+    )
+    if status:
+        insights = insights.filter(status=status)
+    return insights.order_by("-created_at", "-id")
+
+
+def insight_get_for_user(*, user: User, id: int, lock: bool = False) -> Insight:
+    insights = Insight.objects.select_related("submitted_by", "department")
+    if lock:
+        insights = insights.select_for_update(of=("self",))
+    insight = insights.filter(pk=id).first()
+    if insight is None:
+        raise Http404("No such insight")
+    return insight
+
+
+def insight_history(*, insight: Insight) -> QuerySet[InsightStatusChange]:
+    return insight.status_changes.select_related("changed_by").order_by("changed_at", "id")
+
+
+def insight_as_dict(insight: Insight) -> dict[str, Any]:
+    return {
+        "id": insight.pk,
+        "title": insight.title,
+        "description": insight.description,
+        "status": insight.status,
+        "submitted_by": insight.submitted_by_id,
+        "submitted_by_name": insight.submitted_by.name,
+        "department": insight.department.slug if insight.department else None,
+        "query_ids": sorted(query.pk for query in insight.queries.all()),
+        "created_at": insight.created_at,
+        "status_changed_at": insight.status_changed_at,
+    }
+
+
+# --- Channels and deliveries -------------------------------------------------------------------
+
+
+def channel_list() -> QuerySet[Channel]:
+    return Channel.objects.order_by("name", "id")
+
+
+def channel_get(*, slug: str) -> Channel:
+    channel = Channel.objects.filter(slug=slug).first()
+    if channel is None:
+        raise Http404("No such channel")
+    return channel
+
+
+def delivery_list(*, status: str | None = None) -> QuerySet[Delivery]:
+    deliveries = Delivery.objects.select_related("channel", "query")
+    if status:
+        deliveries = deliveries.filter(status=status)
+    return deliveries.order_by("-created_at", "-id")

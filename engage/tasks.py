@@ -1,0 +1,29 @@
+"""Engage's background jobs: thin, idempotent, queued only through ``config.jobs.enqueue``."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from engage import services
+
+
+@shared_task(name="engage.route_query", max_retries=5, default_retry_delay=30, time_limit=60, soft_time_limit=50)
+def route_query(query_id: int) -> int | None:
+    query = services.query_route(query_id=query_id)
+    return query.department_id if query is not None else None
+
+
+@shared_task(name="engage.deliver", max_retries=3, default_retry_delay=30, time_limit=60, soft_time_limit=45)
+def deliver(delivery_id: int) -> str:
+    """One outbound attempt (the 10 s request timeout fits well within the time limit)."""
+    return services.delivery_attempt(delivery_id=delivery_id)
+
+
+@shared_task(name="engage.sweep_deliveries", time_limit=120, soft_time_limit=100)
+def sweep_deliveries() -> int:
+    return services.deliveries_sweep()
+
+
+@shared_task(name="engage.escalate_sla_breaches", time_limit=300, soft_time_limit=240)
+def escalate_sla_breaches() -> int:
+    return services.sla_breaches_escalate()
