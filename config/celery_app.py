@@ -28,4 +28,8 @@ app.conf.beat_schedule = {
         "task": "accounts.purge_auth_records",
         "schedule": crontab(minute=17, hour=3),
     },
+    "content-apply-schedule": {
+        "task": "content.apply_schedule",
+        "schedule": timedelta(seconds=60),
+    },
 }

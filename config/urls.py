@@ -7,6 +7,7 @@ from config import health
 
 api_v1 = [
     path("", include("accounts.api_urls")),
+    path("", include("content.api_urls")),
     path("", include("engage.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
@@ -18,6 +19,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
+    path("", include("content.urls")),
 ]
 
 if getattr(settings, "ENGAGE_BENCH_VIEWS", False):

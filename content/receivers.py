@@ -1,0 +1,92 @@
+"""How ``content`` answers other apps: personal-data export, navigation, the review queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accounts.models import RoleName, User
+
+
+def collect_personal_data(sender: type, user: User, **kwargs: Any) -> dict[str, Any]:
+    """The person's part of content: what they wrote, shared, reviewed and used."""
+    from content.models import MessageEvent, MessageRevision, Share
+
+    revisions = MessageRevision.objects.filter(author=user).order_by("id")
+    events = MessageEvent.objects.filter(actor=user).order_by("id")
+    shares = Share.objects.filter(user=user).order_by("id")
+    data: dict[str, Any] = {
+        "message_revisions": [
+            {
+                "message_id": r.message_id,
+                "number": r.number,
+                "title": r.title,
+                "body": r.body,
+                "created_at": r.created_at.isoformat(),
+            }
+            for r in revisions
+        ],
+        "message_actions": [
+            {"message_id": e.message_id, "action": e.action, "comment": e.comment, "at": e.at.isoformat()}
+            for e in events
+        ],
+        "message_shares": [
+            {
+                "message_id": s.message_id,
+                "channel": s.channel,
+                "created_at": s.created_at.isoformat(),
+                "clicks": s.click_count,
+            }
+            for s in shares
+        ],
+    }
+    return {"content": data}
+
+
+def register_navigation() -> None:
+    """Add the content pages to the main navigation (when the layout offers a registry)."""
+    try:
+        from accounts import navigation
+    except ImportError:  # the foundation's navigation registry is not there yet
+        return
+    register = getattr(navigation, "register_nav_item", None)
+    if register is None:
+        return
+    register(key="messages", label="Messaging", url_name="content:message_list", order=20)
+    register(key="toolkits", label="Toolkits", url_name="content:toolkit_list", order=21)
+    register(
+        key="review",
+        label="Review",
+        url_name="content:review_queue",
+        order=40,
+        roles=(RoleName.REVIEWER,),
+    )
+    register(
+        key="content-usage",
+        label="Usage",
+        url_name="content:usage",
+        order=41,
+        roles=(RoleName.CURATOR,),
+    )
+
+
+def register_review_sections() -> None:
+    from content import review, selectors
+
+    review.register_section(
+        review.ReviewSection(
+            key="messages",
+            title="Messages",
+            template_name="content/review/_messages.html",
+            items=lambda user: list(selectors.review_queue_messages()),
+            order=10,
+        )
+    )
+    review.register_section(
+        review.ReviewSection(
+            key="toolkits",
+            title="Toolkits",
+            template_name="content/review/_toolkits.html",
+            items=lambda user: list(selectors.review_queue_toolkits()),
+            order=20,
+        )
+    )
