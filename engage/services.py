@@ -344,13 +344,15 @@ def query_release(*, user: User, query_id: int) -> Query:
     return query
 
 
-def query_draft_save(*, user: User, query_id: int, body: str, message_ids: list[int] | None = None) -> QueryDraft:
+def query_draft_save(*, user: User, query_id: int, body: Any, message_ids: Any = None) -> QueryDraft:
     """Keep the person's unsent answer; it survives a lapsed claim and is offered back to them."""
-    if len(body) > MAX_ANSWER_LENGTH:
-        raise ServiceError(f"An answer is at most {MAX_ANSWER_LENGTH} characters.", field="body")
-    ids = _clean_message_ids(message_ids)
     with transaction.atomic():
         query = query_get_for_user(user=user, id=query_id)
+        if not isinstance(body, str):
+            raise ServiceError("body must be text.", field="body")
+        if len(body) > MAX_ANSWER_LENGTH:
+            raise ServiceError(f"An answer is at most {MAX_ANSWER_LENGTH} characters.", field="body")
+        ids = _clean_message_ids(message_ids)
         if query.state not in (QueryState.OPEN,):
             raise Conflict(f"This query is {query.status_at().replace('_', ' ')}.")
         draft, _ = QueryDraft.objects.update_or_create(
@@ -432,17 +434,17 @@ def _publish(*, query: Query, answer: Answer, now: datetime) -> None:
     delivery_create_for_answer(query=query, answer=answer)
 
 
-def answer_submit(*, user: User, query_id: int, body: str, message_ids: list[int] | None = None) -> Answer:
+def answer_submit(*, user: User, query_id: int, body: Any, message_ids: Any = None) -> Answer:
     """Answer a query you hold a live claim on.
 
     Published at once when the author holds a valid responder certification, else sent
     to review (the author keeps the query; no lease runs out while it waits).
     """
-    body = _clean_body(body)
-    ids = _clean_message_ids(message_ids)
     responder = user_is_responder(user=user)
     with transaction.atomic():
         query = query_get_for_user(user=user, id=query_id, lock=True)
+        body = _clean_body(body)
+        ids = _clean_message_ids(message_ids)
         now = timezone.now()
         if not query.holds_live_claim(user.pk, now):
             status = query.status_at(now)
@@ -480,13 +482,16 @@ def answer_submit(*, user: User, query_id: int, body: str, message_ids: list[int
     return answer
 
 
-def _review_locks(*, user: User, answer_id: int) -> tuple[Query, Answer]:
-    """Check that ``user`` may review the answer, and lock its query then the answer."""
+def _review_locks(*, user: User, answer_id: int, comment: Any = None) -> tuple[Query, Answer]:
+    """Check that ``user`` may review the answer (and, for a rejection, its ``comment``),
+    then lock its query and the answer."""
     answer = answer_get_for_user(user=user, id=answer_id)
     if not can_review(user):
         raise PermissionDenied("Only reviewers review answers.")
     if answer.author_id == user.pk:
         raise PermissionDenied("You cannot review your own answer.")
+    if comment is not None and (not isinstance(comment, str) or not comment.strip()):
+        raise ServiceError("Say what should change.", field="comment")
     query = Query.objects.select_for_update().get(pk=answer.query_id)
     answer = Answer.objects.select_for_update().select_related("author").get(pk=answer.pk)
     if answer.status != AnswerStatus.PENDING_REVIEW:
@@ -529,15 +534,13 @@ def answer_approve(*, user: User, answer_id: int) -> Answer:
     return answer
 
 
-def answer_reject(*, user: User, answer_id: int, comment: str) -> Answer:
+def answer_reject(*, user: User, answer_id: int, comment: Any) -> Answer:
     """A reviewer sends an answer back to its author with a comment; the author's claim is renewed."""
-    if not isinstance(comment, str) or not comment.strip():
-        raise ServiceError("Say what should change.", field="comment")
     with transaction.atomic():
-        query, answer = _review_locks(user=user, answer_id=answer_id)
+        query, answer = _review_locks(user=user, answer_id=answer_id, comment=comment if comment is not None else "")
         now = timezone.now()
         answer.status = AnswerStatus.DRAFT
-        answer.review_comment = comment.strip()
+        answer.review_comment = str(comment).strip()[:5000]
         answer.reviewed_by = user
         answer.reviewed_at = now
         answer.save(update_fields=["status", "review_comment", "reviewed_by", "reviewed_at"])
@@ -573,20 +576,22 @@ def _withdraw_in_review(query: Query) -> None:
     )
 
 
-def query_escalate(*, user: User, query_id: int, department: str, note: str = "") -> Query:
+def query_escalate(*, user: User, query_id: int, department: Any, note: Any = "") -> Query:
     """Route a query to another department, open for anyone there to claim."""
     with transaction.atomic():
         query = query_get_for_user(user=user, id=query_id, lock=True)
         now = timezone.now()
         _holder_or_reviewer(user=user, query=query, now=now, action="escalate")
+        target = Department.objects.filter(slug=department).first() if isinstance(department, str) else None
+        if target is None:
+            raise ServiceError(f"No department {department!r}.", field="department")
+        if not isinstance(note, str):
+            raise ServiceError("note must be text.", field="note")
         if query.state != QueryState.OPEN:
             status = query.status_at(now)
             raise Conflict(f"This query is {status.replace('_', ' ')}.", status=status)
-        target = Department.objects.filter(slug=department).first()
-        if target is None:
-            raise ServiceError(f"No department {department!r}.", field="department")
         if target.pk == query.department_id:
-            raise ServiceError("The query is already routed there.", field="department")
+            raise Conflict("The query is already routed there.", field="department")
         query.escalated_from_id = query.department_id
         query.department = target
         query.escalated_at = now
@@ -631,14 +636,14 @@ def query_escalate(*, user: User, query_id: int, department: str, note: str = ""
     return query
 
 
-def query_close(*, user: User, query_id: int, reason: str) -> Query:
+def query_close(*, user: User, query_id: int, reason: Any) -> Query:
     """Close as spam, duplicate or no action; closed queries leave the response metrics."""
-    if reason not in CloseReason.values:
-        raise ServiceError(f"reason must be one of {', '.join(CloseReason.values)}", field="reason")
     with transaction.atomic():
         query = query_get_for_user(user=user, id=query_id, lock=True)
         now = timezone.now()
         _holder_or_reviewer(user=user, query=query, now=now, action="close")
+        if reason not in CloseReason.values:
+            raise ServiceError(f"reason must be one of {', '.join(CloseReason.values)}", field="reason")
         if query.state not in (QueryState.OPEN, QueryState.PENDING_REVIEW):
             raise Conflict(f"This query is {query.state.replace('_', ' ')}.", status=query.state)
         if query.state == QueryState.PENDING_REVIEW and not can_review(user):

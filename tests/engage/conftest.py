@@ -41,6 +41,11 @@ def channel(db) -> ChannelWithSecret:  # type: ignore[no-untyped-def]
     return ChannelWithSecret(made, secret)
 
 
+def names_field(body: dict[str, Any], field: str) -> bool:
+    """Whether a 400 answer names ``field`` (serializer errors, or a service's ``field``)."""
+    return field in body or body.get("field") == field
+
+
 def payload(external_id: str = "ext-1", text: str = "I need a refund for my order", **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"external_id": external_id, "text": text, "author": {"handle": "@cust", "name": "Cus"}}
     body.update(extra)
