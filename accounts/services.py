@@ -16,7 +16,9 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
+from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -24,9 +26,20 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts import notifications
 from accounts.authentication import hash_token
-from accounts.models import ApiToken, Department, LoginFailure, LoginLock, Notification, Role, RoleName, Topic, User
+from accounts.models import (
+    ApiToken,
+    Department,
+    DepartmentKind,
+    LoginFailure,
+    LoginLock,
+    Notification,
+    Role,
+    RoleName,
+    Topic,
+    User,
+)
 from accounts.signals import user_erased
-from config.errors import RateLimited, ServiceError
+from config.errors import Conflict, RateLimited, ServiceError
 from config.jobs import enqueue
 
 logger = logging.getLogger(__name__)
@@ -36,6 +49,9 @@ LOCK_DURATION = timedelta(minutes=15)
 PAIR_FAILURE_LIMIT = 5
 ADDRESS_FAILURE_LIMIT = 30
 BAD_CREDENTIALS = "The email or password is not right."
+SLUG_MAX_LENGTH = 60
+KEYWORD_MAX_LENGTH = 100
+KEYWORDS_MAX = 200
 
 
 # --- Sign-in and tokens ----------------------------------------------------------------------
@@ -60,27 +76,35 @@ def _check_not_locked(*, email: str, ip: str, now: datetime) -> None:
         raise RateLimited(f"Too many failed sign-ins. Try again in {max(1, wait // 60)} minute(s).", retry_after=wait)
 
 
-def _record_failure(*, email: str, ip: str, now: datetime) -> None:
-    since = now - LOCK_WINDOW
-    with transaction.atomic():
-        LoginFailure.objects.create(email=email, ip=ip, at=now)
-        pair_failures = LoginFailure.objects.filter(email=email, ip=ip, at__gt=since).count()
-        if pair_failures >= PAIR_FAILURE_LIMIT:
-            LoginLock.objects.update_or_create(key=_pair_key(email, ip), defaults={"locked_until": now + LOCK_DURATION})
-        address_failures = LoginFailure.objects.filter(ip=ip, at__gt=since).count()
-        if address_failures >= ADDRESS_FAILURE_LIMIT:
-            LoginLock.objects.update_or_create(key=_address_key(ip), defaults={"locked_until": now + LOCK_DURATION})
+def _lock(*, key: str, now: datetime) -> None:
+    LoginLock.objects.update_or_create(key=key, defaults={"locked_until": now + LOCK_DURATION})
 
 
 def user_authenticate(*, email: str, password: str, ip: str) -> User:
     """Check a sign-in, applying the lock-out of API.md.
 
     Raises ``RateLimited`` while the email (from this address) or the address is locked,
-    and ``ServiceError`` with one message for an unknown email and a wrong password alike.
+    and ``ServiceError`` with one message for an unknown email, a wrong password and an
+    inactive person alike.
+
+    Every attempt is written down (committed) *before* the password is checked and
+    removed again only if it succeeds, so attempts made at the same moment see each
+    other: however many arrive at once, at most ``PAIR_FAILURE_LIMIT`` wrong passwords
+    per email and address (and ``ADDRESS_FAILURE_LIMIT`` per address) are ever checked
+    within the window. Call it outside a transaction, as a request does.
     """
-    email = email.strip().lower()
+    email = email.strip().lower()[:254]
     now = timezone.now()
     _check_not_locked(email=email, ip=ip, now=now)
+    attempt = LoginFailure.objects.create(email=email, ip=ip, at=now)
+    since = now - LOCK_WINDOW
+    pair_attempts = LoginFailure.objects.filter(email=email, ip=ip, at__gt=since).count()
+    address_attempts = LoginFailure.objects.filter(ip=ip, at__gt=since).count()
+    if pair_attempts > PAIR_FAILURE_LIMIT or address_attempts > ADDRESS_FAILURE_LIMIT:
+        # The limit was reached by attempts still in flight: refuse without checking.
+        LoginFailure.objects.filter(pk=attempt.pk).delete()
+        seconds = int(LOCK_DURATION.total_seconds())
+        raise RateLimited(f"Too many failed sign-ins. Try again in {seconds // 60} minute(s).", retry_after=seconds)
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
         # Spend the same time as a real check so timing does not tell who exists.
@@ -88,11 +112,16 @@ def user_authenticate(*, email: str, password: str, ip: str) -> User:
         ok = False
     else:
         ok = user.check_password(password) and user.is_active
-    if not ok:
-        _record_failure(email=email, ip=ip, now=now)
-        raise ServiceError(BAD_CREDENTIALS)
-    assert user is not None
-    return user
+    if ok:
+        LoginFailure.objects.filter(pk=attempt.pk).delete()
+        assert user is not None
+        return user
+    with transaction.atomic():
+        if pair_attempts >= PAIR_FAILURE_LIMIT:
+            _lock(key=_pair_key(email, ip), now=now)
+        if address_attempts >= ADDRESS_FAILURE_LIMIT:
+            _lock(key=_address_key(ip), now=now)
+    raise ServiceError(BAD_CREDENTIALS)
 
 
 @dataclass(frozen=True)
@@ -127,6 +156,15 @@ def auth_records_purge() -> int:
 # --- People ---------------------------------------------------------------------------------
 
 
+def _role_rows(slugs: list[str]) -> list[Role]:
+    """The Role rows for ``slugs``, made if missing (a flushed table loses the migration's rows)."""
+    rows = list(Role.objects.filter(slug__in=slugs))
+    if len(rows) < len(set(slugs)):
+        Role.objects.bulk_create([Role(slug=slug, name=RoleName(slug).label) for slug in slugs], ignore_conflicts=True)
+        rows = list(Role.objects.filter(slug__in=slugs))
+    return rows
+
+
 def _validate_roles(roles: list[str]) -> list[str]:
     unknown = sorted(set(roles) - set(RoleName.values))
     if unknown:
@@ -141,9 +179,19 @@ def user_create(
     password: str | None,
     department: Department | None,
     roles: list[str],
+    invite: bool = False,
+    invited_by: User | None = None,
 ) -> User:
-    """Create a person. Without a password they cannot sign in until they set one."""
+    """Create a person. Without a password they cannot sign in until they set one.
+
+    With ``invite`` (only without a password) they are emailed a link to choose one,
+    after the person is committed.
+    """
     email = email.strip().lower()
+    if not name.strip():
+        raise ServiceError("A person needs a name.", field="name")
+    if invite and password:
+        raise ServiceError("An invitation is for people created without a password.", field="invite")
     role_slugs = _validate_roles(roles)
     user = User(email=email, name=name.strip(), department=department)
     if password:
@@ -157,9 +205,12 @@ def user_create(
     try:
         with transaction.atomic():
             user.save()
-            user.roles.set(Role.objects.filter(slug__in=role_slugs))
+            user.roles.set(_role_rows(role_slugs))
+            if invite:
+                invitation_send(user=user, invited_by=invited_by)
     except IntegrityError:
         raise ServiceError("A person with this email already exists.", field="email") from None
+    user.__dict__.pop("role_set", None)
     return user
 
 
@@ -196,11 +247,78 @@ def user_update_profile(
 
 def user_set_roles(*, user: User, roles: list[str], department: Department | None) -> User:
     """An administrator's change of someone's roles and department."""
-    role_slugs = _validate_roles(roles)
+    return user_update(user=user, roles=roles, department=department)
+
+
+class _Unset:
+    pass
+
+
+UNSET: Any = _Unset()
+
+
+def _ensure_an_admin_remains(*, losing: User) -> None:
+    """Refuse (``Conflict``) to leave Engage without an active administrator.
+
+    Call inside a transaction that holds ``losing``'s row lock, before they stop being an
+    active admin. Such changes queue on the ``admin`` role's row, so two administrators
+    demoting each other at the same moment cannot both succeed (and the lock order, the
+    person's row first, then the role's, cannot deadlock).
+    """
+    if not User.objects.filter(pk=losing.pk, is_active=True, roles__slug=RoleName.ADMIN).exists():
+        return
+    list(Role.objects.select_for_update().filter(slug=RoleName.ADMIN))
+    others = User.objects.filter(is_active=True, roles__slug=RoleName.ADMIN).exclude(pk=losing.pk)
+    if not others.exists():
+        raise Conflict("This would leave Engage without an active administrator.")
+
+
+def user_update(
+    *,
+    user: User,
+    name: str | None = None,
+    department: Department | None = UNSET,
+    roles: list[str] | None = None,
+    is_active: bool | None = None,
+) -> User:
+    """An administrator's change of someone: name, department, roles, active or not.
+
+    Only what is passed changes. Deactivating ends their sessions and tokens at once
+    (:func:`user_deactivate`); a change of roles is told to the person.
+    """
     with transaction.atomic():
-        user.department = department
-        user.save(update_fields=["department"])
-        user.roles.set(Role.objects.filter(slug__in=role_slugs))
+        user = User.objects.select_for_update().get(pk=user.pk)
+        held = set(user.roles.values_list("slug", flat=True))
+        fields: list[str] = []
+        if name is not None:
+            if not name.strip():
+                raise ServiceError("A person needs a name.", field="name")
+            user.name = name.strip()
+            fields.append("name")
+        if department is not UNSET:
+            user.department = department
+            fields.append("department")
+        if fields:
+            user.save(update_fields=fields)
+        if roles is not None:
+            role_slugs = _validate_roles(roles)
+            if RoleName.ADMIN in held and RoleName.ADMIN not in role_slugs:
+                _ensure_an_admin_remains(losing=user)
+            if set(role_slugs) != held:
+                user.roles.set(_role_rows(role_slugs))
+                notifications.notify(
+                    user_ids=[user.pk],
+                    kind="account",
+                    title="Your roles in Engage changed",
+                    body=f"You now hold these roles: {', '.join(role_slugs)}.",
+                    url="/",
+                )
+        if is_active is False and user.is_active:
+            user = user_deactivate(user=user)
+        elif is_active is True and not user.is_active:
+            if user.erased_at is not None:
+                raise Conflict("An erased person cannot be reactivated.")
+            user = user_reactivate(user=user)
     user.__dict__.pop("role_set", None)
     return user
 
@@ -210,10 +328,13 @@ def user_deactivate(*, user: User) -> User:
 
     Sessions are refused on their next request because the authentication backend
     rejects inactive people; tokens are revoked here and refused by the token check.
+    Deactivating the last active administrator is refused (``Conflict``).
     """
     now = timezone.now()
     with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(is_active=False, deactivated_at=now)
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        _ensure_an_admin_remains(losing=locked)
+        User.objects.filter(pk=user.pk, is_active=True).update(is_active=False, deactivated_at=now)
         ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
     user.refresh_from_db()
     return user
@@ -281,17 +402,21 @@ def user_erase(*, user: User) -> User:
     now = timezone.now()
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
+        if user.erased_at is None:
+            _ensure_an_admin_remains(losing=user)
+        former_email = user.email
         user.email = f"erased-{user.pk}@erased.invalid"
         user.name = "Erased person"
         user.is_active = False
         user.deactivated_at = user.deactivated_at or now
-        user.erased_at = now
+        user.erased_at = user.erased_at or now
         user.notification_prefs = {}
         user.set_unusable_password()
         user.save()
         user.api_tokens.all().delete()
         user.notifications.all().delete()
-        LoginFailure.objects.filter(email__iexact=user.email).delete()
+        LoginFailure.objects.filter(email__iexact=former_email).delete()
+        LoginLock.objects.filter(key__endswith=f":{former_email.lower()}").delete()
         user_erased.send(sender=User, user=user)
     return user
 
@@ -338,28 +463,52 @@ def email_send(*, to: list[str], subject: str, body: str) -> None:
 
 
 def department_create(*, slug: str, name: str, kind: str, customer_facing: bool) -> Department:
+    if kind not in DepartmentKind.values:
+        raise ServiceError(f"Unknown kind {kind!r}; one of: {', '.join(DepartmentKind.values)}.", field="kind")
+    _check_slug(slug)
+    if not name.strip():
+        raise ServiceError("A department needs a name.", field="name")
     try:
         with transaction.atomic():
-            return Department.objects.create(slug=slug, name=name, kind=kind, customer_facing=customer_facing)
+            return Department.objects.create(slug=slug, name=name.strip(), kind=kind, customer_facing=customer_facing)
     except IntegrityError:
         raise ServiceError(f"A department with slug {slug!r} already exists.", field="slug") from None
 
 
+def _check_slug(slug: str) -> None:
+    try:
+        validate_slug(slug)
+    except ValidationError:
+        raise ServiceError("A slug is letters, numbers, hyphens and underscores.", field="slug") from None
+    if len(slug) > SLUG_MAX_LENGTH:
+        raise ServiceError(f"A slug is at most {SLUG_MAX_LENGTH} characters.", field="slug")
+
+
 def _clean_keywords(keywords: list[str]) -> list[str]:
+    if not isinstance(keywords, list):
+        raise ServiceError("Keywords are a list of words or phrases.", field="keywords")
     cleaned: list[str] = []
     for keyword in keywords:
         if not isinstance(keyword, str) or not keyword.strip():
             raise ServiceError("Keywords must be non-empty text.", field="keywords")
         value = " ".join(keyword.split()).lower()
+        if len(value) > KEYWORD_MAX_LENGTH:
+            raise ServiceError(f"A keyword is at most {KEYWORD_MAX_LENGTH} characters.", field="keywords")
         if value not in cleaned:
             cleaned.append(value)
+    if len(cleaned) > KEYWORDS_MAX:
+        raise ServiceError(f"A topic has at most {KEYWORDS_MAX} keywords.", field="keywords")
     return cleaned
 
 
 def topic_create(*, slug: str, name: str, keywords: list[str], department: Department) -> Topic:
+    _check_slug(slug)
+    if not name.strip():
+        raise ServiceError("A topic needs a name.", field="name")
+    cleaned = _clean_keywords(keywords)
     try:
         with transaction.atomic():
-            return Topic.objects.create(slug=slug, name=name, keywords=_clean_keywords(keywords), department=department)
+            return Topic.objects.create(slug=slug, name=name.strip(), keywords=cleaned, department=department)
     except IntegrityError:
         raise ServiceError(f"A topic with slug {slug!r} already exists.", field="slug") from None
 
@@ -397,10 +546,9 @@ def notification_deliver(
 
 
 def notification_mark_read(*, user: User, notification_id: int) -> Notification:
-    note = Notification.objects.filter(user=user, pk=notification_id).first()
+    """Mark one of the person's own in-app notifications read; 404 for any other."""
+    note = Notification.objects.filter(user=user, pk=notification_id, in_app=True).first()
     if note is None:
-        from django.http import Http404
-
         raise Http404
     if note.read_at is None:
         Notification.objects.filter(pk=note.pk, read_at__isnull=True).update(read_at=timezone.now())
@@ -409,4 +557,4 @@ def notification_mark_read(*, user: User, notification_id: int) -> Notification:
 
 
 def notification_mark_all_read(*, user: User) -> int:
-    return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
+    return Notification.objects.filter(user=user, in_app=True, read_at__isnull=True).update(read_at=timezone.now())
