@@ -28,6 +28,11 @@ app.conf.beat_schedule = {
         "task": "accounts.purge_auth_records",
         "schedule": crontab(minute=17, hour=3),
     },
+    # Training: required courses reach new joiners; reminders before due days and expiries.
+    "training-assign-required": {"task": "training.assign_required", "schedule": crontab(minute=5)},
+    "training-remind-assignments": {"task": "training.remind_assignments", "schedule": crontab(minute=25)},
+    "training-remind-certifications": {"task": "training.remind_certifications", "schedule": crontab(minute=35)},
+    "training-expire-certifications": {"task": "training.expire_certifications", "schedule": timedelta(minutes=10)},
     "content-apply-schedule": {
         "task": "content.apply_schedule",
         "schedule": timedelta(seconds=60),

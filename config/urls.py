@@ -7,6 +7,7 @@ from config import health
 
 api_v1 = [
     path("", include("accounts.api_urls")),
+    path("", include("training.api_urls")),
     path("", include("content.api_urls")),
     path("", include("engage.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -19,6 +20,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
+    path("training/", include("training.urls")),
     path("", include("content.urls")),
 ]
 

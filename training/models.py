@@ -143,6 +143,9 @@ class Enrollment(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)  # the first pass
     last_passed_at = models.DateTimeField(null=True, blank=True)
     overdue_at = models.DateTimeField(null=True, blank=True)  # when the overdue job marked it
+    # What the reminder jobs already sent, so each runs idempotently (with dedupe keys too).
+    due_reminded_for = models.DateField(null=True, blank=True)  # the due_on a "due soon" reminder was sent for
+    overdue_reminded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["due_on", "id"]
@@ -238,6 +241,11 @@ class Certification(models.Model):
             models.Index(fields=["grants", "expires_at"], name="certification_grants_idx"),
             models.Index(
                 fields=["expires_at"], name="certification_current_idx", condition=Q(superseded_at__isnull=True)
+            ),
+            models.Index(
+                fields=["expires_at"],
+                name="certification_unannounced_idx",
+                condition=Q(superseded_at__isnull=True, expiry_announced_at__isnull=True),
             ),
         ]
 

@@ -1,0 +1,521 @@
+"""The training API (API.md, "Training"), plus what curators need to run courses.
+
+Views are thin: they read input with a serializer, call ``training.services`` (writes) or
+``training.selectors`` (reads) and shape the answer.
+
+Who may do what:
+
+- Curators (and admins) create, edit (drafts only), publish and archive courses, read the
+  answer key (``/courses/{id}/content/``) and the completion report, and see drafts.
+- Everyone else sees published courses meant for their department: anything else is 404.
+  ``GET /courses/{id}/`` never carries the correct choices, for anyone.
+- Attempts, progress and certifications are each person's own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from accounts.permissions import IsCurator
+from config.markdown import render_markdown
+from config.pagination import Pagination
+from training import selectors, services
+from training.models import Certification, Course, CourseStatus, Enrollment, Module, Privilege
+
+# --- Documentation helpers ---------------------------------------------------------------------
+
+
+class TrainingErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    field = serializers.CharField(required=False)
+
+
+BAD_INPUT = OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input; the error names the field.")
+NOT_AUTHENTICATED = OpenApiResponse(TrainingErrorSerializer, description="Not signed in.")
+FORBIDDEN = OpenApiResponse(TrainingErrorSerializer, description="Signed in but not allowed (curators only).")
+NOT_FOUND = OpenApiResponse(TrainingErrorSerializer, description="No such course, or not meant for you.")
+CONFLICT = OpenApiResponse(TrainingErrorSerializer, description="Not possible in the course's current state.")
+RATE_LIMITED = OpenApiResponse(TrainingErrorSerializer, description="Too many attempts; see Retry-After.")
+
+
+def _valid(serializer_class: type[serializers.Serializer], data: Any, *, partial: bool = False) -> dict[str, Any]:
+    serializer = serializer_class(data=data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _plain(value: Any) -> Any:
+    """Validated nested data as plain dicts and lists, for the services."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+class PaginatedAPIView(APIView):
+    pagination_class = Pagination
+
+    def paginated(
+        self, request: Request, queryset: QuerySet[Any], serializer_class: type[serializers.Serializer]
+    ) -> Response:
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+# --- Output shapes --------------------------------------------------------------------------------
+
+
+class CertificationSpecSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    grants = serializers.CharField(help_text="`responder`: its holders publish answers without review; or empty.")
+    valid_days = serializers.IntegerField()
+
+
+class LessonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    body = serializers.CharField(help_text="Markdown.")
+    body_html = serializers.SerializerMethodField(help_text="The body rendered and sanitised.")
+
+    def get_body_html(self, lesson: Any) -> str:
+        return render_markdown(lesson.body)
+
+
+class QuestionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    text = serializers.CharField()
+    choices = serializers.ListField(child=serializers.CharField())
+
+
+class QuestionKeySerializer(QuestionSerializer):
+    correct = serializers.ListField(child=serializers.IntegerField())
+
+
+class ModuleSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    position = serializers.IntegerField()
+    title = serializers.CharField()
+    lessons = LessonSerializer(many=True)
+    questions = QuestionSerializer(many=True)
+
+
+class ModuleKeySerializer(ModuleSerializer):
+    questions = QuestionKeySerializer(many=True)
+
+
+class CourseSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    status = serializers.ChoiceField(choices=CourseStatus.choices)
+    audience = serializers.SerializerMethodField(help_text="Department slugs; empty: everyone.")
+    required = serializers.BooleanField()  # type: ignore[assignment]
+    due_days = serializers.IntegerField(allow_null=True)
+    pass_mark = serializers.FloatField(help_text="A fraction: score >= pass_mark passes.")
+    certification = serializers.SerializerMethodField()
+    question_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    published_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_audience(self, course: Course) -> list[str]:
+        return [department.slug for department in course.audience.all()]
+
+    @extend_schema_field(CertificationSpecSerializer(allow_null=True))
+    def get_certification(self, course: Course) -> dict[str, Any] | None:
+        if not course.grants_certification:
+            return None
+        return {
+            "name": course.certification_name,
+            "grants": course.certification_grants,
+            "valid_days": course.certification_valid_days,
+        }
+
+
+class CourseSerializer(CourseSummarySerializer):
+    """A course as its audience sees it: never the correct choices."""
+
+    description_html = serializers.SerializerMethodField()
+    modules = ModuleSerializer(many=True)
+
+    def get_description_html(self, course: Course) -> str:
+        return render_markdown(course.description)
+
+
+class CourseKeySerializer(CourseSerializer):
+    """A course with its answer key, for its curators."""
+
+    modules = ModuleKeySerializer(many=True)
+
+
+class CourseRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+
+
+class CertificationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    grants = serializers.CharField()
+    course = serializers.SerializerMethodField()
+    issued_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    valid = serializers.SerializerMethodField(help_text="Valid now: expires_at is still ahead.")
+    renewal = serializers.BooleanField()
+
+    @extend_schema_field(CourseRefSerializer)
+    def get_course(self, certification: Certification) -> dict[str, Any]:
+        return {"id": certification.course_id, "title": certification.course.title}
+
+    def get_valid(self, certification: Certification) -> bool:
+        return certification.is_valid()
+
+
+class EnrollmentSerializer(serializers.Serializer):
+    course = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField(help_text="`completed`, `overdue`, `assigned` or `started`.")
+    assigned_at = serializers.DateTimeField(allow_null=True)
+    due_on = serializers.DateField(allow_null=True)
+    required = serializers.BooleanField()  # type: ignore[assignment]
+    completed_at = serializers.DateTimeField(allow_null=True)
+    last_passed_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field(CourseRefSerializer)
+    def get_course(self, enrollment: Enrollment) -> dict[str, Any]:
+        return {"id": enrollment.course_id, "title": enrollment.course.title}
+
+    def get_status(self, enrollment: Enrollment) -> str:
+        if enrollment.completed_at is not None:
+            return "completed"
+        if enrollment.is_overdue():
+            return "overdue"
+        return "assigned" if enrollment.is_assigned else "started"
+
+
+class AttemptSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    score = serializers.FloatField()
+    passed = serializers.BooleanField()
+    correct_count = serializers.IntegerField()
+    question_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class AttemptResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    score = serializers.FloatField(help_text="The fraction of questions right.")
+    passed = serializers.BooleanField(help_text="score >= pass_mark")
+    correct_count = serializers.IntegerField()
+    question_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    certification = CertificationSerializer(required=False, help_text="Present when the pass issued or renewed one.")
+
+
+def _course_answer(course_id: int, *, key: bool = False) -> Response:
+    course = selectors.course_with_content(course_id=course_id)
+    return Response((CourseKeySerializer if key else CourseSerializer)(course).data)
+
+
+# --- Input shapes ---------------------------------------------------------------------------------
+
+
+class _LessonInput(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    body = serializers.CharField(allow_blank=True, default="", help_text="Markdown.")
+
+
+class _QuestionInput(serializers.Serializer):
+    text = serializers.CharField(max_length=2000)
+    choices = serializers.ListField(child=serializers.CharField(max_length=500), min_length=2, max_length=20)
+    correct = serializers.ListField(child=serializers.IntegerField(min_value=0), min_length=1)
+
+
+class _ModuleInput(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    lessons = _LessonInput(many=True, default=list)
+    questions = _QuestionInput(many=True, default=list)
+
+
+class _CertificationInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    grants = serializers.ChoiceField(choices=[("", "Nothing"), *Privilege.choices], allow_blank=True, default="")
+    valid_days = serializers.IntegerField(min_value=1, max_value=services.MAX_VALID_DAYS)
+
+
+class CourseInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(allow_blank=True, default="", help_text="Markdown.")
+    audience = serializers.ListField(
+        child=serializers.CharField(), default=list, help_text="Department slugs; empty for everyone."
+    )
+    required = serializers.BooleanField(default=False)  # type: ignore[assignment]
+    due_days = serializers.IntegerField(min_value=1, max_value=services.MAX_DUE_DAYS, allow_null=True, default=None)
+    pass_mark = serializers.DecimalField(
+        max_digits=4, decimal_places=3, min_value=0, max_value=1, coerce_to_string=False
+    )
+    certification = _CertificationInput(required=False, allow_null=True, default=None)
+    modules = _ModuleInput(many=True, default=list)
+
+
+# --- Courses --------------------------------------------------------------------------------------
+
+
+class CourseListApi(PaginatedAPIView):
+    class CourseFilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=CourseStatus.choices, required=False)
+
+    @extend_schema(
+        parameters=[CourseFilterSerializer],
+        responses={200: CourseSummarySerializer(many=True), 400: BAD_INPUT, 401: NOT_AUTHENTICATED},
+        summary="Courses you can see",
+        description="Curators see every course (filter with `status`); others the published ones meant for them.",
+    )
+    def get(self, request: Request) -> Response:
+        filters = _valid(self.CourseFilterSerializer, request.query_params)
+        courses = selectors.course_list_for_user(user=request.user, status=filters.get("status"))  # type: ignore[arg-type]
+        return self.paginated(request, courses, CourseSummarySerializer)
+
+    @extend_schema(
+        request=CourseInputSerializer,
+        responses={201: CourseSerializer, 400: BAD_INPUT, 401: NOT_AUTHENTICATED, 403: FORBIDDEN},
+        summary="Create a draft course (curators)",
+    )
+    def post(self, request: Request) -> Response:
+        if not selectors.user_manages_training(request.user):  # type: ignore[arg-type]
+            self.permission_denied(request, message="Creating courses needs the curator role.")
+        data = _plain(_valid(CourseInputSerializer, request.data))
+        course = services.course_create(author=request.user, **data)  # type: ignore[arg-type]
+        response = _course_answer(course.pk)
+        response.status_code = status.HTTP_201_CREATED
+        return response
+
+
+class CourseDetailApi(APIView):
+    @extend_schema(
+        responses={200: CourseSerializer, 401: NOT_AUTHENTICATED, 404: NOT_FOUND},
+        summary="A course as its audience sees it (never the correct choices)",
+    )
+    def get(self, request: Request, id: int) -> Response:
+        course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
+        return _course_answer(course.pk)
+
+    @extend_schema(
+        request=CourseInputSerializer(partial=True),
+        responses={
+            200: CourseSerializer,
+            400: BAD_INPUT,
+            401: NOT_AUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: CONFLICT,
+        },
+        summary="Edit a draft course (curators)",
+        description="Changes only the fields sent; `modules`, when sent, replaces them all. 409 unless a draft.",
+    )
+    def patch(self, request: Request, id: int) -> Response:
+        course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
+        if not selectors.user_manages_training(request.user):  # type: ignore[arg-type]
+            self.permission_denied(request, message="Editing courses needs the curator role.")
+        data = _plain(_valid(CourseInputSerializer, request.data, partial=True))
+        services.course_update(course=course, **data)
+        return _course_answer(course.pk)
+
+
+class CourseContentApi(APIView):
+    permission_classes = [IsCurator]
+
+    @extend_schema(
+        responses={200: CourseKeySerializer, 401: NOT_AUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND},
+        summary="A course with its answer key (curators)",
+    )
+    def get(self, request: Request, id: int) -> Response:
+        course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
+        return _course_answer(course.pk, key=True)
+
+
+class CoursePublishApi(APIView):
+    permission_classes = [IsCurator]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: CourseSerializer,
+            400: BAD_INPUT,
+            401: NOT_AUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: CONFLICT,
+        },
+        summary="Publish a draft (curators)",
+        description="A required course is assigned at once to everyone in its audience, due in `due_days`.",
+    )
+    def post(self, request: Request, id: int) -> Response:
+        course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
+        services.course_publish(course=course, user=request.user)  # type: ignore[arg-type]
+        return _course_answer(course.pk)
+
+
+class CourseArchiveApi(APIView):
+    permission_classes = [IsCurator]
+
+    @extend_schema(
+        request=None,
+        responses={200: CourseSerializer, 401: NOT_AUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT},
+        summary="Archive a published course (curators)",
+        description="Nobody can take it any more; certificates it issued stay valid until they expire.",
+    )
+    def post(self, request: Request, id: int) -> Response:
+        course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
+        services.course_archive(course=course)
+        return _course_answer(course.pk)
+
+
+class CourseReportApi(APIView):
+    permission_classes = [IsCurator]
+
+    class CourseReportSerializer(serializers.Serializer):
+        class DepartmentCompletionSerializer(serializers.Serializer):
+            department = serializers.CharField(source="slug")
+            name = serializers.CharField()
+            people = serializers.IntegerField()
+            assigned = serializers.IntegerField()
+            completed = serializers.IntegerField()
+            overdue = serializers.IntegerField()
+            completion_rate = serializers.FloatField(allow_null=True)
+
+        course = serializers.IntegerField()
+        title = serializers.CharField()
+        departments = DepartmentCompletionSerializer(many=True)
+
+    @extend_schema(
+        responses={200: CourseReportSerializer, 401: NOT_AUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND},
+        summary="Completion by department (curators)",
+        description=(
+            "For each department of the audience (every department when the audience is everyone): "
+            "active people, assignments, people who passed, overdue assignments, and the completion rate "
+            "(completed over assigned, or over people when nobody is assigned)."
+        ),
+    )
+    def get(self, request: Request, id: int) -> Response:
+        course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
+        rows = selectors.course_completion_by_department(course=course)
+        report = {"course": course.pk, "title": course.title, "departments": rows}
+        return Response(self.CourseReportSerializer(report).data)
+
+
+# --- Taking a course ----------------------------------------------------------------------------
+
+
+class AttemptApi(PaginatedAPIView):
+    class AttemptInputSerializer(serializers.Serializer):
+        answers = serializers.ListField(
+            child=serializers.ListField(child=serializers.IntegerField()),
+            help_text="One list of chosen choice indexes per question, in course order.",
+        )
+
+    @extend_schema(
+        responses={200: AttemptSerializer(many=True), 401: NOT_AUTHENTICATED, 404: NOT_FOUND},
+        summary="Your attempts at a course, newest first",
+    )
+    def get(self, request: Request, id: int) -> Response:
+        course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
+        return self.paginated(
+            request,
+            selectors.attempts_for_user(user=request.user, course=course),  # type: ignore[arg-type]
+            AttemptSerializer,
+        )
+
+    @extend_schema(
+        request=AttemptInputSerializer,
+        responses={
+            201: AttemptResultSerializer,
+            400: BAD_INPUT,
+            401: NOT_AUTHENTICATED,
+            404: NOT_FOUND,
+            409: CONFLICT,
+            429: RATE_LIMITED,
+        },
+        summary="Submit an attempt",
+        description=(
+            "A question scores 1 when the chosen set equals the correct set, else 0; `score` is the "
+            "fraction of questions right and `passed` is `score >= pass_mark`. A pass issues or renews "
+            "the course's certification (valid `valid_days` from now). 400 for answers of the wrong "
+            "shape; 404 for a course not meant for you (or, for non-curators, not published); 409 for "
+            "a course not published; 429 after 5 attempts at one course in 24 hours."
+        ),
+    )
+    def post(self, request: Request, id: int) -> Response:
+        selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
+        data = _valid(self.AttemptInputSerializer, request.data)
+        result = services.attempt_submit(user=request.user, course_id=id, answers=data["answers"])  # type: ignore[arg-type]
+        body = dict(AttemptSerializer(result.attempt).data)
+        if result.certification is not None:
+            body["certification"] = CertificationSerializer(result.certification).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ProgressApi(APIView):
+    class ProgressInputSerializer(serializers.Serializer):
+        module = serializers.IntegerField(help_text="The id of a module of this course you worked through.")
+
+    class ProgressSerializer(serializers.Serializer):
+        modules_done = serializers.ListField(child=serializers.IntegerField())
+
+    @extend_schema(
+        responses={200: ProgressSerializer, 401: NOT_AUTHENTICATED, 404: NOT_FOUND},
+        summary="The modules of a course you have worked through",
+    )
+    def get(self, request: Request, id: int) -> Response:
+        course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
+        done = selectors.module_progress_ids(user=request.user, course=course)  # type: ignore[arg-type]
+        return Response({"modules_done": sorted(done)})
+
+    @extend_schema(
+        request=ProgressInputSerializer,
+        responses={200: ProgressSerializer, 400: BAD_INPUT, 401: NOT_AUTHENTICATED, 404: NOT_FOUND, 409: CONFLICT},
+        summary="Mark a module of a course as worked through",
+    )
+    def post(self, request: Request, id: int) -> Response:
+        course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
+        data = _valid(self.ProgressInputSerializer, request.data)
+        module = Module.objects.filter(course=course, pk=data["module"]).first()
+        if module is None:
+            raise serializers.ValidationError({"module": ["No such module in this course."]})
+        services.module_complete(user=request.user, module=module)  # type: ignore[arg-type]
+        done = selectors.module_progress_ids(user=request.user, course=course)  # type: ignore[arg-type]
+        return Response({"modules_done": sorted(done)})
+
+
+# --- Oneself --------------------------------------------------------------------------------------
+
+
+class MyCertificationsApi(PaginatedAPIView):
+    @extend_schema(
+        responses={200: CertificationSerializer(many=True), 401: NOT_AUTHENTICATED},
+        summary="Your certifications, valid and expired",
+        description="Your current certification from each course (the latest issue or renewal), newest expiry first.",
+    )
+    def get(self, request: Request) -> Response:
+        user: User = request.user  # type: ignore[assignment]
+        return self.paginated(request, selectors.certifications_for_user(user=user), CertificationSerializer)
+
+
+class MyTrainingApi(PaginatedAPIView):
+    @extend_schema(
+        responses={200: EnrollmentSerializer(many=True), 401: NOT_AUTHENTICATED},
+        summary="Your courses: assigned (with due days), started and completed",
+    )
+    def get(self, request: Request) -> Response:
+        user: User = request.user  # type: ignore[assignment]
+        return self.paginated(request, selectors.enrollments_for_user(user=user), EnrollmentSerializer)

@@ -1,0 +1,341 @@
+"""Web pages of training: my training, the course player, the quiz and its result, and
+the curators' editor and completion report. Thin: the rules are in ``training.services``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import Department, User
+from config.errors import Conflict, RateLimited, ServiceError
+from config.markdown import render_markdown
+from training import selectors, services
+from training.forms import DraftError, draft_from_course, draft_from_post, service_arguments
+from training.models import Course, CourseStatus, Privilege
+
+COURSES_PER_PAGE = 25
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _require_curator(request: HttpRequest) -> User:
+    user = _user(request)
+    if not selectors.user_manages_training(user):
+        raise PermissionDenied("Managing courses needs the curator role.")
+    return user
+
+
+def _attempts_left(user: User, course: Course) -> int:
+    since = timezone.now() - services.ATTEMPT_WINDOW
+    used = selectors.attempts_since(user=user, course=course, since=since).count()
+    return max(0, services.ATTEMPT_LIMIT - used)
+
+
+# --- Employees ------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def my_training(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    today = timezone.localdate()
+    enrollments = list(selectors.enrollments_for_user(user=user))
+    assigned = [e for e in enrollments if e.is_assigned and e.completed_at is None]
+    in_progress = [e for e in enrollments if not e.is_assigned and e.completed_at is None]
+    completed = [e for e in enrollments if e.completed_at is not None]
+    known = {e.course_id for e in enrollments}
+    available = [
+        c for c in selectors.course_list_for_user(user=user, status=CourseStatus.PUBLISHED) if c.pk not in known
+    ]
+    now = timezone.now()
+    certifications = [
+        {"certification": c, "valid": c.is_valid(now), "days_left": (c.expires_at - now).days}
+        for c in selectors.certifications_for_user(user=user)
+    ]
+    context = {
+        "assigned": assigned,
+        "in_progress": in_progress,
+        "completed": completed,
+        "available": available,
+        "certifications": certifications,
+        "today": today,
+        "manages": selectors.user_manages_training(user),
+    }
+    return render(request, "training/my_training.html", context)
+
+
+def _course_for_player(user: User, course_id: int) -> Course:
+    course = selectors.course_get_for_user(user=user, id=course_id)
+    if course.status != CourseStatus.PUBLISHED and not selectors.user_manages_training(user):
+        raise Http404("No such course.")
+    return selectors.course_with_content(course_id=course.pk)
+
+
+@login_required
+@require_GET
+def course_player(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    course = _course_for_player(user, pk)
+    modules = list(course.modules.all())
+    done = selectors.module_progress_ids(user=user, course=course)
+    current = None
+    wanted = request.GET.get("module", "")
+    if wanted.isdigit():
+        current = next((m for m in modules if m.pk == int(wanted)), None)
+    if current is None:
+        current = next((m for m in modules if m.pk not in done), modules[0] if modules else None)
+    lessons = []
+    if current is not None:
+        lessons = [{"lesson": lesson, "html": render_markdown(lesson.body)} for lesson in current.lessons.all()]
+    later = [m for m in modules if current is not None and m.position > current.position]
+    enrollment = course.enrollments.filter(user=user).first()
+    certification = selectors.certifications_for_user(user=user).filter(course=course).first()
+    context = {
+        "course": course,
+        "description_html": render_markdown(course.description),
+        "modules": [{"module": m, "done": m.pk in done} for m in modules],
+        "current": current,
+        "current_done": current is not None and current.pk in done,
+        "next_module": later[0] if later else None,
+        "lessons": lessons,
+        "done_count": len(done & {m.pk for m in modules}),
+        "enrollment": enrollment,
+        "certification": certification,
+        "certification_valid": certification is not None and certification.is_valid(),
+        "published": course.status == CourseStatus.PUBLISHED,
+    }
+    return render(request, "training/course_player.html", context)
+
+
+@login_required
+@require_POST
+def module_done(request: HttpRequest, pk: int, module_pk: int) -> HttpResponse:
+    user = _user(request)
+    course = _course_for_player(user, pk)
+    module = next((m for m in course.modules.all() if m.pk == module_pk), None)
+    if module is None:
+        raise Http404("No such module.")
+    try:
+        services.module_complete(user=user, module=module)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect(f"{reverse('training:course', args=[pk])}?module={module_pk}")
+    later = [m for m in course.modules.all() if m.position > module.position]
+    if later:
+        return redirect(f"{reverse('training:course', args=[pk])}?module={later[0].pk}")
+    return redirect("training:quiz", pk=pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def quiz(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    course = _course_for_player(user, pk)
+    questions = selectors.course_questions(course=course)
+    status = 200
+    error = ""
+    chosen: list[list[int]] = [[] for _ in questions]
+    if request.method == "POST":
+        try:
+            chosen = [[int(v) for v in request.POST.getlist(f"q-{n}")] for n in range(len(questions))]
+        except ValueError:
+            error, status = "Choose answers from the lists below.", 400
+        if not error:
+            try:
+                result = services.attempt_submit(user=user, course_id=course.pk, answers=chosen)
+            except RateLimited as exc:
+                error, status = exc.message, 429
+            except Conflict as exc:
+                error, status = exc.message, 409
+            except ServiceError as exc:
+                error, status = exc.message, 400
+            else:
+                return redirect("training:attempt", pk=result.attempt.pk)
+    context = {
+        "course": course,
+        "questions": [
+            {"index": n, "question": q, "choices": [(i, c, i in chosen[n]) for i, c in enumerate(q.choices)]}
+            for n, q in enumerate(questions)
+        ],
+        "error": error,
+        "attempts_left": _attempts_left(user, course),
+        "attempt_limit": services.ATTEMPT_LIMIT,
+        "pass_percent": round(float(course.pass_mark) * 100),
+        "published": course.status == CourseStatus.PUBLISHED,
+    }
+    return render(request, "training/quiz.html", context, status=status)
+
+
+@login_required
+@require_GET
+def attempt_result(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    attempt = selectors.attempt_get_for_user(user=user, id=pk)
+    questions = selectors.course_questions(course=attempt.course)
+    # Which questions were right, never which choices are: the quiz can be taken again.
+    marks = []
+    if len(attempt.answers) == len(questions):
+        marks = [
+            {"number": n + 1, "text": q.text, "right": set(chosen) == set(q.correct)}
+            for n, (chosen, q) in enumerate(zip(attempt.answers, questions, strict=True))
+        ]
+    certification = getattr(attempt, "certification", None)
+    context = {
+        "attempt": attempt,
+        "course": attempt.course,
+        "score_percent": round(attempt.score * 100),
+        "pass_percent": round(float(attempt.course.pass_mark) * 100),
+        "marks": marks,
+        "certification": certification,
+        "attempts_left": _attempts_left(attempt.user, attempt.course),
+        "own": attempt.user_id == user.pk,
+    }
+    return render(request, "training/attempt_result.html", context)
+
+
+# --- Curators -------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def manage(request: HttpRequest) -> HttpResponse:
+    user = _require_curator(request)
+    status = request.GET.get("status", "")
+    if status not in CourseStatus.values:
+        status = ""
+    courses = selectors.course_list_for_user(user=user, status=status or None).order_by("-created_at", "-id")
+    page = Paginator(courses, COURSES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "training/manage.html",
+        {"page": page, "status": status, "statuses": CourseStatus.choices, "extra": f"status={status}&"},
+    )
+
+
+def _editor(
+    request: HttpRequest, *, course: Course | None, draft: Any, error: str = "", status: int = 200
+) -> HttpResponse:
+    context = {
+        "course": course,
+        "draft": draft.with_empty_slots(),
+        "departments": Department.objects.order_by("name"),
+        "privileges": Privilege.choices,
+        "error": error,
+    }
+    return render(request, "training/course_editor.html", context, status=status)
+
+
+def _save(request: HttpRequest, course: Course | None) -> HttpResponse:
+    user = _user(request)
+    draft = draft_from_post(request.POST)
+    try:
+        arguments = service_arguments(draft)
+        if course is None:
+            course = services.course_create(author=user, **arguments)
+        else:
+            services.course_update(course=course, **arguments)
+    except DraftError as exc:
+        return _editor(request, course=course, draft=draft, error=str(exc), status=400)
+    except Conflict as exc:
+        return _editor(request, course=course, draft=draft, error=exc.message, status=409)
+    except ServiceError as exc:
+        where = exc.extra.get("field", "")
+        message = exc.message if not where or where in exc.message else f"{where}: {exc.message}"
+        return _editor(request, course=course, draft=draft, error=message, status=400)
+    messages.success(request, "Draft saved.")
+    return redirect("training:course_edit", pk=course.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def course_new(request: HttpRequest) -> HttpResponse:
+    _require_curator(request)
+    if request.method == "POST":
+        return _save(request, None)
+    from training.forms import CourseDraft
+
+    return _editor(request, course=None, draft=CourseDraft())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def course_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _require_curator(request)
+    course = selectors.course_get_for_user(user=user, id=pk)
+    if request.method == "POST":
+        return _save(request, course)
+    return _editor(request, course=course, draft=draft_from_course(selectors.course_with_content(course_id=pk)))
+
+
+@login_required
+@require_POST
+def course_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _require_curator(request)
+    course = selectors.course_get_for_user(user=user, id=pk)
+    try:
+        services.course_publish(course=course, user=user)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("training:course_edit", pk=pk)
+    messages.success(request, f"“{course.title}” is published.")
+    return redirect("training:manage")
+
+
+@login_required
+@require_POST
+def course_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _require_curator(request)
+    course = selectors.course_get_for_user(user=user, id=pk)
+    try:
+        services.course_archive(course=course)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"“{course.title}” is archived.")
+    return redirect("training:manage")
+
+
+@login_required
+@require_GET
+def course_report(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _require_curator(request)
+    course = selectors.course_get_for_user(user=user, id=pk)
+    rows = selectors.course_completion_by_department(course=course)
+    totals = {
+        "people": sum(r.people for r in rows),
+        "assigned": sum(r.assigned for r in rows),
+        "completed": sum(r.completed for r in rows),
+        "overdue": sum(r.overdue for r in rows),
+    }
+    certified = 0
+    if course.grants_certification:
+        certified = (
+            course.certifications.filter(superseded_at__isnull=True, expires_at__gt=timezone.now())
+            .values("user_id")
+            .distinct()
+            .count()
+        )
+    expiring = 0
+    if course.grants_certification:
+        expiring = course.certifications.filter(
+            superseded_at__isnull=True,
+            expires_at__gt=timezone.now(),
+            expires_at__lte=timezone.now() + timedelta(days=30),
+        ).count()
+    context = {"course": course, "rows": rows, "totals": totals, "certified": certified, "expiring": expiring}
+    return render(request, "training/course_report.html", context)
