@@ -1,9 +1,20 @@
 from django.urls import path
-from django.views.generic import TemplateView
+
+from accounts import views
 
 app_name = "accounts"
 
 urlpatterns = [
-    path("password-reset/<uidb64>/<token>/", TemplateView.as_view(), name="password_reset_confirm"),
-    path("login/", TemplateView.as_view(), name="login"),
+    path("login/", views.sign_in, name="login"),
+    path("logout/", views.sign_out, name="logout"),
+    path("password-reset/", views.password_reset_request, name="password_reset"),
+    path("password-reset/sent/", views.password_reset_done, name="password_reset_done"),
+    # The link in reset emails and in invitations (services.invitation_send).
+    path("password-reset/<uidb64>/<token>/", views.SetPasswordView.as_view(), name="password_reset_confirm"),
+    path("profile/", views.profile, name="profile"),
+    path("notifications/", views.notification_list, name="notifications"),
+    path("notifications/bell/", views.notification_bell, name="notification_bell"),
+    path("notifications/read-all/", views.notification_read_all, name="notifications_read_all"),
+    path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
+    path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),
 ]

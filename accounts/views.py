@@ -1,0 +1,263 @@
+"""Web pages of accounts: sign-in and out, password reset and invitations, the profile,
+and notifications (the bell and its page). Thin: the rules are in ``accounts.services``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import PasswordResetConfirmView, redirect_to_login
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import notifications, services
+from accounts.forms import PasswordResetRequestForm, ProfileForm, SignInForm
+from accounts.models import Notification, User
+from config.errors import RateLimited, ServiceError
+
+# htmx stops polling when a poll is answered with this status.
+HTMX_STOP_POLLING = 286
+NOTIFICATIONS_PER_PAGE = 25
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The address sign-in failures are counted against.
+
+    ``REMOTE_ADDR`` only: a forwarded header is whatever the client says it is. Behind a
+    proxy, have the proxy set ``REMOTE_ADDR`` (e.g. gunicorn's ``--forwarded-allow-ips``).
+    """
+    return request.META.get("REMOTE_ADDR") or "0.0.0.0"  # noqa: S104 (a value, not a bind)
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+# --- Signing in and out ------------------------------------------------------------------------
+
+
+@sensitive_post_parameters("password")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    next_url = _safe_next(request)
+    if request.method == "GET" and request.user.is_authenticated:
+        return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+    error = ""
+    status = 200
+    retry_after: int | None = None
+    if request.method == "POST":
+        form = SignInForm(request.POST)
+        if form.is_valid():
+            try:
+                user = services.user_authenticate(
+                    email=form.cleaned_data["email"], password=form.cleaned_data["password"], ip=client_ip(request)
+                )
+            except RateLimited as exc:
+                error, status, retry_after = exc.message, 429, exc.retry_after
+            except ServiceError as exc:
+                error, status = exc.message, 400
+            else:
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+        else:
+            status = 400
+        # Never send the password back to the page.
+        form = SignInForm(initial={"email": request.POST.get("email", "")}) if error else form
+    else:
+        form = SignInForm()
+    response = render(
+        request,
+        "accounts/sign_in.html",
+        {"form": form, "error": error, "locked": status == 429, "next": next_url},
+        status=status,
+    )
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, "You have signed out.")
+    return redirect("accounts:login")
+
+
+# --- Password reset and invitations ------------------------------------------------------------
+
+
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def password_reset_request(request: HttpRequest) -> HttpResponse:
+    form = PasswordResetRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.password_reset_request(email=form.cleaned_data["email"])
+        return redirect("accounts:password_reset_done")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/password_reset_request.html", {"form": form}, status=status)
+
+
+@require_GET
+def password_reset_done(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/password_reset_done.html")
+
+
+class SetPasswordView(PasswordResetConfirmView):
+    """Where both a reset link and an invitation land: the person chooses a password."""
+
+    template_name = "accounts/password_set.html"
+    success_url = reverse_lazy("accounts:login")
+
+    def get_user(self, uidb64: str) -> Any:
+        user = super().get_user(uidb64)
+        # A deactivated person's old link must not reopen the account.
+        return user if user is not None and user.is_active else None
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "label_suffix": ""}
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["invitation"] = bool(self.validlink and self.user and not self.user.has_usable_password())
+        return context
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(self.request, "Your password is set. Sign in with it now.")
+        return response
+
+
+# --- Profile ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    status = 200
+    if request.method == "POST":
+        form = ProfileForm(request.POST, user=user)
+        if form.is_valid():
+            try:
+                services.user_update_profile(
+                    user=user, name=form.cleaned_data["name"], notification_prefs=form.notification_prefs()
+                )
+            except ServiceError as exc:
+                field = exc.extra.get("field")
+                form.add_error(field if field in form.fields else None, exc.message)
+            else:
+                messages.success(request, "Your profile is saved.")
+                return redirect("accounts:profile")
+        status = 400
+    else:
+        form = ProfileForm(user=user)
+    context = {
+        "form": form,
+        "person": user,
+        "roles": user.roles.order_by("slug"),
+    }
+    return render(request, "accounts/profile.html", context, status=status)
+
+
+# --- Notifications ---------------------------------------------------------------------------
+
+
+def _unread_count(user: User) -> int:
+    return user.notifications.filter(read_at__isnull=True, in_app=True).count()
+
+
+def _label_kinds(notes: Iterable[Notification]) -> None:
+    labels = {kind.key: kind.label for kind in notifications.kinds()}
+    for note in notes:
+        note.kind_label = labels.get(note.kind, note.kind)  # type: ignore[attr-defined]
+
+
+@login_required
+@require_GET
+def notification_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    only_unread = request.GET.get("show") == "unread"
+    notes = user.notifications.filter(in_app=True).order_by("-created_at", "-id")
+    if only_unread:
+        notes = notes.filter(read_at__isnull=True)
+    page = Paginator(notes, NOTIFICATIONS_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    _label_kinds(page.object_list)
+    return render(request, "accounts/notifications.html", {"page": page, "only_unread": only_unread})
+
+
+@never_cache
+@require_GET
+def notification_bell(request: HttpRequest) -> HttpResponse:
+    """The bell, for htmx to poll. Answers 204 (nothing to swap) when the count is unchanged."""
+    if not request.user.is_authenticated:
+        if getattr(request, "htmx", False):
+            # Signed out meanwhile (or deactivated): stop polling, and offer to sign in
+            # again without taking the page, and whatever is typed into it, away.
+            html = render_to_string("accounts/_bell_signed_out.html", {"next": request.htmx.current_url_abs_path})  # type: ignore[attr-defined]
+            return HttpResponse(html, status=HTMX_STOP_POLLING)
+        return redirect_to_login(request.get_full_path())
+    count = _unread_count(_user(request))
+    if request.GET.get("count") == str(count):
+        return HttpResponse(status=204)
+    return HttpResponse(render_to_string("accounts/_bell.html", {"unread_notifications": count}))
+
+
+def _safe_target(url: str, request: HttpRequest) -> str:
+    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
+        return url
+    return ""
+
+
+@login_required
+@require_POST
+def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+    note = services.notification_mark_read(user=_user(request), notification_id=pk)
+    if getattr(request, "htmx", False):
+        # The item in its read state, and the bell (out of band) with the new count.
+        _label_kinds([note])
+        return render(request, "accounts/_notification_read.html", {"note": note})
+    return redirect(_safe_next(request) or reverse("accounts:notifications"))
+
+
+@login_required
+@require_POST
+def notification_read_all(request: HttpRequest) -> HttpResponse:
+    marked = services.notification_mark_all_read(user=_user(request))
+    if marked:
+        messages.success(request, f"Marked {marked} notification{'s' if marked != 1 else ''} as read.")
+    return redirect(_safe_next(request) or reverse("accounts:notifications"))
+
+
+@login_required
+@require_GET
+def notification_open(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """Follow a notification's link, marking it read on the way."""
+    note: Notification = services.notification_mark_read(user=_user(request), notification_id=pk)
+    return redirect(_safe_target(note.url, request) or reverse("accounts:notifications"))

@@ -1,0 +1,30 @@
+"""Fixtures for tests of the web pages (Django's test client)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from accounts.models import User
+from tests.factories import TEST_PASSWORD
+
+
+@pytest.fixture(autouse=True)
+def _plain_http(settings) -> None:  # type: ignore[no-untyped-def]
+    """The test client speaks plain HTTP; production's redirect to HTTPS is tested on its own."""
+    settings.SECURE_SSL_REDIRECT = False
+
+
+@pytest.fixture
+def signed_in() -> Callable[[User], Client]:
+    """``signed_in(user)``: a client with a real session, made by the sign-in page itself."""
+
+    def make(user: User) -> Client:
+        client = Client()
+        response = client.post("/login/", {"email": user.email, "password": TEST_PASSWORD})
+        assert response.status_code == 302, response.content.decode()[:500]
+        return client
+
+    return make
