@@ -286,6 +286,9 @@ def message_create(*, author: User, fields: MessageFields, now: datetime | None 
     """A new draft with its first revision."""
     now = _now(now)
     _require_curator(author)
+    unknown = set(fields) - set(FIELD_NAMES)
+    if unknown:
+        raise ServiceError(f"Unknown fields: {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
     clean = _clean(dict(fields), now=now)
     message = Message(author=author, status=Status.DRAFT, created_at=now, updated_at=now)
     _apply_to_message(message, clean)

@@ -19,7 +19,8 @@ from tests.factories import DepartmentFactory, TopicFactory, UserFactory
 
 
 @pytest.fixture
-def marketing(db):  # type: ignore[no-untyped-def]
+def marketing(department, other_department):  # type: ignore[no-untyped-def]
+    """Marketing, with support and finance there too (audiences name them)."""
     return DepartmentFactory(slug="marketing", name="Marketing", kind="marketing")
 
 

@@ -42,7 +42,8 @@ def test_create_answers_201_with_a_draft_and_ignores_fields_it_does_not_take(api
     assert data["revision"]["number"] == 1
     assert data["pending_revision"] is None
     message = Message.objects.get(pk=data["id"])
-    assert message.approved_by is None and message.status == Status.DRAFT
+    assert message.approved_by is None
+    assert message.status == Status.DRAFT
 
 
 @pytest.mark.parametrize(
@@ -145,7 +146,10 @@ def test_reject_needs_a_comment_then_returns_to_draft_and_tells_the_author(api, 
     message = make_message(author)
     services.message_submit(user=author, message_id=message.pk)
     assert api(reviewer).post(f"/api/v1/messages/{message.pk}/reject/", {}, format="json").status_code == 400
-    assert api(reviewer).post(f"/api/v1/messages/{message.pk}/reject/", {"comment": "  "}, format="json").status_code == 400
+    assert (
+        api(reviewer).post(f"/api/v1/messages/{message.pk}/reject/", {"comment": "  "}, format="json").status_code
+        == 400
+    )
     response = api(reviewer).post(
         f"/api/v1/messages/{message.pk}/reject/", {"comment": "Say which orders."}, format="json"
     )
@@ -185,12 +189,19 @@ def test_every_edit_leaves_a_revision(api, author, second_curator):
     api(second_curator).patch(f"/api/v1/messages/{message.pk}/", {"title": "Their title"}, format="json")
     revisions = list(MessageRevision.objects.filter(message=message).order_by("number"))
     assert [r.number for r in revisions] == [1, 2, 3, 4, 5]
-    assert [r.body for r in revisions[:4]] == ["We refund **every** order in five days.", "Version 2", "Version 3", "Version 4"]
+    assert [r.body for r in revisions[:4]] == [
+        "We refund **every** order in five days.",
+        "Version 2",
+        "Version 3",
+        "Version 4",
+    ]
     assert revisions[-1].author == second_curator
-    assert revisions[-1].title == "Their title" and revisions[-1].body == "Version 4"
+    assert revisions[-1].title == "Their title"
+    assert revisions[-1].body == "Version 4"
     listed = api(author).get(f"/api/v1/messages/{message.pk}/revisions/").json()["results"]
     assert [r["number"] for r in listed] == [5, 4, 3, 2, 1]
-    assert listed[0]["status"] == "draft" and listed[1]["status"] == "superseded"
+    assert listed[0]["status"] == "draft"
+    assert listed[1]["status"] == "superseded"
 
 
 def test_an_edit_that_changes_nothing_makes_no_revision(author):
