@@ -9,7 +9,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -388,7 +388,7 @@ def user_export(*, user: User) -> dict[str, Any]:
     }
     for _receiver, part in collect_personal_data.send(sender=User, user=user):
         if part:
-            data.update(part)
+            data.update(cast(dict[str, Any], part))
     return data
 
 

@@ -278,6 +278,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1/",
+    # Choice sets whose field names ("kind", "roles") other apps reuse get names of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "DepartmentKindEnum": "accounts.models.DepartmentKind",
+        "RoleEnum": "accounts.models.RoleName",
+    },
 }
 
 LOGGING = {
