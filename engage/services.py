@@ -581,6 +581,8 @@ def query_escalate(*, user: User, query_id: int, department: Any, note: Any = ""
     with transaction.atomic():
         query = query_get_for_user(user=user, id=query_id, lock=True)
         now = timezone.now()
+        if query.state in (QueryState.ANSWERED, QueryState.CLOSED):
+            raise Conflict(f"This query is {query.state}.", status=query.state)
         _holder_or_reviewer(user=user, query=query, now=now, action="escalate")
         target = Department.objects.filter(slug=department).first() if isinstance(department, str) else None
         if target is None:
@@ -641,6 +643,8 @@ def query_close(*, user: User, query_id: int, reason: Any) -> Query:
     with transaction.atomic():
         query = query_get_for_user(user=user, id=query_id, lock=True)
         now = timezone.now()
+        if query.state in (QueryState.ANSWERED, QueryState.CLOSED):  # nobody can: a state conflict
+            raise Conflict(f"This query is {query.state}.", status=query.state)
         _holder_or_reviewer(user=user, query=query, now=now, action="close")
         if reason not in CloseReason.values:
             raise ServiceError(f"reason must be one of {', '.join(CloseReason.values)}", field="reason")
