@@ -37,4 +37,7 @@ app.conf.beat_schedule = {
         "task": "content.apply_schedule",
         "schedule": timedelta(seconds=60),
     },
+    # Engage: response-time breaches flagged once each; outbound deliveries whose job was lost.
+    "engage-escalate-sla-breaches": {"task": "engage.escalate_sla_breaches", "schedule": timedelta(seconds=60)},
+    "engage-sweep-deliveries": {"task": "engage.sweep_deliveries", "schedule": timedelta(minutes=5)},
 }
