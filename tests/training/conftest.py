@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from accounts.models import RoleName, User
+from accounts.models import Role, RoleName, User
 from tests.factories import UserFactory
 from training import services
 from training.models import Course
@@ -28,6 +28,17 @@ RIGHT = [[1], [0, 2], [1]]
 @pytest.fixture(autouse=True)
 def _plain_http(settings) -> None:  # type: ignore[no-untyped-def]
     settings.SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
+
+
+@pytest.fixture(autouse=True)
+def _roles(request: pytest.FixtureRequest) -> None:
+    """The role rows a migration made, which a transactional test elsewhere may have flushed."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        return
+    request.getfixturevalue("transactional_db" if marker.kwargs.get("transaction") else "db")
+    for slug, name in RoleName.choices:
+        Role.objects.get_or_create(slug=slug, defaults={"name": name})
 
 
 @pytest.fixture

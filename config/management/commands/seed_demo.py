@@ -22,6 +22,7 @@ from django.utils.module_loading import import_string
 
 SEED_STEPS: list[str] = [
     "accounts.demo.seed_people",
+    "training.demo.seed_training",
 ]
 
 SeedStep = Callable[..., str | None]
