@@ -545,7 +545,9 @@ class AnswerListApi(_Paginated):
             if answers is None:
                 return Response({"detail": "Only reviewers have a review queue."}, status=status.HTTP_403_FORBIDDEN)
         else:
-            answers = selectors.answers_visible_to(_me(request)).select_related("author").order_by("-created_at", "-id")
+            answers = selectors.with_answer_relations(selectors.answers_visible_to(_me(request))).order_by(
+                "-created_at", "-id"
+            )
             answer_status = params.get("status")
             if answer_status:
                 if answer_status not in AnswerStatus.values:

@@ -238,8 +238,8 @@ class Answer(models.Model):
     body = models.TextField()
     body_html = models.TextField(blank=True)  # sanitised rendering of ``body``
     status = models.CharField(max_length=20, choices=AnswerStatus.choices, default=AnswerStatus.DRAFT)
-    # The approved messages the answer used (content.Message ids).
-    message_ids = models.JSONField(default=list, blank=True)
+    # The approved messages the answer used.
+    messages = models.ManyToManyField("content.Message", blank=True, related_name="answers")
     created_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)

@@ -252,11 +252,18 @@ def draft_offered_to(*, user: User, query: Query) -> OfferedDraft | None:
     if returned is not None:
         return OfferedDraft(
             body=returned.body,
-            message_ids=list(returned.message_ids),
+            message_ids=list(returned.messages.values_list("pk", flat=True)),
             review_comment=returned.review_comment,
             answer_id=returned.pk,
         )
     return None
+
+
+def with_answer_relations(answers: QuerySet[Answer]) -> QuerySet[Answer]:
+    """What ``answer_as_dict`` shows, in a constant number of queries."""
+    from content.models import Message
+
+    return answers.select_related("author").prefetch_related(Prefetch("messages", queryset=Message.objects.only("id")))
 
 
 def answers_visible_to(user: User) -> QuerySet[Answer]:
@@ -282,15 +289,14 @@ def answer_get_for_user(*, user: User, id: int, lock: bool = False) -> Answer:
 
 
 def answers_of_query(*, user: User, query: Query) -> QuerySet[Answer]:
-    return answers_visible_to(user).filter(query=query).select_related("author").order_by("-created_at", "-id")
+    return with_answer_relations(answers_visible_to(user).filter(query=query)).order_by("-created_at", "-id")
 
 
 def review_queue(*, user: User) -> QuerySet[Answer]:
     """Answers awaiting review that ``user`` may review (never their own), oldest first."""
     return (
-        Answer.objects.filter(status=AnswerStatus.PENDING_REVIEW)
-        .exclude(author=user)
-        .select_related("author", "query", "query__channel", "query__department")
+        with_answer_relations(Answer.objects.filter(status=AnswerStatus.PENDING_REVIEW).exclude(author=user))
+        .select_related("query", "query__channel", "query__department")
         .order_by("submitted_at", "id")
     )
 
@@ -304,7 +310,7 @@ def answer_as_dict(answer: Answer) -> dict[str, Any]:
         "body": answer.body,
         "body_html": answer.body_html,
         "status": answer.status,
-        "message_ids": list(answer.message_ids),
+        "message_ids": [message.pk for message in answer.messages.all()],
         "created_at": answer.created_at,
         "submitted_at": answer.submitted_at,
         "published_at": answer.published_at,

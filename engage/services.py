@@ -25,6 +25,7 @@ from config.activity import ActivityKind
 from config.errors import Conflict, ServiceError
 from config.jobs import enqueue
 from config.markdown import render_markdown
+from content.selectors import messages_visible_to
 from engage import outbound, participation, signing
 from engage.models import (
     RESPONSE_TARGETS,
@@ -352,7 +353,7 @@ def query_draft_save(*, user: User, query_id: int, body: Any, message_ids: Any =
             raise ServiceError("body must be text.", field="body")
         if len(body) > MAX_ANSWER_LENGTH:
             raise ServiceError(f"An answer is at most {MAX_ANSWER_LENGTH} characters.", field="body")
-        ids = _clean_message_ids(message_ids)
+        ids = _clean_message_ids(message_ids, user=user)
         if query.state not in (QueryState.OPEN,):
             raise Conflict(f"This query is {query.status_at().replace('_', ' ')}.")
         draft, _ = QueryDraft.objects.update_or_create(
@@ -364,7 +365,8 @@ def query_draft_save(*, user: User, query_id: int, body: Any, message_ids: Any =
 # --- Answers and review ----------------------------------------------------------------------------
 
 
-def _clean_message_ids(message_ids: Any) -> list[int]:
+def _clean_message_ids(message_ids: Any, *, user: User) -> list[int]:
+    """The approved messages an answer may cite: ones the person can see."""
     if message_ids is None:
         return []
     if not isinstance(message_ids, list) or not all(
@@ -374,25 +376,12 @@ def _clean_message_ids(message_ids: Any) -> list[int]:
     ids = list(dict.fromkeys(message_ids))
     if len(ids) > MAX_MESSAGES_PER_ANSWER:
         raise ServiceError(f"An answer uses at most {MAX_MESSAGES_PER_ANSWER} messages.", field="message_ids")
-    known = _known_message_ids(ids)
-    if known is not None:
+    if ids:
+        known = set(messages_visible_to(user=user).filter(pk__in=ids).values_list("pk", flat=True))
         unknown = [item for item in ids if item not in known]
         if unknown:
             raise ServiceError(f"No such messages: {unknown}", field="message_ids")
     return ids
-
-
-def _known_message_ids(ids: list[int]) -> set[int] | None:
-    """Which of ``ids`` are approved messages; None while the content app is not installed."""
-    from django.apps import apps
-
-    if not ids or not apps.is_installed("content"):
-        return None
-    try:
-        message_model = apps.get_model("content", "Message")
-    except LookupError:
-        return None
-    return set(message_model.objects.filter(pk__in=ids).values_list("pk", flat=True))
 
 
 def user_is_responder(*, user: User, at: datetime | None = None) -> bool:
@@ -410,11 +399,16 @@ def _clean_body(body: Any) -> str:
     return body.strip()
 
 
-def _publish(*, query: Query, answer: Answer, now: datetime) -> None:
-    """Publish ``answer`` and mark ``query`` answered. Call holding both row locks."""
+def _publish(*, query: Query, answer: Answer, now: datetime, message_ids: list[int] | None = None) -> None:
+    """Publish ``answer`` and mark ``query`` answered. Call holding both row locks.
+
+    ``message_ids``, when given, replaces the messages the answer used.
+    """
     answer.status = AnswerStatus.PUBLISHED
     answer.published_at = now
     answer.save()
+    if message_ids is not None:
+        answer.messages.set(message_ids)
     query.state = QueryState.ANSWERED
     query.answered_at = now
     query.claimed_until = None
@@ -428,7 +422,11 @@ def _publish(*, query: Query, answer: Answer, now: datetime) -> None:
             key=f"answer_published:{answer.pk}",
             actor=answer.author,
             department_id=answer.author_department_id,
-            data={"query_id": query.pk, "query_department_id": query.department_id, "messages": answer.message_ids},
+            data={
+                "query_id": query.pk,
+                "query_department_id": query.department_id,
+                "messages": sorted(answer.messages.values_list("pk", flat=True)),
+            },
         )
     )
     delivery_create_for_answer(query=query, answer=answer)
@@ -444,7 +442,7 @@ def answer_submit(*, user: User, query_id: int, body: Any, message_ids: Any = No
     with transaction.atomic():
         query = query_get_for_user(user=user, id=query_id, lock=True)
         body = _clean_body(body)
-        ids = _clean_message_ids(message_ids)
+        ids = _clean_message_ids(message_ids, user=user)
         now = timezone.now()
         if not query.holds_live_claim(user.pk, now):
             status = query.status_at(now)
@@ -460,13 +458,13 @@ def answer_submit(*, user: User, query_id: int, body: Any, message_ids: Any = No
         answer.author_department_id = user.department_id
         answer.body = body
         answer.body_html = render_markdown(body)
-        answer.message_ids = ids
         answer.submitted_at = now
         if responder:
-            _publish(query=query, answer=answer, now=now)
+            _publish(query=query, answer=answer, now=now, message_ids=ids)
         else:
             answer.status = AnswerStatus.PENDING_REVIEW
             answer.save()
+            answer.messages.set(ids)
             query.state = QueryState.PENDING_REVIEW
             query.claimed_until = None
             query.save(update_fields=["state", "claimed_until"])

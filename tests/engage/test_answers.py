@@ -204,3 +204,23 @@ def test_the_review_queue_lists_others_answers_only(api, owner, reviewer, make_q
     listed = api(reviewer).get("/api/v1/answers/?reviewable=1").json()["results"]
     assert [row["id"] for row in listed] == [answer_id]
     assert api(owner).get("/api/v1/answers/?reviewable=1").status_code == 403
+
+
+def test_an_answer_records_the_approved_messages_it_used(api, responder, make_query, department, other_department):
+    from tests.content.conftest import publish
+
+    curator = UserFactory(roles=[RoleName.CURATOR])
+    approver = UserFactory(roles=[RoleName.REVIEWER])
+    usable = publish(curator, approver, title="Refunds take five days")
+    elsewhere = publish(curator, approver, title="Finance only", audience=[other_department.slug])
+    query = make_query(department=department)
+    services.query_claim(user=responder, query_id=query.pk)
+    refused = answer(api, responder, query, message_ids=[usable.pk, elsewhere.pk])
+    assert refused.status_code == 400  # a message not meant for the author's department
+    assert names_field(refused.json(), "message_ids")
+    response = answer(api, responder, query, message_ids=[usable.pk])
+    assert response.status_code == 201, response.content
+    assert response.json()["message_ids"] == [usable.pk]
+    assert list(Answer.objects.get(pk=response.json()["id"]).messages.values_list("pk", flat=True)) == [usable.pk]
+    event = ParticipationEvent.objects.get(kind="answer_published")
+    assert event.data["messages"] == [usable.pk]
