@@ -236,6 +236,10 @@ def seed_people(*, rng: random.Random) -> str | None:
             person.date_joined = now - timedelta(days=rng.randint(30, 1500))
         User.objects.bulk_create([person for person, _roles in people])
 
+        # The rows come from a data migration; a flushed test database may have lost them.
+        Role.objects.bulk_create(
+            [Role(slug=slug, name=RoleName(slug).label) for slug in RoleName.values], ignore_conflicts=True
+        )
         roles = {role.slug: role for role in Role.objects.all()}
         Membership = User.roles.through
         Membership.objects.bulk_create(

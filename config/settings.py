@@ -140,7 +140,14 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # Redis redelivers an unacknowledged job after this many seconds (a worker killed mid-job).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 900, "socket_connect_timeout": 2, "socket_timeout": 5}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("ENGAGE_CELERY_VISIBILITY_TIMEOUT", 900, minimum=1),
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    # A publish that cannot reach the broker fails at once, leaving the job in the outbox
+    # for the relay, instead of holding the request through seconds of reconnect attempts.
+    "max_retries": 0,
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
 
@@ -178,6 +185,10 @@ if EMAIL_URL:
         _email = dj_email_url.parse(EMAIL_URL)
     except Exception as exc:  # the parser raises bare exceptions on unknown schemes
         raise ImproperlyConfigured(f"EMAIL_URL is not a mail address URL: {exc}") from None
+    if not _email.get("EMAIL_BACKEND"):
+        raise ImproperlyConfigured(
+            f"EMAIL_URL={EMAIL_URL.split(':', 1)[0]}://… has an unknown scheme; use smtp, submission, console or file"
+        )
     _mail_options = {
         "host": _email["EMAIL_HOST"],
         "port": _email["EMAIL_PORT"],
@@ -285,11 +296,14 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(f"LOG_LEVEL={LOG_LEVEL!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -1,0 +1,82 @@
+"""What production answers carry: security headers, HTTPS redirects (never for probes)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.platform.procs import clean_env, run_python
+
+# Runs in a fresh production process (DEBUG off) and reports what the requests got.
+PROBE = """
+import django, json
+django.setup()
+from django.conf import settings
+from django.test import Client
+client = Client()
+def answer(response):
+    return {"status": response.status_code, "location": response.get("Location"),
+            "headers": {key.lower(): value for key, value in response.headers.items()}}
+print(json.dumps({
+    "https_healthz": answer(client.get("/healthz", secure=True)),
+    "https_api": answer(client.get("/api/v1/users/me/", secure=True)),
+    "http_healthz": answer(client.get("/healthz")),
+    "http_readyz": answer(client.get("/readyz")),
+    "http_page": answer(client.get("/api/v1/schema/?x=1")),
+    "proxied_https": answer(client.get("/api/v1/users/me/", headers={"X-Forwarded-Proto": "https"})),
+    "settings": {name: getattr(settings, name) for name in (
+        "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY",
+        "SESSION_COOKIE_SAMESITE", "CSRF_COOKIE_SAMESITE")},
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def production(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    var_dir: Path = tmp_path_factory.mktemp("production")
+    env = clean_env(var_dir, DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="testserver")
+    result = run_python(PROBE, env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("answer", ["https_healthz", "https_api"])
+def test_security_headers_are_on_every_answer(production: dict[str, Any], answer: str) -> None:
+    headers = production[answer]["headers"]
+    assert headers["strict-transport-security"].startswith("max-age=31536000")
+    assert "includesubdomains" in headers["strict-transport-security"].lower()
+    csp = headers["content-security-policy"]
+    assert "default-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "object-src 'none'" in csp
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "same-origin"
+    assert headers["x-frame-options"] == "DENY"
+
+
+def test_plain_http_is_redirected_to_https(production: dict[str, Any]) -> None:
+    assert production["http_page"]["status"] == 301
+    assert production["http_page"]["location"] == "https://testserver/api/v1/schema/?x=1"
+
+
+def test_probes_are_never_redirected(production: dict[str, Any]) -> None:
+    assert production["http_healthz"]["status"] == 200
+    assert production["http_readyz"]["status"] == 200
+
+
+def test_https_terminated_by_a_proxy_is_not_redirected(production: dict[str, Any]) -> None:
+    assert production["proxied_https"]["status"] == 401
+
+
+def test_cookies_are_secure_http_only_and_same_site(production: dict[str, Any]) -> None:
+    assert production["settings"] == {
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "CSRF_COOKIE_SAMESITE": "Lax",
+    }
