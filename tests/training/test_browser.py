@@ -1,0 +1,67 @@
+"""In the browser: an employee takes the responder course, passes, and sees the certificate."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import RoleName
+from tests.browser.conftest import browser_page, chromium, live_server, sign_in  # noqa: F401 (fixtures)
+from tests.factories import DepartmentFactory, UserFactory
+from tests.training.conftest import course_spec
+from training import selectors, services
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_an_employee_takes_the_responder_course_passes_and_sees_the_certificate(
+    browser_page,  # noqa: F811
+    live_server,  # noqa: F811
+    sign_in,  # noqa: F811
+):
+    department = DepartmentFactory(slug="support", name="Customer Support")
+    curator = UserFactory(roles=[RoleName.CURATOR], department=department)
+    course = services.course_publish(
+        course=services.course_create(author=curator, **course_spec(audience=["support"])), user=curator
+    )
+    employee = UserFactory(department=department, name="Sam Support")
+    page = browser_page
+    sign_in(page, live_server, employee)
+
+    page.goto(f"{live_server.url}/training/")
+    page.get_by_role("link", name="Responding to the community").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Responding to the community"
+    assert page.get_by_text("Read twice, answer once.").is_visible()
+
+    # Work through both modules; progress is kept.
+    page.get_by_role("button", name=re.compile("Mark as done and continue")).click()
+    page.get_by_role("heading", name="Trust").wait_for()
+    assert page.get_by_text("1 of 2 done").is_visible()
+    page.get_by_role("button", name=re.compile("Mark as done and continue to the quiz")).click()
+    page.get_by_role("heading", name=re.compile("^Quiz")).wait_for()
+
+    # The right answers: one, two (both needed), one.
+    page.get_by_role("checkbox", name="Acknowledge").check()
+    page.get_by_role("checkbox", name="Approved messaging").check()
+    page.get_by_role("checkbox", name="Public docs").check()
+    page.get_by_role("checkbox", name="Certified responders").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Submit answers").click()
+
+    assert page.get_by_role("heading", level=1).inner_text() == "You passed"
+    assert page.locator(".result__score").inner_text() == "100%"
+    certification = selectors.certifications_for_user(user=employee).get()
+    expiry = timezone.localtime(certification.expires_at)
+    shown = page.locator(".certificate .certificate__expiry")
+    assert shown.get_attribute("datetime") == expiry.isoformat()
+    assert expiry.strftime("%Y") in shown.inner_text()
+
+    page.get_by_role("link", name="My training").last.click()
+    card = page.locator(f'[data-certificate="{certification.pk}"]')
+    assert card.get_by_text("Responder", exact=True).is_visible()
+    assert card.get_by_text("Valid", exact=True).is_visible()
+    assert card.locator(".certificate__expiry").get_attribute("datetime") == expiry.isoformat()
+    assert selectors.user_holds_privilege(user=employee, privilege="responder")
+    assert course.pk == certification.course_id
