@@ -68,7 +68,7 @@ class UserManager(BaseUserManager["User"]):
         user = self.model(email=self.normalize_email(email).lower(), **extra)
         user.set_password(password)
         user.save(using=self._db)
-        user.roles.set(roles)
+        user.roles.set(Role.objects.filter(slug__in=roles))
         return user
 
     def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
