@@ -144,7 +144,12 @@ def main(argv: list[str]) -> int:
 
     command = [sys.executable, "-m", "pytest", *argv]
     code = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
-    print(text, flush=True)
+    used = [
+        "PostgreSQL" if database.answered and database.url.startswith(("postgres", "pgsql")) else "SQLite",
+        "Redis" if broker.answered else "no broker (Redis tests skipped)",
+        "Chromium" if chromium else "no browser (browser tests skipped)",
+    ]
+    print(f"Engage tests ran with: {', '.join(used)}", flush=True)
     if code == PYTEST_NO_TESTS:
         print("pytest collected no tests: that is a failure here.", flush=True)
         return 1
