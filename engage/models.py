@@ -390,10 +390,14 @@ class ParticipationEvent(models.Model):
     key = models.CharField(max_length=200, unique=True)
     data = models.JSONField(default=dict, blank=True)
     recorded_at = models.DateTimeField(default=timezone.now)
+    # Set by the rollup job (engage.phase.rollups) in the transaction that counted the event.
+    folded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["occurred_at", "id"]
         indexes = [
+            # What the rollup job has still to count: small, whatever the size of the log.
+            models.Index(fields=["id"], condition=Q(folded_at__isnull=True), name="pevent_unfolded_idx"),
             models.Index(fields=["occurred_at"], name="pevent_occurred_idx"),
             models.Index(fields=["department", "kind", "occurred_at"], name="pevent_dept_kind_idx"),
             models.Index(fields=["actor", "occurred_at"], name="pevent_actor_idx"),
@@ -401,3 +405,144 @@ class ParticipationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.object_type}:{self.object_id}"
+
+
+# --- Phase engine (PHASE-MODEL.md): rollups, configuration, snapshots ------------------------------
+# Owned by engage.phase; written only by engage.phase.services and engage.phase.rollups.
+
+# ``department_key`` stands for "no department" with 0, so that rows without a department
+# still conflict in the unique constraints (NULLs never do) on PostgreSQL and SQLite alike.
+NO_DEPARTMENT_KEY = 0
+
+
+class DailyRollup(models.Model):
+    """How many events of a kind happened on a day (in settings.TIME_ZONE) in a department.
+
+    ``department`` is the actor's department at the time of each event. Maintained by
+    :func:`engage.phase.rollups.rollups_fold` with ``INSERT … ON CONFLICT DO UPDATE``.
+    """
+
+    day = models.DateField()
+    department_key = models.BigIntegerField(default=NO_DEPARTMENT_KEY)  # department id, 0 for none
+    department = models.ForeignKey(
+        Department, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False
+    )
+    kind = models.CharField(max_length=40)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["day", "department_key", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "department_key", "kind"], name="dailyrollup_day_dept_kind_unique"),
+        ]
+        indexes = [models.Index(fields=["department_key", "day"], name="dailyrollup_dept_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.department_key} {self.kind}: {self.count}"
+
+
+class PersonDay(models.Model):
+    """A day (in settings.TIME_ZONE) on which a person took part at least once.
+
+    ``department`` is the person's department at their first participation of the day;
+    ``events`` counts their participation events that day.
+    """
+
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    department = models.ForeignKey(
+        Department, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False
+    )
+    events = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["day", "person"]
+        constraints = [models.UniqueConstraint(fields=["person", "day"], name="personday_person_day_unique")]
+        indexes = [models.Index(fields=["day", "person"], name="personday_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} on {self.day}"
+
+
+class PhaseConfig(models.Model):
+    """The one configuration of the phase engine (row ``pk=1``); see engage.phase.definitions."""
+
+    window_days = models.PositiveSmallIntegerField(default=30)
+    stability_days = models.PositiveSmallIntegerField(default=7)
+    thresholds = models.JSONField(default=dict, blank=True)  # {gate_key: number}; missing keys take defaults
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "phase configuration"
+
+    def __str__(self) -> str:
+        return f"phase configuration (W={self.window_days}, S={self.stability_days})"
+
+
+class PhaseConfigChange(models.Model):
+    """The audit of configuration changes; ``before``/``after`` are whole configurations.
+
+    It is also the configuration's history: the engine computes each day with the
+    configuration in effect at the end of that day.
+    """
+
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        indexes = [models.Index(fields=["changed_at"], name="phaseconfigchange_at_idx")]
+
+    def __str__(self) -> str:
+        return f"phase configuration changed at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class PhaseScope(models.TextChoices):
+    ORGANISATION = "organisation", "Organisation"
+    DEPARTMENT = "department", "Department"
+
+
+class PhaseSnapshot(models.Model):
+    """One day's phase of the organisation (``scope_key`` 0) or of a department (its id).
+
+    ``result`` holds the whole result (PHASE-MODEL.md "What every result carries"),
+    without ``departments``: those are the department snapshots of the same day.
+    """
+
+    scope = models.CharField(max_length=20, choices=PhaseScope.choices)
+    scope_key = models.BigIntegerField()  # 0 for the organisation, else the department id
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, null=True, blank=True, related_name="phase_snapshots"
+    )
+    day = models.DateField()
+    phase = models.PositiveSmallIntegerField()
+    raw_phase = models.PositiveSmallIntegerField()
+    result = models.JSONField(default=dict)
+    thresholds = models.JSONField(default=dict)  # the configuration it was computed with
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["day", "scope_key"]
+        constraints = [
+            models.UniqueConstraint(fields=["scope_key", "day"], name="phasesnapshot_scope_day_unique"),
+            models.CheckConstraint(
+                condition=(Q(scope="organisation") & Q(scope_key=0) & Q(department__isnull=True))
+                | (Q(scope="department") & Q(department__isnull=False) & ~Q(scope_key=0)),
+                name="phasesnapshot_scope_consistent",
+            ),
+            models.CheckConstraint(
+                condition=Q(phase__gte=1, phase__lte=4, raw_phase__gte=1, raw_phase__lte=4),
+                name="phasesnapshot_phase_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["day", "scope_key"], name="phasesnapshot_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.scope_key} on {self.day}: phase {self.phase}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from engage import services
+from engage.phase import tasks as phase_tasks  # noqa: F401 (registers the phase engine's jobs)
 
 
 @shared_task(name="engage.route_query", max_retries=5, default_retry_delay=30, time_limit=60, soft_time_limit=50)
