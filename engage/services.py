@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Department, DepartmentKind, RoleName, Topic, User
@@ -80,10 +80,15 @@ def _department_member_ids(department_id: int) -> list[int]:
     return list(User.objects.filter(department_id=department_id, is_active=True).values_list("pk", flat=True))
 
 
-def _reviewer_ids(*, excluding: int | None = None) -> list[int]:
-    reviewers = User.objects.filter(is_active=True, roles__slug__in=[RoleName.REVIEWER, RoleName.ADMIN]).distinct()
+def _reviewer_ids(*, department_id: int | None, excluding: int | None = None) -> list[int]:
+    """Reviewers of the department (or, where it has none, every reviewer)."""
+    reviewers = User.objects.filter(is_active=True, roles__slug=RoleName.REVIEWER).distinct()
     if excluding is not None:
         reviewers = reviewers.exclude(pk=excluding)
+    if department_id is not None:
+        local = list(reviewers.filter(department_id=department_id).values_list("pk", flat=True))
+        if local:
+            return local
     return list(reviewers.values_list("pk", flat=True))
 
 
@@ -276,6 +281,22 @@ def _not_claimable(query_id: int, now: datetime) -> Conflict:
     return Conflict(f"This query is {status.replace('_', ' ')}.", status=status)
 
 
+def _live_claims_locked(*, user: User, now: datetime, excluding: int) -> int:
+    """Lock the person's own row, then count their live claims.
+
+    The lock serialises one person's claims, so simultaneous claims cannot overshoot
+    the cap; claims by different people never wait on each other. Two statements on
+    purpose: the count must be read *after* the lock is granted (a subquery in the
+    locking statement would count from the snapshot taken before waiting).
+    """
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+    return (
+        Query.objects.filter(claimed_by=user, state=QueryState.OPEN, claimed_until__gt=now)
+        .exclude(pk=excluding)
+        .count()
+    )
+
+
 def query_claim(*, user: User, query_id: int) -> Claim:
     """Claim (or, for the holder, renew) the lease on a query.
 
@@ -286,38 +307,19 @@ def query_claim(*, user: User, query_id: int) -> Claim:
     now = timezone.now()
     until = now + claim_lease()
     with transaction.atomic():
-        query_get_for_user(user=user, id=query_id)  # 404 for what they may not see
-        list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+        query = query_get_for_user(user=user, id=query_id)  # 404 for what they may not see
         cap = max_open_claims()
-        if (
-            Query.objects.filter(claimed_by=user, state=QueryState.OPEN, claimed_until__gt=now)
-            .exclude(pk=query_id)
-            .count()
-            >= cap
-        ):
+        if _live_claims_locked(user=user, now=now, excluding=query_id) >= cap:
             raise Conflict(f"You already hold {cap} claims; answer or release one first.", limit=cap)
-        won = (
-            Query.objects.filter(pk=query_id, state=QueryState.OPEN)
-            .filter(
-                Q(claimed_by__isnull=True)
-                | Q(claimed_until__isnull=True)
-                | Q(claimed_until__lte=now)
-                | Q(claimed_by=user)
-            )
-            .update(
-                claimed_by=user,
-                claimed_until=until,
-                claimed_at=Case(
-                    When(claimed_by=user, claimed_until__gt=now, then=F("claimed_at")),
-                    default=Value(now),
-                ),
-            )
-        )
-        if not won:
-            raise _not_claimable(query_id, now)
-        claimed_at = Query.objects.filter(pk=query_id).values_list("claimed_at", flat=True).get()
-        renewed = claimed_at is not None and claimed_at != now
+        open_rows = Query.objects.filter(pk=query_id, state=QueryState.OPEN)
+        renewed = False
+        if query.holds_live_claim(user.pk, now):
+            # The holder extends the lease; the claim (and its start) stays the same.
+            renewed = bool(open_rows.filter(claimed_by=user, claimed_until__gt=now).update(claimed_until=until))
         if not renewed:
+            free = Q(claimed_by__isnull=True) | Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
+            if not open_rows.filter(free).update(claimed_by=user, claimed_at=now, claimed_until=until):
+                raise _not_claimable(query_id, now)
             participation.record(
                 participation.activity(
                     kind=ActivityKind.QUERY_CLAIMED,
@@ -404,11 +406,13 @@ def _publish(*, query: Query, answer: Answer, now: datetime, message_ids: list[i
 
     ``message_ids``, when given, replaces the messages the answer used.
     """
+    is_new = answer.pk is None
     answer.status = AnswerStatus.PUBLISHED
     answer.published_at = now
     answer.save()
-    if message_ids is not None:
+    if message_ids is not None and (message_ids or not is_new):
         answer.messages.set(message_ids)
+    used = message_ids if message_ids is not None else list(answer.messages.values_list("pk", flat=True))
     query.state = QueryState.ANSWERED
     query.answered_at = now
     query.claimed_until = None
@@ -425,7 +429,7 @@ def _publish(*, query: Query, answer: Answer, now: datetime, message_ids: list[i
             data={
                 "query_id": query.pk,
                 "query_department_id": query.department_id,
-                "messages": sorted(answer.messages.values_list("pk", flat=True)),
+                "messages": sorted(used),
             },
         )
     )
@@ -462,14 +466,16 @@ def answer_submit(*, user: User, query_id: int, body: Any, message_ids: Any = No
         if responder:
             _publish(query=query, answer=answer, now=now, message_ids=ids)
         else:
+            is_new = answer.pk is None
             answer.status = AnswerStatus.PENDING_REVIEW
             answer.save()
-            answer.messages.set(ids)
+            if ids or not is_new:
+                answer.messages.set(ids)
             query.state = QueryState.PENDING_REVIEW
             query.claimed_until = None
             query.save(update_fields=["state", "claimed_until"])
             notify(
-                user_ids=_reviewer_ids(excluding=user.pk),
+                user_ids=_reviewer_ids(department_id=query.department_id, excluding=user.pk),
                 kind="engage.answer_review",
                 title="An answer awaits review",
                 body=f"{user.name} answered: {query.text[:200]}",
