@@ -98,7 +98,8 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
     message = selectors.message_get_for_user(user=user, id=pk, now=now)
     message = selectors.with_display(Message.objects.filter(pk=message.pk)).get()
     manager = selectors.can_manage(user)
-    pending = message.latest_revision if message.has_pending_revision else None
+    # An unapproved revision is for curators and reviewers only.
+    pending = message.latest_revision if (manager and message.has_pending_revision) else None
     under_review = message.status == Status.IN_REVIEW or message.pending_status == Status.IN_REVIEW
     in_review_revision = (
         pending
