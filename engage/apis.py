@@ -18,7 +18,13 @@ from urllib.parse import urlencode
 from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -214,6 +220,7 @@ def _query_dict(query: Any) -> dict[str, Any]:
 class ChannelListApi(_Paginated):
     permission_classes = [IsAdmin]
 
+    @extend_schema_serializer(component_name="ChannelListInput")
     class InputSerializer(serializers.Serializer):
         slug = serializers.SlugField(max_length=60)
         name = serializers.CharField(max_length=120)
@@ -238,6 +245,7 @@ class ChannelListApi(_Paginated):
 class ChannelDetailApi(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema_serializer(component_name="ChannelDetailInput")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=120, required=False)
         outbound_url = serializers.CharField(max_length=500, required=False, allow_blank=True)
@@ -434,6 +442,7 @@ class QueryReleaseApi(APIView):
 
 
 class QueryAnswersApi(_Paginated):
+    @extend_schema_serializer(component_name="QueryAnswersInput")
     class InputSerializer(serializers.Serializer):
         body = serializers.CharField(max_length=services.MAX_ANSWER_LENGTH)
         message_ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=True)
@@ -466,6 +475,7 @@ class DraftOutput(serializers.Serializer):
 
 
 class QueryDraftApi(APIView):
+    @extend_schema_serializer(component_name="QueryDraftInput")
     class InputSerializer(serializers.Serializer):
         body = serializers.CharField(max_length=services.MAX_ANSWER_LENGTH, allow_blank=True)
         message_ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=True)
@@ -495,6 +505,7 @@ class QueryDraftApi(APIView):
 
 
 class QueryEscalateApi(APIView):
+    @extend_schema_serializer(component_name="QueryEscalateInput")
     class InputSerializer(serializers.Serializer):
         department = serializers.SlugField()
         note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
@@ -513,6 +524,7 @@ class QueryEscalateApi(APIView):
 
 
 class QueryCloseApi(APIView):
+    @extend_schema_serializer(component_name="QueryCloseInput")
     class InputSerializer(serializers.Serializer):
         reason = serializers.ChoiceField(choices=CloseReason.choices)
 
@@ -573,6 +585,7 @@ class AnswerApproveApi(APIView):
 
 
 class AnswerRejectApi(APIView):
+    @extend_schema_serializer(component_name="AnswerRejectInput")
     class InputSerializer(serializers.Serializer):
         comment = serializers.CharField(max_length=5000)
 
@@ -590,6 +603,7 @@ class AnswerRejectApi(APIView):
 
 
 class InsightListApi(_Paginated):
+    @extend_schema_serializer(component_name="InsightListInput")
     class InputSerializer(serializers.Serializer):
         title = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
@@ -644,6 +658,7 @@ class InsightDetailApi(APIView):
 
 
 class InsightStatusApi(APIView):
+    @extend_schema_serializer(component_name="InsightStatusInput")
     class InputSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=[s.value for s in services.MOVABLE_INSIGHT_STATUSES])
 
