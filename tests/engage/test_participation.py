@@ -89,3 +89,15 @@ def test_a_real_course_pass_is_logged(owner, django_capture_on_commit_callbacks)
         training_services.attempt_submit(user=owner, course_id=course.pk, answers=RIGHT)
     kinds = set(ParticipationEvent.objects.filter(actor=owner).values_list("kind", flat=True))
     assert {"course_completed", "certification_earned"} <= kinds
+
+
+def test_a_persons_answers_are_part_of_their_data_export(owner, make_query, department):
+    from accounts.services import user_export
+    from engage import services
+
+    query = make_query(department=department)
+    services.query_claim(user=owner, query_id=query.pk)
+    services.answer_submit(user=owner, query_id=query.pk, body="My words")
+    exported = user_export(user=owner)
+    assert [row["body"] for row in exported["answers"]] == ["My words"]
+    assert exported["insights"] == []
