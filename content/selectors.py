@@ -123,10 +123,10 @@ def audience_q(user: User, prefix: str = "") -> Q:
     """Messages meant for everyone (no audience) or for the person's department."""
     through = Message.audience.through
     outer = OuterRef(f"{prefix}pk") if prefix else OuterRef("pk")
-    anyone = ~Exists(through.objects.filter(message_id=outer))
+    anyone = Q(~Exists(through.objects.filter(message_id=outer)))
     if user.department_id is None:
         return anyone
-    return anyone | Exists(through.objects.filter(message_id=outer, department_id=user.department_id))
+    return anyone | Q(Exists(through.objects.filter(message_id=outer, department_id=user.department_id)))
 
 
 def messages_visible_to(*, user: User, now: datetime | None = None) -> QuerySet[Message]:
@@ -329,24 +329,24 @@ def message_usage(*, since: datetime, until: datetime) -> list[dict[str, Any]]:
             key, {"department": slug, "name": name or "No department", "shares": 0, "sharers": 0, "clicks": 0}
         )
 
-    for item in shares:
-        row = entry(item["message_id"])
-        row["shares"] += item["shares"]
-        part = department(row, item["department__slug"], item["department__name"])
-        part["shares"] += item["shares"]
-        part["sharers"] += item["sharers"]
-    for item in clicks:
-        row = entry(item["share__message_id"])
-        row["clicks"] += item["clicks"]
-        part = department(row, item["share__department__slug"], item["share__department__name"])
-        part["clicks"] += item["clicks"]
+    for shared in shares:
+        row = entry(shared["message_id"])
+        row["shares"] += shared["shares"]
+        part = department(row, shared["department__slug"], shared["department__name"])
+        part["shares"] += shared["shares"]
+        part["sharers"] += shared["sharers"]
+    for clicked in clicks:
+        row = entry(clicked["share__message_id"])
+        row["clicks"] += clicked["clicks"]
+        part = department(row, clicked["share__department__slug"], clicked["share__department__name"])
+        part["clicks"] += clicked["clicks"]
     sharers = (
         Share.objects.filter(created_at__gte=since, created_at__lt=until)
         .values("message_id")
         .annotate(sharers=Count("user_id", distinct=True))
     )
-    for item in sharers:
-        entry(item["message_id"])["sharers"] = item["sharers"]
+    for distinct in sharers:
+        entry(distinct["message_id"])["sharers"] = distinct["sharers"]
     titles = dict(Message.objects.filter(pk__in=rows).values_list("id", "title"))
     result = []
     for message_id, row in rows.items():
@@ -388,10 +388,10 @@ def usage_report(*, since: datetime, until: datetime) -> dict[str, Any]:
 
 def _toolkit_audience_q(user: User) -> Q:
     through = Toolkit.audience.through
-    anyone = ~Exists(through.objects.filter(toolkit_id=OuterRef("pk")))
+    anyone = Q(~Exists(through.objects.filter(toolkit_id=OuterRef("pk"))))
     if user.department_id is None:
         return anyone
-    return anyone | Exists(through.objects.filter(toolkit_id=OuterRef("pk"), department_id=user.department_id))
+    return anyone | Q(Exists(through.objects.filter(toolkit_id=OuterRef("pk"), department_id=user.department_id)))
 
 
 def toolkits_visible_to(*, user: User, now: datetime | None = None) -> QuerySet[Toolkit]:

@@ -97,6 +97,13 @@ class _Clean:
         }
 
 
+def latest_revision_of(message: Message, *, with_author: bool = False) -> MessageRevision:
+    """The newest revision (every message has one from its creation on)."""
+    assert message.latest_revision_id is not None
+    revisions = MessageRevision.objects.select_related("author") if with_author else MessageRevision.objects
+    return revisions.get(pk=message.latest_revision_id)
+
+
 def _now(now: datetime | None) -> datetime:
     return now or timezone.now()
 
@@ -314,14 +321,13 @@ def message_update(*, user: User, message_id: int, fields: MessageFields, now: d
     now = _now(now)
     message = selectors.message_get_for_user(user=user, id=message_id, lock=True, now=now)
     _require_curator(user)
-    latest = MessageRevision.objects.get(pk=message.latest_revision_id)
+    latest = latest_revision_of(message)
     unknown = set(fields) - set(FIELD_NAMES)
     if unknown:
         raise ServiceError(f"Unknown fields: {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
     merged = {**_revision_fields(latest), **fields}
     times_changed = any(
-        name in fields and fields[name] != getattr(latest, name)  # type: ignore[literal-required]
-        for name in ("publish_at", "expires_at")
+        name in fields and dict(fields)[name] != getattr(latest, name) for name in ("publish_at", "expires_at")
     )
     clean = _clean(merged, now=now, check_times=times_changed)
     if clean.snapshot() == _revision_fields(latest):
@@ -350,7 +356,7 @@ def message_submit(*, user: User, message_id: int, now: datetime | None = None) 
     """Send the newest revision to the reviewers (the author, or whoever wrote that revision)."""
     now = _now(now)
     message = selectors.message_get_for_user(user=user, id=message_id, lock=True, now=now)
-    latest = MessageRevision.objects.get(pk=message.latest_revision_id)
+    latest = latest_revision_of(message)
     if user.pk not in (message.author_id, latest.author_id):
         raise PermissionDenied("Only the author submits a message for review.")
     if message.status == Status.DRAFT:
@@ -381,7 +387,7 @@ def _under_review(message: Message) -> bool:
 
 def _check_review(*, user: User, message: Message, revision_id: int | None, now: datetime) -> MessageRevision:
     _require_reviewer(user)
-    latest = MessageRevision.objects.select_related("author").get(pk=message.latest_revision_id)
+    latest = latest_revision_of(message, with_author=True)
     if user.pk in (message.author_id, latest.author_id):
         raise PermissionDenied("Authors cannot review their own messages.")
     if not _under_review(message):
@@ -883,7 +889,8 @@ def toolkit_update(*, user: User, toolkit_id: int, fields: ToolkitFields, now: d
         "publish_at": toolkit.publish_at,
         "expires_at": toolkit.expires_at,
     }
-    times_changed = any(name in fields and fields[name] != current[name] for name in ("publish_at", "expires_at"))  # type: ignore[literal-required]
+    given = dict(fields)
+    times_changed = any(name in given and given[name] != current[name] for name in ("publish_at", "expires_at"))
     clean = _clean_toolkit({**current, **fields}, now=now, check_times=times_changed)
     audience = clean.pop("audience")
     for name, value in clean.items():

@@ -25,7 +25,7 @@ from config.markdown import render_markdown
 from content import review, selectors, services
 from content.apis import usage_period
 from content.forms import ApproveForm, MessageForm, RejectForm, SearchForm, ShareForm, ToolkitForm, ToolkitItemForm
-from content.models import Channel, Message, MessageRevision, Share, Status
+from content.models import Channel, Message, Share, Status
 
 PER_PAGE = 20
 
@@ -43,6 +43,15 @@ def _require(user: User, *roles: str) -> None:
 
 def _page(request: HttpRequest, items: Any) -> Any:
     return Paginator(items, PER_PAGE).get_page(request.GET.get("page"))
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def _htmx_target(request: HttpRequest) -> str | None:
+    details = getattr(request, "htmx", None)
+    return details.target if details else None
 
 
 def client_address(request: HttpRequest) -> str:
@@ -85,7 +94,7 @@ def message_list(request: HttpRequest) -> HttpResponse:
         "can_write": user.has_role(RoleName.CURATOR),
         "extra": f"topic={topic}&" if topic else "",
     }
-    if request.htmx and request.htmx.target == "message-results":
+    if _htmx_target(request) == "message-results":
         return render(request, "content/_message_results.html", context)
     return render(request, "content/message_list.html", context)
 
@@ -141,7 +150,7 @@ def message_share(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         share = services.share_create(user=user, message_id=pk, channel=form.cleaned_data["channel"])
     except Conflict as exc:
-        if request.htmx:
+        if _is_htmx(request):
             return render(request, "content/_share_result.html", {"error": exc.message}, status=409)
         flash.error(request, exc.message)
         return redirect("content:message_detail", pk=pk)
@@ -153,7 +162,7 @@ def message_share(request: HttpRequest, pk: int) -> HttpResponse:
         "channel_label": Channel(share.channel).label,
         "mailto": share.channel == Channel.EMAIL,
     }
-    if request.htmx:
+    if _is_htmx(request):
         return render(request, "content/_share_result.html", context)
     flash.success(request, f"Your {context['channel_label']} link: {url}")
     return redirect("content:message_detail", pk=pk)
@@ -217,7 +226,7 @@ def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     message = selectors.message_get_for_user(user=user, id=pk)
     _require(user, RoleName.CURATOR)
-    latest = MessageRevision.objects.get(pk=message.latest_revision_id)
+    latest = services.latest_revision_of(message)
     form = MessageForm(request.POST or None, initial=MessageForm.initial_from(latest))
     if request.method == "POST" and form.is_valid():
         try:
@@ -437,6 +446,7 @@ def toolkit_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         except ServiceError as exc:
             form.add_service_error(exc)
         else:
+            assert toolkit is not None
             flash.success(request, "Saved. Add its items below." if pk is None else "Saved.")
             return redirect("content:toolkit_detail", pk=toolkit.pk)
     return render(request, "content/toolkit_form.html", {"form": form, "toolkit": toolkit})
@@ -450,7 +460,7 @@ def toolkit_item_add(request: HttpRequest, pk: int) -> HttpResponse:
     messages_choices, course_choices = _item_choices()
     form = ToolkitItemForm(request.POST, request.FILES, message_choices=messages_choices, course_choices=course_choices)
     if not form.is_valid():
-        flash.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        flash.error(request, "; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items()))
         return redirect("content:toolkit_detail", pk=toolkit.pk)
     data = form.cleaned_data
     try:
