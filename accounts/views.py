@@ -87,8 +87,11 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 return redirect(next_url or settings.LOGIN_REDIRECT_URL)
         else:
             status = 400
-        # Never send the password back to the page.
-        form = SignInForm(initial={"email": request.POST.get("email", "")}) if error else form
+        if error:
+            # Never send the password back; keep the email and put the cursor on the password.
+            form = SignInForm(initial={"email": request.POST.get("email", "")})
+            form.fields["email"].widget.attrs.pop("autofocus", None)
+            form.fields["password"].widget.attrs["autofocus"] = True
     else:
         form = SignInForm()
     response = render(
