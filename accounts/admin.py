@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.models import Group
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
@@ -26,6 +27,10 @@ from accounts.models import ApiToken, Department, LoginLock, Notification, Role,
 from config.errors import ServiceError
 from config.jobs import dispatch
 from config.models import OutboxJob
+
+# Roles, not groups, say what a person may do: the auth app's groups would only mislead.
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
 
 admin.site.site_header = "Engage administration"
 admin.site.site_title = "Engage admin"

@@ -35,7 +35,9 @@ def test_the_admin_is_for_the_admin_role_only(signed_in, department, role):
 def test_the_admin_opens_for_an_admin(admin_client):
     response = admin_client.get("/admin/")
     assert response.status_code == 200
-    assert "Engage administration" in response.content.decode()
+    html = response.content.decode()
+    assert "Engage administration" in html
+    assert "/admin/auth/group/" not in html, "roles, not groups"
 
 
 @pytest.mark.parametrize("model", [Department, User, Role, Topic, ApiToken, Notification, LoginLock, OutboxJob])
