@@ -24,6 +24,7 @@ from django.test.utils import override_settings
 
 from tests.browser.helpers import ConsoleWatch, shared_chromium
 from tests.browser.helpers import sign_in as _sign_in
+from tests.web.conftest import ensure_roles
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # (creating people, reading rows back) are still plain synchronous code.
@@ -80,7 +81,8 @@ def chromium() -> Iterator[Any]:
 
 
 @pytest.fixture
-def browser_page(chromium: Any) -> Iterator[Any]:
+def browser_page(chromium: Any, transactional_db: Any) -> Iterator[Any]:
+    ensure_roles()
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()

@@ -7,8 +7,19 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 
-from accounts.models import User
+from accounts.models import Role, RoleName, User
 from tests.factories import TEST_PASSWORD
+
+
+def ensure_roles() -> None:
+    """The role rows a migration made; a transactional test's flush (kept by --reuse-db) drops them."""
+    for role in RoleName:
+        Role.objects.get_or_create(slug=role.value, defaults={"name": role.label})
+
+
+@pytest.fixture(autouse=True)
+def _roles(db) -> None:  # type: ignore[no-untyped-def]
+    ensure_roles()
 
 
 @pytest.fixture(autouse=True)
