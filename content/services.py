@@ -17,6 +17,9 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
@@ -102,6 +105,24 @@ def latest_revision_of(message: Message, *, with_author: bool = False) -> Messag
     assert message.latest_revision_id is not None
     revisions = MessageRevision.objects.select_related("author") if with_author else MessageRevision.objects
     return revisions.get(pk=message.latest_revision_id)
+
+
+_QUIET: ContextVar[bool] = ContextVar("content_quiet_notifications", default=False)
+
+
+@contextmanager
+def notifications_paused() -> Iterator[None]:
+    """Replay history without telling anyone (the demo reviews messages months in the past)."""
+    token = _QUIET.set(True)
+    try:
+        yield
+    finally:
+        _QUIET.reset(token)
+
+
+def _notify(**kwargs: Any) -> None:
+    if not _QUIET.get():
+        notifications.notify(**kwargs)
 
 
 def _now(now: datetime | None) -> datetime:
@@ -275,7 +296,7 @@ def _authors(message: Message) -> set[int]:
 
 
 def _notify_reviewers(message: Message, revision: MessageRevision) -> None:
-    notifications.notify(
+    _notify(
         user_ids=_reviewer_ids(exclude=_authors(message)),
         kind="content_review_requested",
         title=f"Review requested: {message.title if not message.has_pending_revision else revision.title}"[:200],
@@ -429,7 +450,7 @@ def message_approve(
     if first_publication:
         _announce_published(message, at=now)
     when = "is live" if live else f"goes live at {timezone.localtime(revision.publish_at):%Y-%m-%d %H:%M}"
-    notifications.notify(
+    _notify(
         user_ids=sorted({message.author_id, revision.author_id} - {user.pk}),
         kind="content_review_result",
         title=f"Approved: {revision.title}"[:200],
@@ -456,7 +477,7 @@ def message_reject(
     message.updated_at = now
     message.save(update_fields=["status", "pending_status", "updated_at"])
     _event(message, Action.REJECTED, actor=user, at=now, revision=revision, comment=comment)
-    notifications.notify(
+    _notify(
         user_ids=sorted({message.author_id, revision.author_id} - {user.pk}),
         kind="content_review_result",
         title=f"Changes requested: {revision.title}"[:200],
@@ -1031,7 +1052,7 @@ def toolkit_submit(*, user: User, toolkit_id: int, now: datetime | None = None) 
     toolkit.updated_at = now
     toolkit.save(update_fields=["status", "updated_at"])
     _toolkit_event(toolkit, Action.SUBMITTED, actor=user, at=now)
-    notifications.notify(
+    _notify(
         user_ids=_reviewer_ids(exclude={toolkit.author_id}),
         kind="content_review_requested",
         title=f"Review requested: toolkit {toolkit.title}"[:200],
@@ -1065,7 +1086,7 @@ def toolkit_approve(*, user: User, toolkit_id: int, now: datetime | None = None)
     toolkit.save()
     _toolkit_event(toolkit, Action.APPROVED, actor=user, at=now)
     _toolkit_event(toolkit, Action.PUBLISHED if live else Action.SCHEDULED, actor=user, at=now)
-    notifications.notify(
+    _notify(
         user_ids=[toolkit.author_id],
         kind="content_review_result",
         title=f"Approved: toolkit {toolkit.title}"[:200],
@@ -1086,7 +1107,7 @@ def toolkit_reject(*, user: User, toolkit_id: int, comment: str, now: datetime |
     toolkit.updated_at = now
     toolkit.save(update_fields=["status", "updated_at"])
     _toolkit_event(toolkit, Action.REJECTED, actor=user, at=now, comment=comment)
-    notifications.notify(
+    _notify(
         user_ids=[toolkit.author_id],
         kind="content_review_result",
         title=f"Changes requested: toolkit {toolkit.title}"[:200],

@@ -23,6 +23,7 @@ from django.utils.module_loading import import_string
 SEED_STEPS: list[str] = [
     "accounts.demo.seed_people",
     "training.demo.seed_training",
+    "content.demo.seed_content",
 ]
 
 SeedStep = Callable[..., str | None]
