@@ -237,9 +237,11 @@ def _parse_day(value: str | None, *, field: str) -> datetime | None:
     if not value:
         return None
     try:
-        day = date.fromisoformat(value)
+        day = date.fromisoformat(value) if len(value) == 10 else None
     except ValueError:
-        raise ServiceError("Give a day as YYYY-MM-DD.", field=field) from None
+        day = None
+    if day is None or not 1970 <= day.year <= 9000:
+        raise ServiceError("Give a day as YYYY-MM-DD.", field=field)
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
@@ -311,6 +313,8 @@ class MessageSubmitApi(APIView):
 class ReviewInput(serializers.Serializer):
     revision = serializers.IntegerField(
         required=False,
+        min_value=1,
+        max_value=2**63 - 1,
         allow_null=True,
         help_text="The id of the revision the reviewer saw; 409 if the message changed since.",
     )
@@ -650,8 +654,8 @@ class ToolkitDetailApi(APIView):
 
 class ToolkitItemInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["message", "course", "file", "link"])
-    message = serializers.IntegerField(required=False, allow_null=True)
-    course = serializers.IntegerField(required=False, allow_null=True)
+    message = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1)
+    course = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1)
     url = serializers.CharField(required=False, allow_blank=True, max_length=500)
     file = serializers.FileField(required=False, allow_null=True, allow_empty_file=True, use_url=False)
     title = serializers.CharField(required=False, allow_blank=True, max_length=services.TITLE_MAX)
@@ -704,7 +708,7 @@ class ToolkitItemDetailApi(APIView):
 
 
 class ReorderInput(serializers.Serializer):
-    item_ids = serializers.ListField(child=serializers.IntegerField(), max_length=500)
+    item_ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), max_length=500)
 
 
 class ToolkitReorderApi(APIView):

@@ -60,6 +60,16 @@ def register_navigation() -> None:
         order=40,
         roles=(RoleName.REVIEWER,),
     )
+    cards = getattr(navigation, "register_home_card", None)
+    if cards is not None:
+        cards(key="messaging", template_name="content/cards/messaging.html", order=30, context=_messaging_card)
+        cards(
+            key="content-review",
+            template_name="content/cards/review.html",
+            order=35,
+            roles=(RoleName.REVIEWER,),
+            context=_review_card,
+        )
     register(
         key="content-usage",
         label="Usage",
@@ -67,6 +77,25 @@ def register_navigation() -> None:
         order=41,
         roles=(RoleName.CURATOR,),
     )
+
+
+def _messaging_card(request: Any) -> dict[str, Any]:
+    from django.db.models import Sum
+
+    from content import selectors
+    from content.models import Share
+
+    latest = selectors.messages_live_for(user=request.user).order_by("-first_published_at", "-id")[:4]
+    clicks = Share.objects.filter(user=request.user).aggregate(total=Sum("click_count"))["total"] or 0
+    return {"latest": list(latest.only("id", "title", "first_published_at")), "my_clicks": clicks}
+
+
+def _review_card(request: Any) -> dict[str, Any]:
+    from content import selectors
+
+    messages = selectors.review_queue_messages().count()
+    toolkits = selectors.review_queue_toolkits().count()
+    return {"messages": messages, "toolkits": toolkits, "waiting": messages + toolkits}
 
 
 def register_review_sections() -> None:

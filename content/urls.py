@@ -20,8 +20,8 @@ urlpatterns = [
     ),
     path("review/", views.review_queue, name="review_queue"),
     # Share links are public: visitors from outside follow them.
-    path("s/<str:code>", views.share_redirect, name="share_redirect"),
-    path("s/<str:code>/message/", views.share_landing, name="share_landing"),
+    path("s/<slug:code>", views.share_redirect, name="share_redirect"),
+    path("s/<slug:code>/message/", views.share_landing, name="share_landing"),
 ]
 
 urlpatterns += [

@@ -196,3 +196,15 @@ def test_personal_data_export_includes_content(author, reviewer, employee):
         if part:
             author_parts.update(part)
     assert author_parts["content"]["message_revisions"][0]["title"] == "Refunds take five days"
+
+
+def test_home_cards_show_latest_messaging_and_what_waits_for_review(author, reviewer, employee):
+    publish(author, reviewer, title="Fresh news")
+    waiting = make_message(author, title="Waiting")
+    services.message_submit(user=author, message_id=waiting.pk)
+    home = signed_in(employee).get("/").content.decode()
+    assert "Fresh news" in home
+    assert "Waiting for your review" not in home
+    reviewer_home = signed_in(reviewer).get("/").content.decode()
+    assert "Waiting for your review" in reviewer_home
+    assert "1 message and 0 toolkits wait" in reviewer_home

@@ -143,3 +143,23 @@ def test_toolkit_and_share_lists_query_count_does_not_grow(api, author, reviewer
             assert len(response.json()["results"]) == size
             counts.append(len(queries))
         assert counts[0] == counts[1], (url, counts)
+
+
+def test_revision_and_history_lists_query_count_does_not_grow(api, author, reviewer, second_curator):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    message = make_message(author)
+    for n in range(10):
+        editor = author if n % 2 else second_curator
+        services.message_update(user=editor, message_id=message.pk, fields={"body": f"Version {n}"})
+    client = api(reviewer)
+    for url in (f"/api/v1/messages/{message.pk}/revisions/", f"/api/v1/messages/{message.pk}/history/"):
+        client.get(f"{url}?page_size=2")
+        counts = []
+        for size in (2, 9):
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(f"{url}?page_size={size}")
+            assert len(response.json()["results"]) == size
+            counts.append(len(queries))
+        assert counts[0] == counts[1], (url, counts)
