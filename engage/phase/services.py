@@ -54,9 +54,9 @@ def _threshold(key: str, value: Any) -> float | int | None:
         if metric.default is None:
             return None  # a metric that gates nothing by default may go back to gating nothing
         raise ServiceError(f"The {key} gate needs a number.", field="thresholds", gate=key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise ServiceError(f"The threshold of {key} must be a number.", field="thresholds", gate=key)
-    if not 0 <= value <= metric.maximum:
+    if not (0 <= value <= metric.maximum and math.isfinite(value)):
         raise ServiceError(
             f"The threshold of {key} must be between 0 and {metric.maximum:g}.", field="thresholds", gate=key
         )
