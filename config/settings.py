@@ -299,11 +299,15 @@ SPECTACULAR_SETTINGS = {
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(f"LOG_LEVEL={LOG_LEVEL!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+_LOGGERS: dict[str, dict[str, str]] = {"django.db.backends": {"level": "WARNING"}}
+if not REDIS_URL:
+    # Embedded: jobs run inside the web process; log their failures, not a line per success.
+    _LOGGERS["celery.app.trace"] = {"level": "WARNING"}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": _LOGGERS,
 }
