@@ -293,6 +293,13 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DepartmentKindEnum": "accounts.models.DepartmentKind",
         "RoleEnum": "accounts.models.RoleName",
+        "ChannelKindEnum": "engage.models.ChannelKind",
+        "QueryStatusEnum": "engage.models.QueryStatus",
+        "QueryPriorityEnum": "engage.models.Priority",
+        "CloseReasonEnum": "engage.models.CloseReason",
+        "AnswerStatusEnum": "engage.models.AnswerStatus",
+        "InsightStatusEnum": "engage.models.InsightStatus",
+        "DeliveryStatusEnum": "engage.models.DeliveryStatus",
     },
 }
 

@@ -383,6 +383,7 @@ class QueryListApi(APIView):
         ],
         responses={200: QueryPageOutput, 400: BAD_INPUT},
         summary="The queue: earliest due first, keyset-paginated",
+        operation_id="queries_list",
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
