@@ -28,11 +28,19 @@ from tests.platform.procs import Worker, run_python, wait_for
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 DELIVER = "accounts.deliver_notification"
+SEND_EMAIL = "accounts.send_email"
 UNREACHABLE_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
 def notifications_of(person: User) -> list[Notification]:
     return list(Notification.objects.filter(user=person))
+
+
+def mails_to(person: User, worker_env: dict[str, str]) -> list[str]:
+    """Mail the worker sent to ``person`` (the file backend writes it under its var/mail)."""
+    outbox = Path(worker_env["ENGAGE_VAR_DIR"]) / "mail"
+    texts = [path.read_text() for path in outbox.glob("*")] if outbox.is_dir() else []
+    return [text for text in texts if person.email in text]
 
 
 def test_a_job_queued_in_a_transaction_runs_on_the_worker_after_commit(celery_worker: Worker) -> None:
@@ -73,36 +81,50 @@ def test_a_job_queued_while_the_broker_is_down_is_kept_and_relayed_later(
     # Another process, as a web server would be, works while its Redis is unreachable.
     result = run_python(
         f"""
-import django
+import django, json
 django.setup()
 from django.db import transaction
+from django.test import Client
 from accounts.models import User
 from accounts.notifications import notify
 with transaction.atomic():
     User.objects.filter(pk={person.pk}).update(name="Changed while Redis was down")
     notify(user_ids=[{person.pk}], kind="account", title="Queued while Redis was down")
 print("committed")
+# A real API call that queues a mail (and passes a throttle kept in the Redis cache).
+response = Client().post(
+    "/api/v1/auth/password-reset/", data=json.dumps({{"email": "{person.email}"}}),
+    content_type="application/json", secure=True,
+)
+print("answered", response.status_code)
 """,
-        env={**worker_env, "REDIS_URL": UNREACHABLE_BROKER},
+        env={**worker_env, "REDIS_URL": UNREACHABLE_BROKER, "ALLOWED_HOSTS": "testserver"},
     )
     assert result.returncode == 0, result.stderr
     assert "committed" in result.stdout
+    assert "answered 202" in result.stdout
     person.refresh_from_db()
     assert person.name == "Changed while Redis was down", "the change itself was not held back"
     kept = OutboxJob.objects.get(task_name=DELIVER)
     assert kept.attempts == 1
     assert kept.last_error
+    assert OutboxJob.objects.filter(task_name=SEND_EMAIL).count() == 1
     time.sleep(1)
     assert not notifications_of(person), "nothing reached the worker"
 
     # The relay (run by beat every 15 s) leaves rows alone for a grace period in case the
-    # process that wrote them is still publishing; this row's writer is long gone.
-    OutboxJob.objects.filter(pk=kept.pk).update(created_at=timezone.now() - timedelta(minutes=1))
-    assert jobs.relay_outbox() == 1
-    assert not OutboxJob.objects.filter(task_name=DELIVER).exists()
+    # process that wrote them is still publishing; these rows' writer is long gone.
+    OutboxJob.objects.update(created_at=timezone.now() - timedelta(minutes=1))
+    assert jobs.relay_outbox() == 2
+    assert not OutboxJob.objects.filter(task_name__in=[DELIVER, SEND_EMAIL]).exists()
     wait_for(lambda: notifications_of(person), what="the relayed job to run")
+    wait_for(
+        lambda: any("Reset your Engage password" in mail for mail in mails_to(person, worker_env)),
+        what="the relayed mail to be sent",
+    )
     time.sleep(1)  # a second delivery, had there been one, would have landed by now
     assert [note.title for note in notifications_of(person)] == ["Queued while Redis was down"]
+    assert sum("Reset your Engage password" in mail for mail in mails_to(person, worker_env)) == 1
     assert jobs.relay_outbox() == 0
 
 
