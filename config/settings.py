@@ -307,6 +307,7 @@ SPECTACULAR_SETTINGS = {
         "AnswerStatusEnum": "engage.models.AnswerStatus",
         "InsightStatusEnum": "engage.models.InsightStatus",
         "DeliveryStatusEnum": "engage.models.DeliveryStatus",
+        "CourseStatusEnum": "training.models.CourseStatus",
     },
 }
 
