@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("training/", include("training.urls")),
     path("", include("content.urls")),
+    path("", include("engage.urls")),
 ]
 
 if getattr(settings, "ENGAGE_BENCH_VIEWS", False):

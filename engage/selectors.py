@@ -396,3 +396,58 @@ def delivery_list(*, status: str | None = None) -> QuerySet[Delivery]:
     if status:
         deliveries = deliveries.filter(status=status)
     return deliveries.order_by("-created_at", "-id")
+
+
+# --- What the web pages read besides the above ---------------------------------------------------
+
+
+def queue_ids_still_listed(queries: QuerySet[Query], *, ids: list[int]) -> set[int]:
+    """Of ``ids``, those ``queries`` (a filtered queue) still lists: one indexed read.
+
+    The queue page polls this to drop rows someone else just claimed (or answered, closed,
+    escalated) without a reload.
+    """
+    if not ids:
+        return set()
+    return set(queries.prefetch_related(None).filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def department_open_count(*, department_id: int, now: datetime | None = None) -> int:
+    """Open queries of a department that nobody holds (the partial queue index serves it)."""
+    now = now or timezone.now()
+    return (
+        Query.objects.filter(department_id=department_id, state=QueryState.OPEN).exclude(claimed_until__gt=now).count()
+    )
+
+
+def queries_held_by(*, user: User, now: datetime | None = None) -> QuerySet[Query]:
+    """What ``user`` holds: live claims, and queries whose answer by them awaits review."""
+    now = now or timezone.now()
+    held = Query.objects.filter(
+        Q(state=QueryState.OPEN, claimed_until__gt=now) | Q(state=QueryState.PENDING_REVIEW), claimed_by=user
+    )
+    return held.select_related("channel").order_by("sla_due_at", "id")
+
+
+def similar_answered_with_answers(*, user: User, query: Query, limit: int = 5) -> list[Query]:
+    """:func:`similar_answered_queries`, each with ``published_answers`` (a list), in three queries."""
+    ids = list(similar_answered_queries(user=user, query=query, limit=limit).values_list("pk", flat=True))
+    if not ids:
+        return []
+    published = Answer.objects.filter(status=AnswerStatus.PUBLISHED).select_related("author")
+    rows = with_list_relations(Query.objects.filter(pk__in=ids)).prefetch_related(
+        Prefetch("answers", queryset=published, to_attr="published_answers")
+    )
+    by_id = {row.pk: row for row in rows}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def deliveries_of_query(*, query: Query) -> QuerySet[Delivery]:
+    return Delivery.objects.filter(query=query).select_related("channel").order_by("-created_at", "-id")
+
+
+def departments_for_escalation(*, query: Query) -> QuerySet[Department]:
+    departments = Department.objects.order_by("name", "id")
+    if query.department_id is not None:
+        departments = departments.exclude(pk=query.department_id)
+    return departments

@@ -1,0 +1,674 @@
+"""Web pages of community queries: the department queue (live: rows someone else claims
+drop out without a reload), the query page (claim, release, answer with approved messaging
+at hand, escalate, close, turn into an insight), the reviewers' section of the one review
+queue, the insights board, and for administrators the dead letters and the channels.
+
+Thin: every rule is in ``engage.services`` (writes) and ``engage.selectors`` (reads), the
+same functions the API calls. Visibility first: what a person may not see is a 404.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import Department, RoleName, Topic, User
+from config.errors import ServiceError
+from config.markdown import render_markdown
+from engage import selectors, services
+from engage.models import (
+    AnswerStatus,
+    ChannelKind,
+    CloseReason,
+    DeliveryStatus,
+    InsightStatus,
+    QueryStatus,
+)
+
+QUEUE_PAGE_SIZE = 50
+LIVE_IDS_MAX = 200
+SUGGESTED_MESSAGES = 5
+PER_PAGE = 30
+
+QUEUE_STATUSES = [
+    ("open", "Open"),
+    ("claimed", "Claimed"),
+    ("pending_review", "In review"),
+    ("answered", "Answered"),
+    ("closed", "Closed"),
+    ("", "Any status"),
+]
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _require(user: User, *roles: str) -> None:
+    if not user.has_role(*roles):
+        raise PermissionDenied
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def _ids(values: list[str], *, limit: int) -> list[int]:
+    """Whole positive numbers from form values; anything else is dropped."""
+    ids: list[int] = []
+    for value in values[:limit]:
+        value = value.strip()
+        if value.isdigit() and len(value) < 19:
+            ids.append(int(value))
+    return list(dict.fromkeys(ids))
+
+
+def _back(request: HttpRequest, default: str) -> str:
+    """The page named by ``next`` when it is one of ours, else ``default``."""
+    target = request.POST.get("next") or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+def _query_url(query_id: int) -> str:
+    return reverse("engage:query_detail", args=[query_id])
+
+
+# --- The queue -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    status: str
+    topic: str
+    department: str
+    mine: bool
+
+    def as_query_string(self, **extra: str) -> str:
+        params = {"status": self.status, "topic": self.topic, "department": self.department}
+        if self.mine:
+            params["mine"] = "1"
+        params.update(extra)
+        return urlencode({key: value for key, value in params.items() if value != "" or key == "status"})
+
+
+def _queue_filters(params: QueryDict, user: User) -> QueueFilters:
+    status = params.get("status", "open")
+    if status not in {value for value, _label in QUEUE_STATUSES}:
+        status = "open"
+    department = params.get("department")
+    if department is None:
+        # People who see every department start on their own; the others see theirs and unrouted ones.
+        department = user.department.slug if selectors.sees_all_queries(user) and user.department else ""
+    if not selectors.sees_all_queries(user):
+        department = ""
+    return QueueFilters(
+        status=status,
+        topic=(params.get("topic") or "")[:60],
+        department=department[:60],
+        mine=params.get("mine") in {"1", "on", "true"},
+    )
+
+
+def _queue_queryset(user: User, filters: QueueFilters) -> Any:
+    return selectors.query_list(
+        user=user,
+        status=filters.status or None,
+        department=filters.department or None,
+        topic=filters.topic or None,
+        mine=filters.mine,
+    )
+
+
+@login_required
+@require_GET
+def queue(request: HttpRequest) -> HttpResponse:
+    """The department queue: earliest due first (oldest and most urgent), keyset-paginated."""
+    user = _user(request)
+    filters = _queue_filters(request.GET, user)
+    now = timezone.now()
+    try:
+        page = selectors.queue_page(
+            _queue_queryset(user, filters), cursor=request.GET.get("cursor") or None, page_size=QUEUE_PAGE_SIZE
+        )
+    except ServiceError as exc:
+        flash.error(request, exc.message)
+        return redirect(reverse("engage:queue"))
+    sees_all = selectors.sees_all_queries(user)
+    context = {
+        "rows": [(query, query.status_at(now)) for query in page.results],
+        "filters": filters,
+        "statuses": QUEUE_STATUSES,
+        "topics": Topic.objects.order_by("name").only("slug", "name"),
+        "departments": Department.objects.order_by("name").only("slug", "name") if sees_all else None,
+        "next_url": (
+            f"{reverse('engage:queue')}?{filters.as_query_string(cursor=page.next_cursor)}"
+            if page.next_cursor
+            else None
+        ),
+        "first_url": f"{reverse('engage:queue')}?{filters.as_query_string()}",
+        "paged": bool(request.GET.get("cursor")),
+        "now": now,
+        "scope": _scope_label(user, filters),
+        "held": selectors.live_claim_count(user=user, now=now),
+        "cap": services.max_open_claims(),
+    }
+    return render(request, "engage/queue.html", context)
+
+
+def _scope_label(user: User, filters: QueueFilters) -> str:
+    if filters.department == "none":
+        return "Unrouted queries"
+    if filters.department:
+        name = Department.objects.filter(slug=filters.department).values_list("name", flat=True).first()
+        return name or filters.department
+    if selectors.sees_all_queries(user):
+        return "Every department"
+    if user.department is not None:
+        return f"{user.department.name} and unrouted"
+    return "Unrouted queries"
+
+
+@login_required
+@require_GET
+def queue_live(request: HttpRequest) -> HttpResponse:
+    """Polled by the queue page: removes the rows it shows that the filter no longer lists.
+
+    Answers 204 (htmx swaps nothing) while every row shown still belongs; otherwise an
+    out-of-band delete for each row that left, and a line for screen readers.
+    """
+    user = _user(request)
+    shown = _ids(request.GET.getlist("shown"), limit=LIVE_IDS_MAX)
+    if not shown:
+        return HttpResponse(status=204)
+    filters = _queue_filters(request.GET, user)
+    try:
+        still = selectors.queue_ids_still_listed(_queue_queryset(user, filters), ids=shown)
+    except ServiceError:
+        return HttpResponse(status=204)
+    gone = [pk for pk in shown if pk not in still]
+    if not gone:
+        return HttpResponse(status=204)
+    return render(request, "engage/_queue_live.html", {"gone": gone, "left": len(shown) - len(gone)})
+
+
+# --- One query -----------------------------------------------------------------------------------
+
+
+def _message_texts(user: User, ids: list[int]) -> list[Any]:
+    from content.selectors import messages_visible_to
+
+    if not ids:
+        return []
+    found = {m.pk: m for m in messages_visible_to(user=user).filter(pk__in=ids).only("id", "title")}
+    return [found[pk] for pk in ids if pk in found]
+
+
+def insert_text(message: Any) -> str:
+    """What "use this message" puts into an answer: the approved body, and its link."""
+    text = message.body.strip()
+    if message.link_url and message.link_url not in text:
+        text = f"{text}\n\n{message.link_url}"
+    return text
+
+
+@login_required
+@never_cache
+@require_GET
+def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from content.selectors import messages_search
+
+    user = _user(request)
+    query = selectors.query_detail_for_user(user=user, id=pk)
+    now = timezone.now()
+    status = query.status_at(now)
+    holds = query.holds_live_claim(user.pk, now)
+    can_review = selectors.can_review(user)
+    offered = selectors.draft_offered_to(user=user, query=query)
+    answers = list(selectors.answers_of_query(user=user, query=query).select_related("reviewed_by"))
+    in_review = next((a for a in answers if a.status == AnswerStatus.PENDING_REVIEW), None)
+    published = next((a for a in answers if a.status == AnswerStatus.PUBLISHED), None)
+    draft_ids = offered.message_ids if offered else []
+    context = {
+        "query": query,
+        "status": status,
+        "now": now,
+        "holds": holds,
+        "held_by_other": status == QueryStatus.CLAIMED and not holds,
+        "can_claim": status == QueryStatus.OPEN,
+        "can_review": can_review,
+        "can_act": holds or can_review,  # escalate and close: the holder or a reviewer
+        "can_escalate": status in (QueryStatus.OPEN, QueryStatus.CLAIMED) and (holds or can_review),
+        "can_close": (status in (QueryStatus.OPEN, QueryStatus.CLAIMED) and (holds or can_review))
+        or (status == QueryStatus.PENDING_REVIEW and can_review),
+        "responder": services.user_is_responder(user=user) if holds else False,
+        "offered": offered,
+        "draft_messages": _message_texts(user, draft_ids),
+        "answers": answers,
+        "in_review": in_review,
+        "review_here": in_review is not None and can_review and in_review.author_id != user.pk,
+        "published": published,
+        "deliveries": list(selectors.deliveries_of_query(query=query)) if published else [],
+        "suggestions": messages_search(user=user, text=query.text, limit=SUGGESTED_MESSAGES),
+        "similar": selectors.similar_answered_with_answers(user=user, query=query),
+        "departments": selectors.departments_for_escalation(query=query) if holds or can_review else [],
+        "close_reasons": CloseReason.choices,
+        "lease_minutes": services.claim_lease().seconds // 60,
+    }
+    return render(request, "engage/query_detail.html", context)
+
+
+def _run(request: HttpRequest, action: Any, success: str) -> bool:
+    """Call a service; a refusal (bad input, a state that changed meanwhile) is told, not raised."""
+    try:
+        action()
+    except ServiceError as exc:  # Conflict included
+        flash.error(request, exc.message)
+        return False
+    except PermissionDenied as exc:
+        flash.error(request, str(exc) or "You may not do that.")
+        return False
+    if success:
+        flash.success(request, success)
+    return True
+
+
+@login_required
+@require_POST
+def query_claim(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    selectors.query_get_for_user(user=user, id=pk)  # 404 first
+    try:
+        claim = services.query_claim(user=user, query_id=pk)
+    except ServiceError as exc:
+        flash.error(request, exc.message)
+        return redirect(_back(request, _query_url(pk)))
+    until = timezone.localtime(claim.claimed_until).strftime("%H:%M")
+    flash.success(request, f"Renewed: it is yours until {until}." if claim.renewed else f"Yours until {until}.")
+    return redirect(_query_url(pk) + "#answer")
+
+
+@login_required
+@require_POST
+def query_release(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    selectors.query_get_for_user(user=user, id=pk)
+    _run(
+        request,
+        lambda: services.query_release(user=user, query_id=pk),
+        "Released: it is back in the queue. Your draft stays here for you.",
+    )
+    return redirect(_back(request, _query_url(pk)))
+
+
+def _answer_fields(request: HttpRequest) -> tuple[str, list[int]]:
+    body = request.POST.get("body", "")
+    return body, _ids(request.POST.getlist("message_ids"), limit=services.MAX_MESSAGES_PER_ANSWER)
+
+
+@login_required
+@require_POST
+def query_draft(request: HttpRequest, pk: int) -> HttpResponse:
+    """Keep the unsent answer. Without script, "use this message" comes here too and adds the
+    message's text to the draft."""
+    from content.selectors import messages_visible_to
+
+    user = _user(request)
+    selectors.query_get_for_user(user=user, id=pk)
+    body, message_ids = _answer_fields(request)
+    used = _ids([request.POST.get("use_message", "")], limit=1)
+    if used:
+        message = messages_visible_to(user=user).filter(pk=used[0]).first()
+        if message is None:
+            raise Http404("No such message")
+        body = f"{body.rstrip()}\n\n{insert_text(message)}".lstrip()
+        message_ids = list(dict.fromkeys([*message_ids, message.pk]))
+    try:
+        draft = services.query_draft_save(user=user, query_id=pk, body=body, message_ids=message_ids)
+    except ServiceError as exc:
+        if _is_htmx(request):
+            return render(request, "engage/_draft_status.html", {"error": exc.message}, status=409)
+        flash.error(request, exc.message)
+        return redirect(_query_url(pk))
+    if _is_htmx(request):
+        return render(request, "engage/_draft_status.html", {"saved_at": draft.updated_at})
+    flash.success(request, "Message added to your draft." if used else "Draft saved.")
+    return redirect(_query_url(pk) + "#answer")
+
+
+@login_required
+@require_POST
+def query_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    selectors.query_get_for_user(user=user, id=pk)
+    body, message_ids = _answer_fields(request)
+    try:
+        answer = services.answer_submit(user=user, query_id=pk, body=body, message_ids=message_ids)
+    except ServiceError as exc:
+        flash.error(request, exc.message)
+        # Keep what they wrote: the draft is offered back on the page.
+        with contextlib.suppress(ServiceError):
+            services.query_draft_save(user=user, query_id=pk, body=body, message_ids=message_ids)
+        return redirect(_query_url(pk) + "#answer")
+    if answer.status == AnswerStatus.PUBLISHED:
+        flash.success(request, "Published: your answer is on its way to the customer.")
+    else:
+        flash.success(request, "Sent for review: a reviewer will publish it or send it back with a comment.")
+    return redirect(_query_url(pk))
+
+
+@login_required
+@require_POST
+def answer_preview(request: HttpRequest) -> HttpResponse:
+    """The answer as the customer will see it (sanitised)."""
+    body = request.POST.get("body", "")[: services.MAX_ANSWER_LENGTH]
+    return render(request, "engage/_preview.html", {"html": render_markdown(body)})
+
+
+@login_required
+@require_POST
+def query_escalate(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    selectors.query_get_for_user(user=user, id=pk)
+    department = request.POST.get("department", "")
+    note = request.POST.get("note", "")[:2000]
+    ok = _run(
+        request,
+        lambda: services.query_escalate(user=user, query_id=pk, department=department, note=note),
+        "Escalated: the department it went to has been told.",
+    )
+    if ok and not selectors.queries_visible_to(user).filter(pk=pk).exists():
+        return redirect("engage:queue")  # it left what this person can see
+    return redirect(_query_url(pk))
+
+
+@login_required
+@require_POST
+def query_close(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    selectors.query_get_for_user(user=user, id=pk)
+    reason = request.POST.get("reason", "")
+    _run(request, lambda: services.query_close(user=user, query_id=pk, reason=reason), "Closed.")
+    return redirect(_query_url(pk))
+
+
+# --- Review of answers (a section of the one review queue) -----------------------------------------
+
+
+@login_required
+@require_POST
+def answer_review(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+    user = _user(request)
+    answer = selectors.answer_get_for_user(user=user, id=pk)  # 404 first
+    if decision == "approve":
+        _run(request, lambda: services.answer_approve(user=user, answer_id=pk), "Approved and published.")
+    elif decision == "reject":
+        comment = request.POST.get("comment", "")
+        if not comment.strip():
+            flash.error(request, "Say what should change: a comment is required to send it back.")
+        else:
+            _run(
+                request,
+                lambda: services.answer_reject(user=user, answer_id=pk, comment=comment[:5000]),
+                "Sent back to its author with your comment.",
+            )
+    else:
+        raise Http404
+    return redirect(_back(request, _query_url(answer.query_id)))
+
+
+def review_items(user: User) -> list[Any]:
+    """The answers this reviewer may decide (never their own), oldest first."""
+    return list(selectors.review_queue(user=user)[:100])
+
+
+# --- Insights ------------------------------------------------------------------------------------
+
+BOARD_COLUMNS = [
+    InsightStatus.SUBMITTED,
+    InsightStatus.UNDER_REVIEW,
+    InsightStatus.PLANNED,
+    InsightStatus.SHIPPED,
+    InsightStatus.DECLINED,
+]
+BOARD_COLUMN_SIZE = 30
+
+
+@login_required
+@require_GET
+def insight_board(request: HttpRequest) -> HttpResponse:
+    """Every insight by status; product owners move them along."""
+    user = _user(request)
+    columns = []
+    for status in BOARD_COLUMNS:
+        insights = selectors.insight_list(status=status)
+        items = list(insights[: BOARD_COLUMN_SIZE + 1])
+        columns.append(
+            {
+                "status": status,
+                "label": status.label,
+                "items": items[:BOARD_COLUMN_SIZE],
+                "more": len(items) > BOARD_COLUMN_SIZE,
+            }
+        )
+    return render(
+        request,
+        "engage/insights.html",
+        {
+            "columns": columns,
+            "can_move": selectors.can_move_insights(user),
+            "moves": [(s.value, s.label) for s in services.MOVABLE_INSIGHT_STATUSES],
+        },
+    )
+
+
+@login_required
+@require_GET
+def insight_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    insight = selectors.insight_get_for_user(user=user, id=pk)
+    query_ids = list(insight.queries.values_list("pk", flat=True))
+    visible = list(
+        selectors.with_list_relations(selectors.queries_visible_to(user).filter(pk__in=query_ids)).order_by(
+            "-received_at"
+        )
+    )
+    return render(
+        request,
+        "engage/insight_detail.html",
+        {
+            "insight": insight,
+            "history": selectors.insight_history(insight=insight),
+            "queries": visible,
+            "hidden_queries": len(query_ids) - len(visible),
+            "can_move": selectors.can_move_insights(user),
+            "moves": [(s.value, s.label) for s in services.MOVABLE_INSIGHT_STATUSES if s != insight.status],
+        },
+    )
+
+
+@login_required
+@require_POST
+def insight_create(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    query_ids = _ids(request.POST.getlist("query_ids"), limit=100)
+    back = _back(request, reverse("engage:insights"))
+    try:
+        insight = services.insight_create(
+            user=user,
+            title=request.POST.get("title", "")[:200],
+            description=request.POST.get("description", "")[:10_000],
+            query_ids=query_ids,
+        )
+    except ServiceError as exc:
+        flash.error(request, exc.message)
+        return redirect(back)
+    flash.success(request, "Insight submitted: the product team has been told.")
+    return redirect("engage:insight_detail", pk=insight.pk)
+
+
+@login_required
+@require_POST
+def insight_move(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    insight = selectors.insight_get_for_user(user=user, id=pk)
+    _require_move(user)
+    status = request.POST.get("status", "")
+    label = dict(InsightStatus.choices).get(status, status)
+    _run(
+        request,
+        lambda: services.insight_set_status(user=user, insight_id=insight.pk, status=status),
+        f"Moved to {label.lower()}.",
+    )
+    return redirect(_back(request, reverse("engage:insight_detail", args=[insight.pk])))
+
+
+def _require_move(user: User) -> None:
+    if not selectors.can_move_insights(user):
+        raise PermissionDenied
+
+
+# --- Administrators: dead letters and channels ---------------------------------------------------
+
+
+@login_required
+@require_GET
+def deliveries(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    _require(user, RoleName.ADMIN)
+    status = request.GET.get("status", DeliveryStatus.DEAD)
+    if status not in DeliveryStatus.values:
+        status = DeliveryStatus.DEAD
+    page = Paginator(selectors.delivery_list(status=status), PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "engage/deliveries.html",
+        {"page": page, "status": status, "statuses": DeliveryStatus.choices, "extra": f"status={status}&"},
+    )
+
+
+@login_required
+@require_POST
+def delivery_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(_user(request), RoleName.ADMIN)
+    _run(request, lambda: services.delivery_retry(delivery_id=pk), "Sent again.")
+    return redirect(_back(request, reverse("engage:deliveries")))
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def channels(request: HttpRequest) -> HttpResponse:
+    """Channels, and a new one: its secret is shown on the answer to the POST, once."""
+    user = _user(request)
+    _require(user, RoleName.ADMIN)
+    values = {"slug": "", "name": "", "kind": ChannelKind.FORUM, "outbound_url": ""}
+    error = ""
+    if request.method == "POST":
+        values = {key: request.POST.get(key, "").strip() for key in values}
+        try:
+            channel, secret = services.channel_create(
+                slug=values["slug"][:60],
+                name=values["name"][:120],
+                kind=values["kind"],
+                outbound_url=values["outbound_url"],
+            )
+        except ServiceError as exc:
+            error = exc.message
+        else:
+            return _secret_page(request, channel, secret, made=True)
+        if not values["slug"] or not values["name"]:
+            error = error or "A channel needs a slug and a name."
+    return render(
+        request,
+        "engage/channels.html",
+        {
+            "channels": selectors.channel_list(),
+            "kinds": ChannelKind.choices,
+            "values": values,
+            "error": error,
+            "webhook_base": request.build_absolute_uri("/api/v1/channels/"),
+        },
+        status=400 if error else 200,
+    )
+
+
+def _secret_page(request: HttpRequest, channel: Any, secret: str, *, made: bool) -> HttpResponse:
+    response = render(
+        request,
+        "engage/channel_secret.html",
+        {
+            "channel": channel,
+            "secret": secret,
+            "made": made,
+            "webhook_url": request.build_absolute_uri(f"/api/v1/channels/{channel.slug}/webhook/"),
+        },
+    )
+    response["Cache-Control"] = "no-store"  # the secret must not be kept by any cache
+    return response
+
+
+@login_required
+@never_cache
+@require_POST
+def channel_rotate(request: HttpRequest, slug: str) -> HttpResponse:
+    _require(_user(request), RoleName.ADMIN)
+    channel, secret = services.channel_rotate_secret(channel=selectors.channel_get(slug=slug))
+    return _secret_page(request, channel, secret, made=False)
+
+
+# --- Navigation and the home card ------------------------------------------------------------------
+
+
+def _home_card(request: HttpRequest) -> dict[str, Any]:
+    user = _user(request)
+    now = timezone.now()
+    held = list(selectors.queries_held_by(user=user, now=now)[:6])
+    department_open = (
+        selectors.department_open_count(department_id=user.department_id, now=now) if user.department_id else None
+    )
+    return {
+        "held": [(query, query.status_at(now)) for query in held],
+        "department_open": department_open,
+        "department": user.department,
+    }
+
+
+def register_pages() -> None:
+    """Navigation items, the home card and the review section (called from AppConfig.ready)."""
+    from accounts.navigation import register_home_card, register_nav_item
+    from content import review
+
+    register_nav_item(key="queue", label="Queue", url_name="engage:queue", order=10)
+    register_nav_item(key="insights", label="Insights", url_name="engage:insights", order=30)
+    register_nav_item(
+        key="deliveries", label="Deliveries", url_name="engage:deliveries", order=945, roles=[RoleName.ADMIN]
+    )
+    register_nav_item(key="channels", label="Channels", url_name="engage:channels", order=946, roles=[RoleName.ADMIN])
+    register_home_card(key="queue", template_name="engage/cards/queue.html", order=10, context=_home_card)
+    review.register_section(
+        review.ReviewSection(
+            key="answers",
+            title="Answers to customers",
+            template_name="engage/review/_answers.html",
+            items=review_items,
+            order=5,
+        )
+    )
