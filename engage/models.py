@@ -448,7 +448,11 @@ class PersonDay(models.Model):
     ``events`` counts their participation events that day.
     """
 
-    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # No database constraint: the rollup job upserts thousands of rows a second, and people
+    # are never deleted (erasure keeps the row); Django still cascades a deletion.
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     day = models.DateField()
     department = models.ForeignKey(
         Department, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False
