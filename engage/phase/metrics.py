@@ -45,7 +45,7 @@ from engage.phase.definitions import (
     ANSWERS_FOR_ANSWERING_DEPARTMENT,
     INSIGHT_ADOPTION_DAYS,
 )
-from training.models import Privilege
+from training.models import Certification, Privilege
 from training.selectors import privilege_holder_ids
 
 LEFT_OUT_REASONS = (CloseReason.SPAM, CloseReason.DUPLICATE)
@@ -124,6 +124,12 @@ def participants(window: Window) -> QuerySet[User]:
     """Of :func:`people_active_at`: those with at least one participation in the window (rollups)."""
     days = PersonDay.objects.filter(day__gte=window.first_day, day__lte=window.as_of).values("person_id")
     return people_active_at(window).filter(pk__in=days)
+
+
+def responder_certifications(window: Window) -> QuerySet[Certification]:
+    """Responder certifications valid at the end of ``as_of``."""
+    at = window.at
+    return Certification.objects.filter(grants=Privilege.RESPONDER, issued_at__lte=at, expires_at__gt=at)
 
 
 def certified_responders(window: Window) -> QuerySet[User]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Q, QuerySet, Sum, Value, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -38,6 +38,7 @@ from engage.models import (
     PhaseScope,
     PhaseSnapshot,
 )
+from engage.phase import metrics
 from engage.phase.definitions import GATE_KEYS, default_config, default_thresholds
 from engage.phase.metrics import day_start
 
@@ -250,3 +251,85 @@ def rollups_lag_seconds() -> float:
     if oldest is None:
         return 0.0
     return max(0.0, (timezone.now() - oldest["recorded_at"]).total_seconds())
+
+
+# --- Drill-down: the rows behind a figure --------------------------------------------------------------
+
+DRILL_DOWN = {
+    "response_rate": "queries",
+    "sla_attainment": "queries",
+    "two_way_ratio": "answers",
+    "answering_departments": "answers",
+    "customer_facing_coverage": "answers",
+    "non_marketing_answer_share": "answers",
+    "contribution_evenness": "answers",
+    "active_employee_ratio": "people",
+    "department_coverage": "people",
+    "certified_ratio": "people",
+    "insights_adopted": "insight_changes",
+}
+
+
+def _flag(condition: Q) -> Case:
+    """True or False (never NULL, as a bare comparison with a NULL column would be)."""
+    return Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
+
+
+def metric_rows(*, key: str, as_of: date, window_days: int, department: Department | None = None) -> QuerySet[Any]:
+    """The rows behind a metric's figure, with the same rules as the engine (one definition).
+
+    Unlike everything else here this reads the timestamped facts (bounded by the window):
+    it serves the drill-down, not the dashboard's figures. Each row carries flags saying
+    on which side of the ratio it falls:
+
+    - queries (``response_rate``, ``sla_attainment``): ``answered`` (by the end of
+      ``as_of``), ``sla_due`` and ``on_time``; the denominator of ``sla_attainment`` is the
+      rows with ``sla_due``;
+    - answers (``two_way_ratio`` and the answer-based metrics): answers published in the
+      window, with author, department and query; messages published are in the rollups;
+    - people (``active_employee_ratio``, ``department_coverage``, ``certified_ratio``):
+      people active at ``as_of`` with ``took_part`` and ``certified`` (for
+      ``certified_ratio`` only people of customer-facing departments);
+    - insight changes (``insights_adopted``): the status changes that adopted them.
+
+    ``department`` restricts as the department results do. The caller applies what the
+    person may see (``engage.selectors.queries_visible_to`` for queries). KeyError for an
+    unknown key.
+    """
+    kind = DRILL_DOWN[key]
+    window = metrics.Window(as_of=as_of, days=window_days)
+    if kind == "queries":
+        queries = (
+            metrics.queries_counted(window)
+            .select_related("channel", "department")
+            .annotate(
+                answered=_flag(metrics.query_answered(window)),
+                sla_due=_flag(metrics.query_sla_due(window)),
+                on_time=_flag(metrics.query_sla_met(window)),
+            )
+        )
+        if department is not None:
+            queries = queries.filter(department=department)
+        return queries.order_by("received_at", "id")
+    if kind == "answers":
+        answers = metrics.answers_published(window).select_related("author", "author_department", "query")
+        if department is not None:
+            answers = answers.filter(author_department=department)
+        return answers.order_by("published_at", "id")
+    if kind == "people":
+        took_part = PersonDay.objects.filter(person_id=OuterRef("pk"), day__gte=window.first_day, day__lte=window.as_of)
+        certified = metrics.responder_certifications(window).filter(user_id=OuterRef("pk"))
+        people = (
+            metrics.people_active_at(window)
+            .select_related("department")
+            .annotate(took_part=Exists(took_part), certified=Exists(certified))
+        )
+        if key == "certified_ratio" and department is None:
+            people = people.filter(department__customer_facing=True)
+        if department is not None:
+            people = people.filter(department=department)
+        return people.order_by("department__name", "name", "id")
+    changes = metrics.insight_adoptions(window).select_related("insight", "insight__submitted_by")
+    if department is not None:
+        changes = changes.filter(insight__submitted_by__department=department)
+    return changes.order_by("changed_at", "id")

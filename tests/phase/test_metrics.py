@@ -301,3 +301,28 @@ def test_window_is_in_the_organisations_time_zone(settings, db):
     gates = by_key(organisation.result["gates"])
     assert figures(gates["response_rate"]) == (1, 1)
     assert figures(gates["active_employee_ratio"]) == (1, 1)
+
+
+def test_the_rows_behind_each_figure_add_up_to_it(company):
+    """The drill-down and the engine share one definition: rows and figures agree."""
+    from engage.phase.selectors import metric_rows
+
+    organisation = compute_day(as_of=AS_OF, config=default_config())[0]
+    gates = by_key(organisation.result["gates"])
+
+    def rows(key, department=None):
+        return list(metric_rows(key=key, as_of=AS_OF, window_days=30, department=department))
+
+    queries = rows("response_rate")
+    assert (sum(q.answered for q in queries), len(queries)) == figures(gates["response_rate"])
+    due = [q for q in rows("sla_attainment") if q.sla_due]
+    assert (sum(q.on_time for q in due), len(due)) == figures(gates["sla_attainment"])
+    people = rows("active_employee_ratio")
+    assert (sum(p.took_part for p in people), len(people)) == figures(gates["active_employee_ratio"])
+    customer_facing = rows("certified_ratio")
+    assert (sum(p.certified for p in customer_facing), len(customer_facing)) == figures(gates["certified_ratio"])
+    assert len(rows("non_marketing_answer_share")) == gates["non_marketing_answer_share"]["denominator"]
+    assert len(rows("insights_adopted")) == gates["insights_adopted"]["value"]
+    support = rows("response_rate", company["sup"])
+    assert (sum(q.answered for q in support), len(support)) == (2, 6)
+    assert [a.author_department.slug for a in rows("two_way_ratio", company["hr"])] == ["hr"]
