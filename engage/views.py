@@ -42,6 +42,7 @@ from engage.models import (
 QUEUE_PAGE_SIZE = 50
 LIVE_IDS_MAX = 200
 SUGGESTED_MESSAGES = 5
+SIMILAR_ANSWERED = 3
 PER_PAGE = 30
 
 QUEUE_STATUSES = [
@@ -267,7 +268,7 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "published": published,
         "deliveries": list(selectors.deliveries_of_query(query=query)) if published else [],
         "suggestions": messages_search(user=user, text=query.text, limit=SUGGESTED_MESSAGES),
-        "similar": selectors.similar_answered_with_answers(user=user, query=query),
+        "similar": selectors.similar_answered_with_answers(user=user, query=query, limit=SIMILAR_ANSWERED),
         "departments": selectors.departments_for_escalation(query=query) if holds or can_review else [],
         "close_reasons": CloseReason.choices,
         "lease_minutes": services.claim_lease().seconds // 60,

@@ -4,9 +4,17 @@
 (function () {
   "use strict";
 
+  // Where the person last put the cursor in the answer; until they do, text goes at the end.
+  var caretPlaced = false;
+  document.addEventListener("focusin", function (event) {
+    if (event.target && event.target.id === "id_body") {
+      caretPlaced = true;
+    }
+  });
+
   function insertAtCursor(field, text) {
-    var start = field.selectionStart || 0;
-    var end = field.selectionEnd || 0;
+    var start = caretPlaced ? field.selectionStart || 0 : field.value.length;
+    var end = caretPlaced ? field.selectionEnd || 0 : field.value.length;
     var before = field.value.slice(0, start);
     var after = field.value.slice(end);
     var gapBefore = before && !/\n\n$/.test(before) ? (/\n$/.test(before) ? "\n" : "\n\n") : "";

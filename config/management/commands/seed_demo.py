@@ -24,6 +24,7 @@ SEED_STEPS: list[str] = [
     "accounts.demo.seed_people",
     "training.demo.seed_training",
     "content.demo.seed_content",
+    "engage.demo.seed_engage",
 ]
 
 SeedStep = Callable[..., str | None]
