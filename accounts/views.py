@@ -26,20 +26,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import notifications, services
 from accounts.forms import PasswordResetRequestForm, ProfileForm, SignInForm
 from accounts.models import Notification, User
+from accounts.network import client_address
 from config.errors import RateLimited, ServiceError
 
 # htmx stops polling when a poll is answered with this status.
 HTMX_STOP_POLLING = 286
 NOTIFICATIONS_PER_PAGE = 25
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The address sign-in failures are counted against.
-
-    ``REMOTE_ADDR`` only: a forwarded header is whatever the client says it is. Behind a
-    proxy, have the proxy set ``REMOTE_ADDR`` (e.g. gunicorn's ``--forwarded-allow-ips``).
-    """
-    return request.META.get("REMOTE_ADDR") or "0.0.0.0"  # noqa: S104 (a value, not a bind)
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -76,7 +68,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 user = services.user_authenticate(
-                    email=form.cleaned_data["email"], password=form.cleaned_data["password"], ip=client_ip(request)
+                    email=form.cleaned_data["email"], password=form.cleaned_data["password"], ip=client_address(request)
                 )
             except RateLimited as exc:
                 error, status, retry_after = exc.message, 429, exc.retry_after

@@ -35,6 +35,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
+def _plain_http(settings) -> None:  # type: ignore[no-untyped-def]
+    """The test client speaks plain HTTP; production's HTTPS redirect is tested on its own."""
+    settings.SECURE_SSL_REDIRECT = False
+
+
+@pytest.fixture(autouse=True)
 def _jobs_in_process(request: pytest.FixtureRequest, settings) -> None:  # type: ignore[no-untyped-def]
     """Jobs run in-process after commit unless a test exercises the real broker."""
     if "redis" not in request.keywords:
