@@ -550,3 +550,16 @@ class PhaseSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.scope_key} on {self.day}: phase {self.phase}"
+
+
+# --- Leaderboard (engage.dashboard) ---------------------------------------------------------------
+
+
+class LeaderboardOptOut(models.Model):
+    """A person who chose to stay off the leaderboard (one row each; deleting it opts back in)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="leaderboard_opt_out")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.user_id} off the leaderboard"
