@@ -1,5 +1,12 @@
 # Engage, production image: gunicorn serving the app, static files collected at build time.
 # The same image runs the web server, the Celery worker and beat (docker-compose.yml).
+
+# Front-end packages (package-lock.json), served by the app itself under static/vendor/.
+FROM node:20-slim AS front
+WORKDIR /front
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --no-audit --no-fund
+
 FROM python:3.13-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -16,6 +23,7 @@ COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
 COPY . .
+COPY --from=front /front/node_modules ./node_modules
 # Collecting static files loads the production settings, which need a secret: this one
 # exists only during the build and is never used to sign anything.
 RUN DEBUG=0 SECRET_KEY=collectstatic-at-build-time-only python manage.py collectstatic --noinput \
