@@ -40,6 +40,8 @@ app.conf.beat_schedule = {
     # Phase engine: rollups trail the log by under a minute; a snapshot of each day that ends.
     "phase-fold-rollups": {"task": "engage.phase_fold_rollups", "schedule": timedelta(seconds=15)},
     "phase-snapshot-daily": {"task": "engage.phase_snapshot_daily", "schedule": crontab(minute=5, hour=0)},
+    # The weekly phase digest to executives (once per ISO week, however often it runs).
+    "phase-digest-weekly": {"task": "engage.phase_digest", "schedule": crontab(minute=30, hour=7, day_of_week="mon")},
     # Engage: response-time breaches flagged once each; outbound deliveries whose job was lost.
     "engage-escalate-sla-breaches": {"task": "engage.escalate_sla_breaches", "schedule": timedelta(seconds=60)},
     "engage-sweep-deliveries": {"task": "engage.sweep_deliveries", "schedule": timedelta(minutes=5)},

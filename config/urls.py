@@ -26,6 +26,7 @@ urlpatterns = [
     path("training/", include("training.urls")),
     path("", include("content.urls")),
     path("", include("engage.urls")),
+    path("dashboard/", include("engage.dashboard_urls")),
 ]
 
 if getattr(settings, "ENGAGE_BENCH_VIEWS", False):

@@ -8,7 +8,7 @@ class EngageConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.notifications import register_kind
-        from engage import receivers, views
+        from engage import dashboard_views, receivers, views
 
         register_kind("engage.query_routed", "New queries for your department", email_default=False)
         register_kind("engage.query_escalated", "Queries escalated to your department", email_default=False)
@@ -19,3 +19,4 @@ class EngageConfig(AppConfig):
         register_kind("engage.delivery_dead", "Answers that could not be delivered to their channel")
         receivers.connect()
         views.register_pages()
+        dashboard_views.register_pages()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from engage import services
+from engage.dashboard import tasks as dashboard_tasks  # noqa: F401 (registers the weekly digest)
 from engage.phase import tasks as phase_tasks  # noqa: F401 (registers the phase engine's jobs)
 
 

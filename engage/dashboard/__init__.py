@@ -1,0 +1,5 @@
+"""The executive dashboard, the weekly phase digest and the leaderboard.
+
+Reads only what :mod:`engage.phase` keeps (snapshots and rollups) plus, for the drill-down
+and the leaderboard, rows bounded by a window. Pages live in ``engage.dashboard_views``.
+"""

@@ -1,0 +1,237 @@
+"""The executive dashboard's pages: who may open them, what they show, the drill-down and
+its permissions, the CSV exports (inert formulas), the home card, and a fixed query count."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import DepartmentKind
+from engage.dashboard.csv_export import inert
+from engage.phase import services as phase_services
+from tests.factories import DepartmentFactory
+from tests.phase.conftest import department, person
+from tests.phase.dashboard_world import World, client_for
+
+pytestmark = pytest.mark.django_db
+
+DASHBOARD = "/dashboard/"
+
+
+def csv_rows(response) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(body)))
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+# --- Who opens what -------------------------------------------------------------------------------------
+
+
+def test_the_dashboard_is_for_executives_and_admins(world, admin_user):
+    assert Client().get(DASHBOARD).status_code == 302  # to the sign-in page
+    assert client_for(world.ana).get(DASHBOARD).status_code == 403
+    response = client_for(world.executive).get(DASHBOARD)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Where the company stands" in page
+    assert client_for(admin_user).get(DASHBOARD).status_code == 200
+
+
+def test_the_dashboard_shows_the_phase_its_reasons_and_the_next_gates(world):
+    page = client_for(world.executive).get(DASHBOARD).content.decode()
+    # Response rate 4 of 6 and answers without broadcast: Inclusive's gates hold; one of the two
+    # customer-facing departments answers, so Collaborative's do not.
+    assert "Inclusive <span" in page
+    assert "Why Inclusive" in page
+    assert "What stands between the organisation and Collaborative" in page
+    # Every Collaborative gate with its progress, in words and numbers.
+    for label in ("Answering departments", "Customer-facing coverage", "Answers from outside marketing"):
+        assert label in page
+    assert 'class="gate__progress"' in page
+    assert "Not met" in page
+    # The heat map has a row per department with a link to its rows.
+    assert f"/dashboard/figures/response_rate/?as_of={world.today.isoformat()}&amp;department=support" in page
+    # Charts get their data as JSON, never as inline script.
+    assert 'id="dash-history" type="application/json"' in page
+    assert "vendor/chart.js/dist/chart.umd.js" in page
+
+
+def test_a_department_page_is_for_its_members_executives_and_admins(world, admin_user):
+    url = f"{DASHBOARD}departments/support/"
+    assert client_for(world.ana).get(url).status_code == 200
+    assert client_for(world.executive).get(url).status_code == 200
+    assert client_for(admin_user).get(url).status_code == 200
+    assert client_for(world.fay).get(url).status_code == 404
+    assert client_for(world.ana).get(f"{DASHBOARD}departments/nowhere/").status_code == 404
+
+
+def test_bad_input_is_a_400_naming_what_is_wrong(world):
+    client = client_for(world.executive)
+    response = client.get(DASHBOARD, {"days": "7"})
+    assert response.status_code == 400
+    assert "days must be one of 30, 90, 180, 365" in response.content.decode()
+    assert client.get(f"{DASHBOARD}figures/response_rate/", {"as_of": "yesterday"}).status_code == 400
+    future = (world.today + timedelta(days=2)).isoformat()
+    assert client.get(f"{DASHBOARD}figures/response_rate/", {"as_of": future}).status_code == 400
+    assert client.get(f"{DASHBOARD}figures/response_rate/", {"side": "sideways"}).status_code == 400
+    assert client.get(f"{DASHBOARD}figures/no_such_metric/").status_code == 404
+    assert client.get(f"{DASHBOARD}export/everything.csv").status_code == 400
+
+
+# --- Drill-down -----------------------------------------------------------------------------------------
+
+
+def test_the_drill_down_lists_the_rows_behind_the_figure(world):
+    client = client_for(world.executive)
+    response = client.get(f"{DASHBOARD}figures/response_rate/", {"department": "support"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "5 rows" in page  # 3 answered, 1 unanswered, 1 more unanswered (the formula)
+    assert "3 of 5 queries routed to Support" in page
+    unanswered = client.get(f"{DASHBOARD}figures/response_rate/", {"department": "support", "side": "unanswered"})
+    assert "2 rows" in unanswered.content.decode()
+    assert f"/queries/{world.unanswered.pk}/" in unanswered.content.decode()
+
+
+def test_a_member_drills_into_their_own_department_and_sees_only_what_they_may(world):
+    client = client_for(world.ana)
+    own = client.get(f"{DASHBOARD}figures/two_way_ratio/", {"department": "support"})
+    assert own.status_code == 200
+    page = own.content.decode()
+    assert f"/queries/{world.answered[0].pk}/" in page
+    # Ana's answer on a query routed to Finance: on the figure, but not Ana's colleague Bob's to open.
+    bob = client_for(world.bob).get(f"{DASHBOARD}figures/two_way_ratio/", {"department": "support"})
+    assert f"/queries/{world.elsewhere.pk}/" not in bob.content.decode()
+    assert "3 rows" in bob.content.decode()
+    executive = client_for(world.executive).get(f"{DASHBOARD}figures/two_way_ratio/", {"department": "support"})
+    assert f"/queries/{world.elsewhere.pk}/" in executive.content.decode()
+    assert "4 rows" in executive.content.decode()
+
+
+def test_a_member_may_not_open_the_organisation_people_or_another_department(world):
+    client = client_for(world.bob)
+    assert client.get(f"{DASHBOARD}figures/response_rate/").status_code == 403
+    assert client.get(f"{DASHBOARD}figures/active_employee_ratio/", {"department": "support"}).status_code == 403
+    assert client.get(f"{DASHBOARD}figures/response_rate/", {"department": "finance"}).status_code == 404
+    assert client.get(f"{DASHBOARD}figures/response_rate/rows.csv").status_code == 403
+    assert client.get(f"{DASHBOARD}figures/response_rate/rows.csv", {"department": "finance"}).status_code == 404
+
+
+def test_executives_see_who_took_part(world):
+    response = client_for(world.executive).get(f"{DASHBOARD}figures/active_employee_ratio/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    for name in ("Ana Answerer", "Bob Bystander", "Fay Finance"):
+        assert name in page
+    took_part = client_for(world.executive).get(f"{DASHBOARD}figures/active_employee_ratio/", {"side": "took_part"})
+    assert "Ana Answerer" in took_part.content.decode()
+    assert "Fay Finance" not in took_part.content.decode()
+
+
+# --- CSV ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('=HYPERLINK("http://x","y")', '\'=HYPERLINK("http://x","y")'),
+        ("+1+2", "'+1+2"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("plain text", "plain text"),
+        ("a=b", "a=b"),
+        (None, ""),
+        (True, "yes"),
+        (0.25, "0.25"),
+    ],
+)
+def test_a_cell_a_spreadsheet_would_run_is_exported_inert(value, expected):
+    assert inert(value) == expected
+
+
+def test_the_drill_down_csv_has_every_row_with_formulas_made_inert(world):
+    response = client_for(world.executive).get(f"{DASHBOARD}figures/response_rate/rows.csv", {"department": "support"})
+    assert response.status_code == 200
+    rows = csv_rows(response)
+    assert rows[0][:2] == ["Received", "Query"]
+    texts = [row[1] for row in rows[1:]]
+    assert len(texts) == 5
+    assert '\'=HYPERLINK("http://evil.example","click")' in texts
+    assert not any(text.startswith(("=", "+", "-", "@")) for row in rows for text in row)
+
+
+def test_the_csv_of_the_gates_and_departments_is_what_the_page_shows(world):
+    client = client_for(world.executive)
+    gates = csv_rows(client.get(f"{DASHBOARD}export/gates.csv"))
+    assert gates[0][:3] == ["As of", "Scope", "Metric"]
+    keys = [row[2] for row in gates[1:]]
+    assert "response_rate" in keys
+    assert "contribution_evenness" in keys
+    response_rate = next(row for row in gates[1:] if row[2] == "response_rate")
+    assert response_rate[5:9] == ["0.6667", "4", "6", "0.25"]  # 4 of 6 answered; threshold 25%
+    departments = csv_rows(client.get(f"{DASHBOARD}export/departments.csv"))
+    assert {row[1] for row in departments[1:]} == {"Support", "Marketing", "Finance", "Sales"}
+    history = csv_rows(client.get(f"{DASHBOARD}export/history.csv", {"days": "30"}))
+    assert history[0][:3] == ["Day", "Phase", "Raw phase"]
+    assert history[1][:3] == [world.today.isoformat(), "Inclusive", "Inclusive"]
+    assert len(history) == 2  # one day computed
+
+
+def test_a_member_exports_their_department_only(world):
+    client = client_for(world.bob)
+    assert client.get(f"{DASHBOARD}export/gates.csv").status_code == 403
+    own = csv_rows(client.get(f"{DASHBOARD}export/gates.csv", {"department": "support"}))
+    assert {row[1] for row in own[1:]} == {"Support"}
+    assert client.get(f"{DASHBOARD}export/gates.csv", {"department": "finance"}).status_code == 404
+    assert client.get(f"{DASHBOARD}export/departments.csv", {"department": "support"}).status_code == 403
+
+
+# --- Home card and cost ------------------------------------------------------------------------------------
+
+
+def test_employees_see_their_departments_phase_on_their_home_page(world):
+    page = client_for(world.bob).get("/").content.decode()
+    assert "Your department, Support, is" in page
+    assert "/dashboard/departments/support/" in page
+    assert "Open the dashboard" not in page
+    executive_home = client_for(world.executive).get("/").content.decode()
+    assert "The organisation is Inclusive" in executive_home
+    assert "Open the dashboard" in executive_home
+
+
+def test_the_dashboard_costs_the_same_whatever_the_number_of_departments(world):
+    client = client_for(world.executive)
+
+    def queries() -> int:
+        phase_services.phase_recompute(first=world.today, last=world.today)
+        client.get(DASHBOARD)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(DASHBOARD).status_code == 200
+        return len(captured)
+
+    few = queries()
+    for n in range(6):
+        DepartmentFactory(slug=f"more-{n}", customer_facing=bool(n % 2))
+    assert queries() == few
+
+
+def test_the_first_open_computes_today_when_there_is_no_snapshot_yet(db):
+    executive = person(department("board", kind=DepartmentKind.EXECUTIVE, customer_facing=False))
+    executive.roles.add("executive")
+    response = client_for(executive).get(DASHBOARD)
+    assert response.status_code == 200
+    assert "Authoritarian" in response.content.decode()
