@@ -25,6 +25,7 @@ SEED_STEPS: list[str] = [
     "training.demo.seed_training",
     "content.demo.seed_content",
     "engage.demo.seed_engage",
+    "engage.dashboard.demo.seed_phase",
 ]
 
 SeedStep = Callable[..., str | None]
