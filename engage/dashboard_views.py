@@ -71,7 +71,9 @@ def overview(request: HttpRequest) -> HttpResponse:
         data = selectors.dashboard_overview(days=days)
     context: dict[str, Any] = {"empty": data is None}
     if data is not None:
-        context.update(data, drill_query=urlencode({"as_of": data["as_of"].isoformat()}), export_query="")
+        context.update(
+            data, drill_query=urlencode({"as_of": data["as_of"].isoformat()}), export_query="", executive=True
+        )
     return render(request, "engage/dashboard/overview.html", context)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -75,6 +76,18 @@ def test_a_department_page_is_for_its_members_executives_and_admins(world, admin
     assert client_for(admin_user).get(url).status_code == 200
     assert client_for(world.fay).get(url).status_code == 404
     assert client_for(world.ana).get(f"{DASHBOARD}departments/nowhere/").status_code == 404
+
+
+def test_every_figure_a_member_is_offered_opens(world):
+    client = client_for(world.bob)
+    page = client.get(f"{DASHBOARD}departments/support/").content.decode()
+    links = set(re.findall(r'href="(/dashboard/figures/[^"]+)"', page))
+    assert any("response_rate" in link for link in links)
+    assert not any("active_employee_ratio" in link for link in links), "who took part is not a member's to open"
+    for link in links:
+        assert client.get(link.replace("&amp;", "&")).status_code == 200, link
+    executive_page = client_for(world.executive).get(f"{DASHBOARD}departments/support/").content.decode()
+    assert "/dashboard/figures/active_employee_ratio/" in executive_page
 
 
 def test_bad_input_is_a_400_naming_what_is_wrong(world):
