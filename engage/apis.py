@@ -396,15 +396,16 @@ class QueryListApi(APIView):
             mine=_flag(params.get("mine")),
             now=now,
         )
-        page = selectors.queue_page(queries, cursor=params.get("cursor") or None, page_size=_page_size(request))
+        # The hot list: plain rows, no model instances (QUALITY.md, "Speed").
+        page = selectors.queue_page_rows(
+            queries, cursor=params.get("cursor") or None, page_size=_page_size(request), now=now
+        )
         next_url = None
         if page.next_cursor:
             query_string = {key: value for key, value in params.items() if key != "cursor"}
             query_string["cursor"] = page.next_cursor
             next_url = request.build_absolute_uri(request.path) + "?" + urlencode(query_string)
-        return Response(
-            {"results": [selectors.query_as_dict(query, now=now) for query in page.results], "next": next_url}
-        )
+        return Response({"results": page.results, "next": next_url})
 
 
 class QueryDetailApi(APIView):

@@ -65,15 +65,18 @@ def queries_visible_to(user: User) -> QuerySet[Query]:
     return queries.filter(Q(department_id=user.department_id) | Q(department__isnull=True))
 
 
-def query_get_for_user(*, user: User, id: int, lock: bool = False) -> Query:
+def query_get_for_user(*, user: User, id: int, lock: bool = False, related: bool = True) -> Query:
     """The query ``id`` if ``user`` may see it, else ``Http404``.
 
     With ``lock`` the row is locked (``SELECT … FOR UPDATE``): call inside a transaction.
+    ``related=False`` skips joining its channel and department (hot paths that need neither).
     """
     queries = queries_visible_to(user)
     if lock:
         queries = queries.select_for_update(of=("self",))
-    query = queries.select_related("channel", "department").filter(pk=id).first()
+    if related:
+        queries = queries.select_related("channel", "department")
+    query = queries.filter(pk=id).first()
     if query is None:
         raise Http404("No such query")
     return query
@@ -157,28 +160,60 @@ def query_as_dict(query: Query, *, now: datetime | None = None) -> dict[str, Any
     ``claimed_by``/``claimed_until`` show a live claim (or, in review, the author): a
     lapsed claim reads as no claim. Expects ``with_list_relations`` (or the same joins).
     """
-    status = query_status(state=query.state, claimed_until=query.claimed_until, at=now)
-    holder = query.claimed_by_id if status in (QueryStatus.CLAIMED, QueryStatus.PENDING_REVIEW) else None
-    return {
+    row = {
         "id": query.pk,
-        "channel": query.channel.slug,
-        "external_id": query.external_id,
-        "text": query.text,
-        "author": {"handle": query.author_handle, "name": query.author_name},
-        "url": query.url,
-        "created_at": query.sender_created_at,
+        "channel__slug": query.channel.slug,
+        "department__slug": query.department.slug if query.department_id and query.department else None,
+        "claimed_by__name": query.claimed_by.name if query.claimed_by_id and query.claimed_by else None,
+        **{name: getattr(query, name) for name in _ROW_OWN_FIELDS},
+    }
+    return _query_shape(row, topics=[topic.slug for topic in query.topics.all()], now=now)
+
+
+# What a list row reads of a query, by name: its own columns and the joined ones.
+_ROW_OWN_FIELDS = (
+    "external_id",
+    "text",
+    "author_handle",
+    "author_name",
+    "url",
+    "sender_created_at",
+    "state",
+    "priority",
+    "claimed_by_id",
+    "claimed_until",
+    "received_at",
+    "sla_due_at",
+    "answered_at",
+    "close_reason",
+    "escalated_at",
+)
+_ROW_FIELDS = ("id", "channel__slug", "department__slug", "claimed_by__name", *_ROW_OWN_FIELDS)
+
+
+def _query_shape(row: dict[str, Any], *, topics: list[str], now: datetime | None) -> dict[str, Any]:
+    status = query_status(state=row["state"], claimed_until=row["claimed_until"], at=now)
+    holder = row["claimed_by_id"] if status in (QueryStatus.CLAIMED, QueryStatus.PENDING_REVIEW) else None
+    return {
+        "id": row["id"],
+        "channel": row["channel__slug"],
+        "external_id": row["external_id"],
+        "text": row["text"],
+        "author": {"handle": row["author_handle"], "name": row["author_name"]},
+        "url": row["url"],
+        "created_at": row["sender_created_at"],
         "status": status,
-        "priority": query.priority,
-        "department": query.department.slug if query.department_id and query.department else None,
-        "topics": [topic.slug for topic in query.topics.all()],
+        "priority": row["priority"],
+        "department": row["department__slug"],
+        "topics": topics,
         "claimed_by": holder,
-        "claimed_by_name": query.claimed_by.name if holder and query.claimed_by else None,
-        "claimed_until": query.claimed_until if status == QueryStatus.CLAIMED else None,
-        "received_at": query.received_at,
-        "sla_due_at": query.sla_due_at,
-        "answered_at": query.answered_at,
-        "close_reason": query.close_reason or None,
-        "escalated_at": query.escalated_at,
+        "claimed_by_name": row["claimed_by__name"] if holder else None,
+        "claimed_until": row["claimed_until"] if status == QueryStatus.CLAIMED else None,
+        "received_at": row["received_at"],
+        "sla_due_at": row["sla_due_at"],
+        "answered_at": row["answered_at"],
+        "close_reason": row["close_reason"] or None,
+        "escalated_at": row["escalated_at"],
     }
 
 
@@ -221,6 +256,41 @@ def queue_page(queries: QuerySet[Query], *, cursor: str | None, page_size: int) 
     more = len(rows) > page_size
     rows = rows[:page_size]
     return QueuePage(results=rows, next_cursor=_encode_cursor(rows[-1]) if more and rows else None)
+
+
+@dataclass(frozen=True)
+class QueueRows:
+    results: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def queue_page_rows(
+    queries: QuerySet[Query], *, cursor: str | None, page_size: int, now: datetime | None = None
+) -> QueueRows:
+    """:func:`queue_page` for the hot list: plain rows in the API's shape, no model instances,
+    every topic of the page in one more query."""
+    if cursor:
+        due, last_id = _decode_cursor(cursor)
+        queries = queries.filter(Q(sla_due_at__gt=due) | Q(sla_due_at=due, pk__gt=last_id))
+    rows = list(queries.prefetch_related(None).values(*_ROW_FIELDS)[: page_size + 1])
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    topics: dict[int, list[str]] = {row["id"]: [] for row in rows}
+    if rows:
+        links = (
+            Query.topics.through.objects.filter(query_id__in=list(topics))
+            .order_by("topic__created_at", "topic_id")
+            .values_list("query_id", "topic__slug")
+        )
+        for query_id, slug in links:
+            topics[query_id].append(slug)
+    next_cursor = None
+    if more and rows:
+        raw = json.dumps([rows[-1]["sla_due_at"].isoformat(), rows[-1]["id"]]).encode()
+        next_cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return QueueRows(
+        results=[_query_shape(row, topics=topics[row["id"]], now=now) for row in rows], next_cursor=next_cursor
+    )
 
 
 # --- Drafts, answers, review -------------------------------------------------------------------

@@ -307,7 +307,7 @@ def query_claim(*, user: User, query_id: int) -> Claim:
     now = timezone.now()
     until = now + claim_lease()
     with transaction.atomic():
-        query = query_get_for_user(user=user, id=query_id)  # 404 for what they may not see
+        query = query_get_for_user(user=user, id=query_id, related=False)  # 404 for what they may not see
         cap = max_open_claims()
         if _live_claims_locked(user=user, now=now, excluding=query_id) >= cap:
             raise Conflict(f"You already hold {cap} claims; answer or release one first.", limit=cap)
@@ -444,7 +444,7 @@ def answer_submit(*, user: User, query_id: int, body: Any, message_ids: Any = No
     """
     responder = user_is_responder(user=user)
     with transaction.atomic():
-        query = query_get_for_user(user=user, id=query_id, lock=True)
+        query = query_get_for_user(user=user, id=query_id, lock=True, related=False)
         body = _clean_body(body)
         ids = _clean_message_ids(message_ids, user=user)
         now = timezone.now()
