@@ -13,12 +13,13 @@ ARGS ?=
 APPS := $(wildcard accounts training content engage)
 TYPED := $(APPS) config scripts
 
-.PHONY: help run test lint worker beat prod venv venv-dev
+.PHONY: help run test lint bench worker beat prod venv venv-dev
 
 help:
 	@echo "make run     serve the demo company on http://$(HOST):$(PORT) (PORT=, HOST= to change)"
 	@echo "make test    run the whole test suite (ARGS=\"-k name\" passes arguments to pytest)"
 	@echo "make lint    ruff check, ruff format --check and mypy"
+	@echo "make bench   the speed benchmark (own PostgreSQL database and Redis db, gunicorn, wrk); writes bench/RESULTS.md"
 	@echo "make worker  a Celery worker (needs REDIS_URL)"
 	@echo "make beat    the Celery beat scheduler (needs REDIS_URL)"
 	@echo "make prod    the production shape: migrate, collectstatic, gunicorn (needs DATABASE_URL, REDIS_URL, SECRET_KEY)"
@@ -41,6 +42,10 @@ lint: venv-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy $(TYPED)
+
+bench: venv
+	@command -v wrk >/dev/null || apt-get install -y wrk
+	$(PY) -m bench.run $(ARGS)
 
 worker: venv
 	@test -n "$$REDIS_URL" || { echo "make worker needs REDIS_URL (e.g. redis://127.0.0.1:6379/0). Without it, make run runs jobs in-process."; exit 1; }

@@ -184,6 +184,8 @@ ENGAGE_SITE_URL = env_str("ENGAGE_SITE_URL", "http://127.0.0.1:8000").rstrip("/"
 ENGAGE_CLAIM_LEASE_MINUTES = env_int("ENGAGE_CLAIM_LEASE_MINUTES", 15, minimum=1, maximum=24 * 60)
 ENGAGE_MAX_OPEN_CLAIMS = env_int("ENGAGE_MAX_OPEN_CLAIMS", 5, minimum=1, maximum=1000)
 ENGAGE_OUTBOUND_ALLOW_LOOPBACK = env_bool("ENGAGE_OUTBOUND_ALLOW_LOOPBACK", False)
+# The benchmark (bench/) mounts its ceiling views only when it runs the server.
+ENGAGE_BENCH_VIEWS = env_bool("ENGAGE_BENCH", False)
 
 # --- Mail ----------------------------------------------------------------------------------
 EMAIL_URL = env_str("EMAIL_URL")

@@ -1,0 +1,1 @@
+"""The speed benchmark of QUALITY.md: ``make bench`` (``python -m bench.run``)."""
