@@ -423,7 +423,7 @@ class AnswerPlan:
     # (reviewer, when, outcome, the submission it reviewed)
     reviews: list[tuple[User, datetime, str, datetime]] = field(default_factory=list)
     dead: bool = False
-    pk: int | None = None
+    pk: int = 0  # set once written
 
 
 @dataclass
@@ -456,7 +456,7 @@ class QueryPlan:
     claims: list[tuple[User, datetime]] = field(default_factory=list)
     answer: AnswerPlan | None = None
     draft: tuple[User, str, list[int], datetime] | None = None
-    pk: int | None = None
+    pk: int = 0  # set once written
 
     @property
     def sla_due_at(self) -> datetime:
@@ -961,9 +961,9 @@ class _Story:
                 )
             )
         Answer.objects.bulk_create(answers, batch_size=500)
-        for plan, row in zip(answered, answers, strict=True):
+        for plan, made in zip(answered, answers, strict=True):
             assert plan.answer is not None
-            plan.answer.pk = row.pk
+            plan.answer.pk = made.pk
         Answer.messages.through.objects.bulk_create(
             [
                 Answer.messages.through(answer_id=p.answer.pk, message_id=m)
@@ -999,7 +999,7 @@ class _Story:
             a = plan.answer
             assert a is not None
             assert a.published_at is not None
-            assert plan.pk is not None
+            assert plan.pk
             payload = {
                 "query_external_id": plan.external_id,
                 "answer_id": a.pk,
@@ -1057,7 +1057,7 @@ class _Story:
             )
 
         for p in plans:
-            assert p.pk is not None
+            assert p.pk
             assert p.routed_at is not None
             add(
                 ActivityKind.QUERY_RECEIVED,
@@ -1100,7 +1100,7 @@ class _Story:
             a = p.answer
             if a is None:
                 continue
-            assert a.pk is not None
+            assert a.pk
             for reviewer, at, outcome, submitted in a.reviews:
                 add(
                     ActivityKind.ANSWER_REVIEWED,
@@ -1188,7 +1188,7 @@ class _Story:
                     data={"query_ids": sorted(p.pk for p in chosen if p.pk)},
                 )
             )
-            previous = InsightStatus.SUBMITTED
+            previous: str = InsightStatus.SUBMITTED
             for status, days_ago in spec.moves:
                 at = max(self.moment(days_ago), submitted_at + timedelta(hours=1))
                 mover = self.rng.choice(movers if days_ago < 60 or not product else product[:4])
