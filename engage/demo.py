@@ -901,6 +901,44 @@ class _Story:
             made.append(plan)
         return made
 
+    def notices(self, plans: list[QueryPlan]) -> None:
+        """What the named accounts find in their notifications: today's work, not history."""
+        from accounts.notifications import notify
+
+        for plan in plans:
+            answer = plan.answer
+            if answer is None or answer.author != self.sam or plan.received_at < self.now - timedelta(days=1):
+                continue
+            if answer.status == AnswerStatus.DRAFT:
+                notify(
+                    user_ids=[answer.author.pk],
+                    kind="engage.answer_reviewed",
+                    title="Your answer came back with a comment",
+                    body=answer.review_comment,
+                    url=f"/queries/{plan.pk}/",
+                    dedupe_key=f"answer-rejected:{answer.pk}:demo",
+                )
+            elif answer.status == AnswerStatus.PENDING_REVIEW:
+                reviewers = [r.pk for r in self.reviewers if r.department_id == self.sam.department_id]
+                notify(
+                    user_ids=[*reviewers, *([self.remy.pk] if self.remy else [])],
+                    kind="engage.answer_review",
+                    title="An answer awaits review",
+                    body=f"{self.sam.name} answered: {plan.text[:200]}",
+                    url=f"/queries/{plan.pk}/",
+                    dedupe_key=f"answer-review:{answer.pk}:demo",
+                )
+        latest = Insight.objects.filter(status=InsightStatus.SUBMITTED).order_by("-created_at").first()
+        if latest is not None and self.pia is not None:
+            notify(
+                user_ids=[self.pia.pk],
+                kind="engage.insight",
+                title=f"New insight: {latest.title}",
+                body=latest.description[:280],
+                url=f"/insights/{latest.pk}/",
+                dedupe_key=f"insight-submitted:{latest.pk}",
+            )
+
     # --- Writing -------------------------------------------------------------------------------------------
 
     def write(self, plans: list[QueryPlan]) -> list[Activity]:
@@ -1267,6 +1305,7 @@ def seed_engage(*, rng: random.Random) -> str | None:
         activities = story.write(plans)
         insights, insight_events = story.insights(plans)
         participation.record_many([*activities, *insight_events])
+        story.notices(plans)
     answered = sum(1 for p in plans if p.state == QueryState.ANSWERED)
     departments = len({p.answer.author.department_id for p in plans if p.answer and p.answer.published_at})
     late = sum(1 for p in plans if p.sla_breached_at)
