@@ -67,9 +67,11 @@ def course_list_for_user(*, user: User, status: str | None = None) -> QuerySet[C
     courses = courses_visible_to(user=user)
     if status:
         courses = courses.filter(status=status)
-    return courses.prefetch_related(Prefetch("audience", queryset=Department.objects.order_by("slug"))).annotate(
-        question_count=Count("modules__questions", distinct=True)
-    )
+    return (
+        courses.prefetch_related(Prefetch("audience", queryset=Department.objects.order_by("slug")))
+        .annotate(question_count=Count("modules__questions", distinct=True))
+        .order_by("title", "id")
+    )  # Meta.ordering does not apply to aggregated querysets
 
 
 def course_with_content(*, course_id: int) -> Course:
