@@ -13,7 +13,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import DepartmentKind
+from accounts.models import DepartmentKind, RoleName
 from engage.dashboard.csv_export import inert
 from engage.phase import services as phase_services
 from tests.factories import DepartmentFactory
@@ -243,8 +243,8 @@ def test_the_dashboard_costs_the_same_whatever_the_number_of_departments(world):
 
 
 def test_the_first_open_computes_today_when_there_is_no_snapshot_yet(db):
-    executive = person(department("board", kind=DepartmentKind.EXECUTIVE, customer_facing=False))
-    executive.roles.add("executive")
+    board = department("board", kind=DepartmentKind.EXECUTIVE, customer_facing=False)
+    executive = person(board, roles=[RoleName.EXECUTIVE])
     response = client_for(executive).get(DASHBOARD)
     assert response.status_code == 200
     assert "Authoritarian" in response.content.decode()
