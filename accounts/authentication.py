@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 
+from django.db.models import OuterRef, StringAgg, Subquery, Value
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
@@ -11,6 +12,15 @@ from accounts.models import ApiToken, User
 
 def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+# The token holder's role slugs, comma-separated, as a subquery of the token lookup.
+_ROLE_SLUGS = (
+    User.roles.through.objects.filter(user_id=OuterRef("user_id"))
+    .values("user_id")
+    .annotate(slugs=StringAgg("role_id", Value(",")))
+    .values("slugs")
+)
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -30,11 +40,14 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("The token is not valid") from None
         token = (
             ApiToken.objects.select_related("user")
+            .annotate(role_slugs=Subquery(_ROLE_SLUGS))
             .filter(key_hash=hash_token(raw), revoked_at__isnull=True, expires_at__gt=timezone.now())
             .first()
         )
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("The token is not valid, has expired or was revoked")
+        # The person's roles came with the token: no second query to check them.
+        token.user.__dict__["role_set"] = frozenset(filter(None, (token.role_slugs or "").split(",")))
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:
