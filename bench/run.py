@@ -57,7 +57,7 @@ NOTES = [
     "",
     "### Why the paths fall short, and what was done",
     "",
-    "- **Zero double claims** holds, and claim's p99 stays within 2 x Q1's. The throughput targets are not met.",
+    "{verdicts}",
     "- The *authenticated floor* row is Q1 behind the API's bearer-token authentication and DRF: about half of Q1",
     "  before a path does any work of its own. Every authenticated path starts there (the token is one indexed",
     "  read; DRF's request, permission and rendering cost the rest). Reaching 0.6 x Q1 for claims would need the",
@@ -563,6 +563,14 @@ def write_results(
     ]
     for detail in sql.values():
         lines.append(f"- **{detail['label']}** ({detail['statements']}): " + "; ".join(detail["summary"]))
+    met = [m.label for m in rows if verdict(m)[2] == "**pass**"]
+    short = [m.label for m in rows if verdict(m)[2] == "**short**"]
+    doubles = contention["double"] + database["double"] + throughput_double["double_anywhere"]
+    summary = (
+        f"- In this run: {'**zero double claims**' if not doubles else f'**{doubles} double claims**'}; "
+        f"targets met: {', '.join(met) or 'none'}; short: {', '.join(short) or 'none'}."
+    )
+    notes = [summary if note == "{verdicts}" else note for note in notes]
     lines += ["", "## Notes", "", *notes, f"- The whole run took {took / 60:.1f} minutes.", ""]
     path.write_text("\n".join(lines))
 
