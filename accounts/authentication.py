@@ -19,7 +19,7 @@ _ROLE_SLUGS = (
     User.roles.through.objects.filter(user_id=OuterRef("user_id"))
     .values("user_id")
     .annotate(slugs=StringAgg("role_id", Value(",")))
-    .values("slugs")
+    .values("slugs")  # type: ignore[misc]  # the stubs do not see annotations made on a through model
 )
 
 
