@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Department, DepartmentKind, RoleName, Topic, User
@@ -886,7 +887,7 @@ def delivery_attempt(*, delivery_id: int) -> str:
                 kind="engage.delivery_dead",
                 title=f"A delivery to {channel.name} failed for good",
                 body=outcome.error[:500],
-                url=f"/api/v1/deliveries/{delivery_id}/",
+                url=f"{reverse('engage:deliveries')}?status=dead#delivery-{delivery_id}",
                 dedupe_key=f"delivery-dead:{delivery_id}:{attempts}",
             )
     return result

@@ -17,8 +17,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
+from accounts.models import Notification
 from config.models import OutboxJob
 from engage import outbound, services, signing
 from engage.models import Channel, Delivery
@@ -273,14 +275,23 @@ def test_failures_back_off_then_become_a_dead_letter_an_admin_can_retry(
     assert waits == sorted(waits)
     assert 50 * 60 <= sum(waits) <= 75 * 60
 
-    for _ in range(services.DELIVERY_MAX_ATTEMPTS - 1):
-        Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
-        services.delivery_attempt(delivery_id=delivery.pk)
+    with django_capture_on_commit_callbacks(execute=True):  # runs the admins' notice job
+        for _ in range(services.DELIVERY_MAX_ATTEMPTS - 1):
+            Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+            services.delivery_attempt(delivery_id=delivery.pk)
     delivery.refresh_from_db()
     assert delivery.status == "dead"
     assert delivery.attempts == services.DELIVERY_MAX_ATTEMPTS
     assert len(recorder.requests) == services.DELIVERY_MAX_ATTEMPTS
     assert services.delivery_attempt(delivery_id=delivery.pk) == "skipped"  # a dead letter is left alone
+
+    # The admins' notice links to the page that lists the dead letter, with its Retry button.
+    notice = Notification.objects.get(user=admin_user, kind="engage.delivery_dead")
+    browser = Client()
+    browser.force_login(admin_user)
+    page = browser.get(notice.url)
+    assert page.status_code == 200
+    assert f'id="delivery-{delivery.pk}"' in page.content.decode()
 
     listed = api(admin_user).get("/api/v1/deliveries/?status=dead").json()["results"]
     assert [row["id"] for row in listed] == [delivery.pk]
