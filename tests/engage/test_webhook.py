@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from datetime import timedelta
@@ -111,7 +112,11 @@ def test_signature_over_other_bytes_is_401(channel):
 @pytest.mark.parametrize("skew", [-301, 301, -10_000])
 def test_timestamp_outside_300_seconds_is_401(channel, skew):
     body = json.dumps(payload()).encode()
-    response = signed_post(Client(), channel.url, channel.secret, body, timestamp=int(time.time()) + skew)
+    # Round away from now, so the skew the server sees is at least |skew| however long the
+    # request takes (flooring a future timestamp would bring it closer).
+    now = time.time()
+    timestamp = math.floor(now) + skew if skew < 0 else math.ceil(now) + skew + 1
+    response = signed_post(Client(), channel.url, channel.secret, body, timestamp=timestamp)
     assert response.status_code == 401
     _nothing_stored()
 
