@@ -242,7 +242,7 @@ def phase_snapshot_daily(*, fold_budget_seconds: float = 60.0) -> int:
 
     Days missed since the latest snapshot (an outage) are filled too, up to a month back.
     """
-    rollups.rollups_fold(time_budget_seconds=fold_budget_seconds)
+    rollups.rollups_fold(time_budget_seconds=fold_budget_seconds, sweep=True)  # late commits too
     yesterday = timezone.localdate() - timedelta(days=1)
     latest = PhaseSnapshot.objects.filter(scope_key=ORGANISATION_KEY, day__lte=yesterday).aggregate(latest=Max("day"))[
         "latest"

@@ -4,6 +4,7 @@ whatever the order ids commit in, however often the job runs, and when a run die
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
@@ -16,8 +17,8 @@ from hypothesis import strategies as st
 
 from config.activity import ActivityKind
 from engage import participation
-from engage.models import DailyRollup, ParticipationEvent, PersonDay
-from engage.phase.rollups import rollups_fold, rollups_fold_batch
+from engage.models import DailyRollup, ParticipationEvent, PersonDay, RollupProgress
+from engage.phase.rollups import SWEEP_INTERVAL, rollups_fold, rollups_fold_batch, rollups_scan_from
 from tests.factories import DepartmentFactory, UserFactory
 from tests.phase.conftest import fold, record
 
@@ -206,6 +207,70 @@ def test_an_event_with_a_lower_id_arriving_after_a_fold_is_still_counted(cast):
     assert_rollups_match()
 
 
+# --- The scan start, its marks and the sweep -----------------------------------------------------
+
+
+def unfolded_ids() -> set[int]:
+    return set(ParticipationEvent.objects.filter(folded_at__isnull=True).values_list("id", flat=True))
+
+
+@pytest.mark.django_db
+def test_the_scan_start_stays_below_ids_taken_less_than_the_margin_ago(cast):
+    person = cast["people"][0]
+    when = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    for id_ in (1, 2, 3):
+        event_row(id_, "query_claimed", person, person.department, when).save()
+    for _ in range(3):
+        rollups_fold()  # the default margin: every mark is still too young
+    assert rollups_scan_from() == 0
+    RollupProgress.objects.filter(pk=1).update(marks=[[time.time() - 120, 3]])  # a mark two minutes old
+    event_row(4, "query_claimed", person, person.department, when).save()
+    assert rollups_fold() == 1
+    assert rollups_scan_from() == 3
+    assert_rollups_match()
+
+
+@pytest.mark.django_db
+def test_a_run_stopped_by_its_budget_moves_the_scan_start_no_further_than_it_walked(cast):
+    """A mark older than the margin names id 10, but a run that folded only up to id 6 must
+    not start the next one above 6, or events 7 to 10 would wait for the sweep."""
+    person = cast["people"][0]
+    when = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    for id_ in range(1, 11):
+        event_row(id_, "query_claimed", person, person.department, when).save()
+    runs = []
+    for _ in range(4):
+        runs.append(rollups_fold(batch_size=3, time_budget_seconds=0, margin_seconds=0, sweep=False))
+        runs.append(rollups_scan_from())
+    assert runs == [3, 0, 3, 6, 3, 9, 1, 10]
+    assert unfolded_ids() == set()
+    assert_rollups_match()
+
+
+@pytest.mark.django_db
+def test_an_event_committed_below_the_scan_start_is_counted_by_the_sweep_once(cast):
+    """With no margin, the scan start passes id 10 at once; event 5, committed after that,
+    is not on the fast path's way, and the sweep (forced, or when due) counts it once."""
+    person = cast["people"][0]
+    when = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    event_row(10, "query_claimed", person, person.department, when).save()
+    assert rollups_fold(margin_seconds=0) == 1
+    assert rollups_fold(margin_seconds=0) == 0
+    assert rollups_scan_from() == 10
+    event_row(5, "query_claimed", person, person.department, when).save()
+    event_row(11, "answer_published", person, person.department, when).save()
+    assert rollups_fold(margin_seconds=0, sweep=False) == 1  # 11 only
+    assert unfolded_ids() == {5}
+    assert_rollups_match(folded_only=True)
+    assert rollups_fold(margin_seconds=0) == 0  # swept less than SWEEP_INTERVAL ago
+    RollupProgress.objects.filter(pk=1).update(swept_at=timezone.now() - SWEEP_INTERVAL)
+    assert rollups_fold(margin_seconds=0) == 1  # due: the sweep finds 5
+    assert rollups_fold(margin_seconds=0, sweep=True) == 0  # and never again
+    assert unfolded_ids() == set()
+    assert DailyRollup.objects.get(kind="query_claimed").count == 2
+    assert_rollups_match()
+
+
 # --- The property --------------------------------------------------------------------------------
 
 event_spec = st.tuples(
@@ -219,6 +284,9 @@ step = st.one_of(
     st.tuples(st.just("fold"), st.integers(min_value=1, max_value=6)),
     st.tuples(st.just("killed"), st.integers(min_value=1, max_value=6)),
     st.tuples(st.just("duplicate"), st.integers(min_value=0, max_value=1000)),
+    # A whole run with no margin: the scan start passes every id it saw, so events inserted
+    # later with lower ids are left to a sweep (True: this run sweeps first).
+    st.tuples(st.just("run"), st.booleans()),
 )
 
 
@@ -250,6 +318,8 @@ def test_rollups_always_equal_a_recount_from_the_raw_log(cast, settings, steps, 
                 rollups_fold_batch(batch_size=arg)
             elif action == "killed":
                 killed_fold(arg)
+            elif action == "run":
+                rollups_fold(batch_size=3, margin_seconds=0, sweep=arg)
             elif action == "duplicate" and inserted:
                 original = ParticipationEvent.objects.get(pk=inserted[arg % len(inserted)])
                 participation.record(
@@ -263,7 +333,7 @@ def test_rollups_always_equal_a_recount_from_the_raw_log(cast, settings, steps, 
                 )
             # At every moment: the rollups hold exactly the events marked folded.
             assert_rollups_match(folded_only=True)
-        fold()
+        rollups_fold(sweep=True)
         assert_rollups_match()
         assert not ParticipationEvent.objects.filter(folded_at__isnull=True).exists()
 
@@ -305,6 +375,46 @@ def test_events_committed_out_of_id_order_are_each_counted_once():
     low, _high = sorted(ParticipationEvent.objects.values_list("id", flat=True))
     assert ParticipationEvent.objects.get(pk=low).kind == "query_claimed"  # the late one has the lower id
     assert fold() == 1
+    assert_rollups_match()
+    assert PersonDay.objects.get().events == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_open_past_the_scan_start_is_counted_by_the_sweep():
+    """With no margin, runs move the scan start past the id a slow writer holds; once it
+    commits, its event is not on the fast path's way, and the sweep counts it once."""
+    person = UserFactory()
+    when = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    a_inserted, a_may_commit = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def slow_writer() -> None:
+        try:
+            with transaction.atomic():
+                record(ActivityKind.QUERY_CLAIMED, person, when)
+                a_inserted.set()
+                assert a_may_commit.wait(timeout=30)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    assert a_inserted.wait(timeout=30)
+    record(ActivityKind.ANSWER_PUBLISHED, person, when)  # a higher id, committed first
+    assert rollups_fold(margin_seconds=0) == 1
+    assert rollups_fold(margin_seconds=0) == 0
+    high = ParticipationEvent.objects.get().pk
+    assert rollups_scan_from() == high
+    a_may_commit.set()
+    thread.join(timeout=30)
+    assert not errors
+    assert unfolded_ids() == {high - 1}
+    assert rollups_fold(margin_seconds=0, sweep=False) == 0
+    assert rollups_fold(sweep=True) == 1
+    assert rollups_fold(sweep=True) == 0
     assert_rollups_match()
     assert PersonDay.objects.get().events == 2
 
@@ -366,3 +476,18 @@ def test_concurrent_folders_and_writers_count_every_event_once():
     rest = fold()
     assert sum(folded) + rest == 4000  # each event folded by exactly one run
     assert_rollups_match()
+
+
+@pytest.mark.django_db
+def test_the_lag_is_the_age_of_the_oldest_event_still_to_fold(cast):
+    from engage.phase.selectors import rollups_lag_seconds
+
+    person = cast["people"][0]
+    when = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    assert rollups_lag_seconds() == 0.0
+    event = event_row(1, "query_claimed", person, person.department, when)
+    event.recorded_at = timezone.now() - timedelta(seconds=90)
+    event.save()
+    assert 90 <= rollups_lag_seconds() < 120
+    fold()
+    assert rollups_lag_seconds() == 0.0
