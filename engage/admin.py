@@ -1,6 +1,19 @@
 from django.contrib import admin
 
-from engage.models import Answer, Channel, Delivery, Insight, InsightStatusChange, ParticipationEvent, Query
+from engage.models import (
+    Answer,
+    Channel,
+    DailyRollup,
+    Delivery,
+    Insight,
+    InsightStatusChange,
+    LeaderboardOptOut,
+    ParticipationEvent,
+    PhaseConfig,
+    PhaseConfigChange,
+    PhaseSnapshot,
+    Query,
+)
 
 
 @admin.register(Channel)
@@ -71,3 +84,47 @@ class ParticipationEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never edited here: these rows are written by the phase engine's services
+    (configuration changes go through ``/api/v1/phase/config/``, which audits them)."""
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(PhaseSnapshot)
+class PhaseSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ("day", "scope", "department", "phase", "raw_phase", "computed_at")
+    list_filter = ("scope", "phase")
+    date_hierarchy = "day"
+
+
+@admin.register(PhaseConfig)
+class PhaseConfigAdmin(ReadOnlyAdmin):
+    list_display = ("window_days", "stability_days")
+
+
+@admin.register(PhaseConfigChange)
+class PhaseConfigChangeAdmin(ReadOnlyAdmin):
+    list_display = ("changed_at", "changed_by")
+
+
+@admin.register(DailyRollup)
+class DailyRollupAdmin(ReadOnlyAdmin):
+    list_display = ("day", "department", "kind", "count")
+    list_filter = ("kind",)
+    date_hierarchy = "day"
+
+
+@admin.register(LeaderboardOptOut)
+class LeaderboardOptOutAdmin(admin.ModelAdmin):
+    list_display = ("user",)
+    raw_id_fields = ("user",)
