@@ -6,12 +6,15 @@ Thin views over :mod:`engage.phase.selectors` (reads: snapshots and rollups only
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, timedelta
 from typing import Any, cast
 
 from django.db import transaction
-from django.http import Http404
+from django.db.models import TextField
+from django.db.models.functions import Cast
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from drf_spectacular.types import OpenApiTypes
@@ -213,7 +216,7 @@ class PhaseHistoryApi(APIView):
         ],
         responses={200: HistoryPageOutput, 400: BAD_INPUT, 403: FORBIDDEN},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         try:
             days = selectors.history_days(request.query_params.get("days"))
         except ValueError as exc:
@@ -222,10 +225,23 @@ class PhaseHistoryApi(APIView):
         slug = request.query_params.get("department")
         if slug:
             department = selectors.phase_department_get_for_user(user=_me(request), slug=slug)
-        snapshots = selectors.phase_history(days=days, department=department).only("result")
+        # Each stored result is already the JSON the contract asks for: pass its text through
+        # rather than decoding and encoding ~6 KB per day (the bulk of this call's cost).
+        results_json = selectors.phase_history(days=days, department=department).annotate(
+            result_json=Cast("result", TextField())
+        )
         paginator = HistoryPagination()
-        page = paginator.paginate_queryset(snapshots, request, view=self) or []
-        return paginator.get_paginated_response([snapshot.result for snapshot in page])
+        page = paginator.paginate_queryset(results_json.values_list("result_json", flat=True), request, view=self)
+        assert paginator.page is not None  # set by paginate_queryset (or it raised NotFound)
+        envelope = json.dumps(
+            {
+                "count": paginator.page.paginator.count,
+                "next": paginator.get_next_link(),
+                "previous": paginator.get_previous_link(),
+            }
+        )
+        body = f'{envelope[:-1]}, "results": [{",".join(page or [])}]}}'
+        return HttpResponse(body, content_type="application/json")
 
 
 class PhaseConfigApi(APIView):

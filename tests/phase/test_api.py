@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import DepartmentKind, RoleName
 from config.activity import ActivityKind
 from engage.models import PhaseConfigChange, PhaseSnapshot
+from engage.phase import selectors as phase_selectors
 from engage.phase.definitions import GATE_KEYS, default_thresholds
 from tests.factories import DepartmentFactory, UserFactory
 from tests.phase.conftest import at, fold, record
@@ -106,6 +107,10 @@ def test_history_is_one_snapshot_a_day_oldest_first(api, executive, owner, depar
     days = [row["as_of"] for row in response.json()["results"]]
     today = timezone.localdate()
     assert days == [(today - timedelta(days=n)).isoformat() for n in (2, 1, 0)]
+    # Each day comes back exactly as it was stored, with the paginated envelope around it.
+    assert response.json()["results"][-1] == phase_selectors.phase_history(days=1).get().result
+    assert response.json()["next"] is None
+    assert response.json()["count"] == 3
     assert len(api(executive).get(HISTORY).json()["results"]) == 5  # 90 by default; five exist
     by_department = api(executive).get(HISTORY, {"days": 2, "department": department.slug}).json()["results"]
     assert [row["department"]["slug"] for row in by_department] == [department.slug] * 2
