@@ -25,11 +25,21 @@ DEBUG = env_bool("DEBUG", False)
 TESTING = "pytest" in sys.modules or env_bool("ENGAGE_TESTING", False)
 
 
+# Development commands that read models and migrations but never sign, serve or send:
+# they may run with DEBUG off and no SECRET_KEY (e.g. `manage.py makemigrations --check`).
+OFFLINE_COMMANDS = {"makemigrations", "showmigrations", "sqlmigrate", "spectacular"}
+
+
+def _offline_command() -> bool:
+    argv = sys.argv
+    return len(argv) > 1 and Path(argv[0]).name == "manage.py" and argv[1] in OFFLINE_COMMANDS
+
+
 def _secret_key() -> str:
     key = env_str("SECRET_KEY")
     if key:
         return key
-    if not DEBUG and not TESTING:
+    if not DEBUG and not TESTING and not _offline_command():
         raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off")
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():

@@ -81,3 +81,14 @@ def test_check_deploy_passes_with_no_warnings_in_production(tmp_path) -> None:
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=production_env(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_migration_check_runs_without_a_secret_but_serving_commands_do_not(tmp_path) -> None:
+    env = production_env(tmp_path)
+    del env["SECRET_KEY"]
+    offline = run_manage("makemigrations", "--check", "--dry-run", env=env)
+    assert offline.returncode == 0, offline.stderr
+    assert "No changes detected" in offline.stdout
+    serving = run_manage("check", "--deploy", env=env)
+    assert serving.returncode != 0
+    assert "SECRET_KEY is required" in serving.stderr
