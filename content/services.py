@@ -450,15 +450,29 @@ def message_approve(
     if first_publication:
         _announce_published(message, at=now)
     when = "is live" if live else f"goes live at {timezone.localtime(revision.publish_at):%Y-%m-%d %H:%M}"
-    _notify(
-        user_ids=sorted({message.author_id, revision.author_id} - {user.pk}),
-        kind="content_review_result",
-        title=f"Approved: {revision.title}"[:200],
+    _notify_review_result(
+        message,
+        revision,
+        reviewer=user,
+        title=f"Approved: {revision.title}",
         body=f"{user.name} approved revision {revision.number} of “{revision.title}”; it {when}.",
-        url=_message_url(message.pk),
         dedupe_key=f"content:approved:{revision.pk}",
     )
     return message
+
+
+def _notify_review_result(
+    message: Message, revision: MessageRevision, *, reviewer: User, title: str, body: str, dedupe_key: str
+) -> None:
+    """Tell the message's author and the revision's author (not the reviewer) how review went."""
+    _notify(
+        user_ids=sorted({message.author_id, revision.author_id} - {reviewer.pk}),
+        kind="content_review_result",
+        title=title[:200],
+        body=body,
+        url=_message_url(message.pk),
+        dedupe_key=dedupe_key,
+    )
 
 
 @transaction.atomic
@@ -477,12 +491,12 @@ def message_reject(
     message.updated_at = now
     message.save(update_fields=["status", "pending_status", "updated_at"])
     _event(message, Action.REJECTED, actor=user, at=now, revision=revision, comment=comment)
-    _notify(
-        user_ids=sorted({message.author_id, revision.author_id} - {user.pk}),
-        kind="content_review_result",
-        title=f"Changes requested: {revision.title}"[:200],
+    _notify_review_result(
+        message,
+        revision,
+        reviewer=user,
+        title=f"Changes requested: {revision.title}",
         body=f"{user.name} sent revision {revision.number} of “{revision.title}” back:\n\n{comment}",
-        url=_message_url(message.pk),
         dedupe_key=f"content:rejected:{revision.pk}:{int(now.timestamp())}",
     )
     return message
