@@ -29,7 +29,7 @@ def _summary(sql: str) -> str:
     return f"{verb} {table}" + (f" (+{', '.join(joins)})" if joins else "") + lock
 
 
-def profile(fixture: dict[str, Any]) -> dict[str, Any]:
+def profile(fixture: dict[str, Any], paths: set[str] | None = None) -> dict[str, Any]:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -91,6 +91,8 @@ def profile(fixture: dict[str, Any]) -> dict[str, Any]:
     }
     result: dict[str, Any] = {}
     for name, (label, call) in requests.items():
+        if paths is not None and name not in paths:
+            continue
         with CaptureQueriesContext(connection) as captured:
             response = call()
         statements = [_summary(q["sql"]) for q in captured.captured_queries]
@@ -106,9 +108,11 @@ def profile(fixture: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fixture", required=True, type=Path)
+    parser.add_argument("--paths", help="comma-separated names (default: all)")
     args = parser.parse_args()
     django.setup()
-    print(json.dumps(profile(json.loads(args.fixture.read_text()))))
+    paths = set(args.paths.split(",")) if args.paths else None
+    print(json.dumps(profile(json.loads(args.fixture.read_text()), paths)))
 
 
 if __name__ == "__main__":

@@ -19,21 +19,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import secrets
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+
+from bench import infra
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
-DATABASE = "engage_rollbench"
+DATABASE = infra.ROLLUP_DATABASE
 TARGET_EVENTS_PER_SECOND = 40_000
 OBJECT_IDS = 10**12
 
@@ -55,51 +52,9 @@ KINDS: tuple[tuple[str, int, bool], ...] = (
 )
 
 
-def database_url(name: str = DATABASE) -> str:
-    base = os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@{HOST}:5432/postgres")
-    parts = urlsplit(base)
-    if parts.hostname not in (HOST, "localhost", "::1"):
-        raise SystemExit("bench: the database must be on loopback")
-    return parts._replace(path=f"/{name}").geturl()
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{parts.path.lstrip("/")}"')
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
-
-
 def configure(url: str) -> None:
     """Production settings for this process, against ``url``, before Django starts."""
-    for key in [k for k in os.environ if k.startswith(("DJANGO_", "ENGAGE_", "DATABASE", "REDIS"))]:
-        del os.environ[key]
-    os.environ.update(
-        {
-            "DATABASE_URL": url,
-            "DEBUG": "0",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "ENGAGE_VAR_DIR": tempfile.mkdtemp(prefix="engage-rollbench-var-"),
-            "LOG_LEVEL": "WARNING",
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-        }
-    )
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    infra.configure_here(url)
 
 
 # --- Seeding ------------------------------------------------------------------------------------------
@@ -345,8 +300,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help=f"keep the {DATABASE} database")
     parser.add_argument("--json", action="store_true", help="print one line of JSON")
     args = parser.parse_args()
-    url = database_url()
-    recreate_database(url)
+    url = infra.database_url(DATABASE)
+    infra.recreate_database(url)
     configure(url)
     from django.core.management import call_command
 
@@ -358,7 +313,7 @@ def main() -> None:
 
         connections.close_all()
         if not args.keep:
-            drop_database(url)
+            infra.drop_database(url)
     if args.json:
         print(json.dumps(result))
         return
