@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -22,6 +23,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import Department, DepartmentKind, RoleName, Topic, User
 from config.errors import ServiceError
+from engage import statements
 from engage.models import (
     Answer,
     AnswerStatus,
@@ -56,13 +58,24 @@ def can_move_insights(user: User) -> bool:
 # --- Queries -----------------------------------------------------------------------------------
 
 
+def visibility_scope(user: User) -> tuple[bool, int | None]:
+    """The visibility rule's inputs: ``(sees every query, own department)``.
+
+    A person sees every query if they review or lead; otherwise their own department's and
+    the unrouted ones. :func:`queries_visible_to` applies it with the ORM, and
+    :data:`engage.statements.VISIBLE` in the hot paths' hand-written statements.
+    """
+    return sees_all_queries(user), user.department_id
+
+
 def queries_visible_to(user: User) -> QuerySet[Query]:
     queries = Query.objects.all()
-    if sees_all_queries(user):
+    sees_all, department_id = visibility_scope(user)
+    if sees_all:
         return queries
-    if user.department_id is None:
+    if department_id is None:
         return queries.filter(department__isnull=True)
-    return queries.filter(Q(department_id=user.department_id) | Q(department__isnull=True))
+    return queries.filter(Q(department_id=department_id) | Q(department__isnull=True))
 
 
 def query_get_for_user(*, user: User, id: int, lock: bool = False, related: bool = True) -> Query:
@@ -290,6 +303,42 @@ def queue_page_rows(
         next_cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
     return QueueRows(
         results=[_query_shape(row, topics=topics[row["id"]], now=now) for row in rows], next_cursor=next_cursor
+    )
+
+
+def queue_page_one_statement(
+    *,
+    user: User,
+    status: str | None,
+    department: str | None,
+    cursor: str | None,
+    page_size: int,
+    now: datetime,
+) -> QueueRows | None:
+    """:func:`query_list` then :func:`queue_page_rows` in one statement, on PostgreSQL.
+
+    ``None`` where it does not apply — another database, a status it does not know, or an
+    empty page where the department might not exist: the caller then takes the ORM's way,
+    which answers the same rows or the same 400.
+    """
+
+    if connection.vendor != "postgresql" or (status and status not in QueryStatus.values):
+        return None
+    after = _decode_cursor(cursor) if cursor else None
+    rows = statements.queue_rows(
+        scope=visibility_scope(user), status=status, department_slug=department, after=after, limit=page_size + 1,
+        now=now,
+    )  # fmt: skip
+    if not rows and department not in (None, "none"):
+        return None
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    next_cursor = None
+    if more and rows:
+        raw = json.dumps([rows[-1]["sla_due_at"].isoformat(), rows[-1]["id"]]).encode()
+        next_cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return QueueRows(
+        results=[_query_shape(row, topics=row["topics"], now=now) for row in rows], next_cursor=next_cursor
     )
 
 

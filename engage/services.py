@@ -15,19 +15,20 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Department, DepartmentKind, RoleName, Topic, User
 from accounts.notifications import notify
-from config.activity import ActivityKind
+from config.activity import Activity, ActivityKind
 from config.errors import Conflict, ServiceError
 from config.jobs import enqueue
 from config.markdown import render_markdown
 from content.selectors import messages_visible_to
-from engage import outbound, participation, signing
+from engage import outbound, participation, signing, statements
 from engage.models import (
     RESPONSE_TARGETS,
     Answer,
@@ -56,6 +57,7 @@ from engage.selectors import (
     insight_get_for_user,
     queries_visible_to,
     query_get_for_user,
+    visibility_scope,
 )
 
 logger = logging.getLogger(__name__)
@@ -307,6 +309,8 @@ def query_claim(*, user: User, query_id: int) -> Claim:
     """
     now = timezone.now()
     until = now + claim_lease()
+    if connection.vendor == "postgresql":
+        return _query_claim_one_statement(user=user, query_id=query_id, now=now, until=until)
     with transaction.atomic():
         query = query_get_for_user(user=user, id=query_id, related=False)  # 404 for what they may not see
         cap = max_open_claims()
@@ -321,17 +325,37 @@ def query_claim(*, user: User, query_id: int) -> Claim:
             free = Q(claimed_by__isnull=True) | Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
             if not open_rows.filter(free).update(claimed_by=user, claimed_at=now, claimed_until=until):
                 raise _not_claimable(query_id, now)
-            participation.record(
-                participation.activity(
-                    kind=ActivityKind.QUERY_CLAIMED,
-                    occurred_at=now,
-                    object_type="engage.query",
-                    object_id=query_id,
-                    key=f"query_claimed:{query_id}:{user.pk}:{now.isoformat()}",
-                    actor=user,
-                )
-            )
+            participation.record(_claim_event(user=user, query_id=query_id, now=now))
     return Claim(query_id=query_id, claimed_by=user.pk, claimed_until=until, renewed=renewed)
+
+
+def _claim_event(*, user: User, query_id: int, now: datetime) -> Activity:
+    return participation.activity(
+        kind=ActivityKind.QUERY_CLAIMED,
+        occurred_at=now,
+        object_type="engage.query",
+        object_id=query_id,
+        key=f"query_claimed:{query_id}:{user.pk}:{now.isoformat()}",
+        actor=user,
+    )
+
+
+def _query_claim_one_statement(*, user: User, query_id: int, now: datetime, until: datetime) -> Claim:
+    """:func:`query_claim` on PostgreSQL: the person's row lock, then one statement."""
+    cap = max_open_claims()
+    with transaction.atomic():
+        statements.lock_person(user.pk)
+        outcome = statements.claim(
+            query_id=query_id, user_id=user.pk, scope=visibility_scope(user), cap=cap, now=now, until=until,
+            event=_claim_event(user=user, query_id=query_id, now=now),
+        )  # fmt: skip
+        if not outcome.visible:
+            raise Http404("No such query")
+        if outcome.live_claims >= cap:
+            raise Conflict(f"You already hold {cap} claims; answer or release one first.", limit=cap)
+        if not outcome.won:
+            raise _not_claimable(query_id, now)
+    return Claim(query_id=query_id, claimed_by=user.pk, claimed_until=until, renewed=outcome.renewed)
 
 
 def query_release(*, user: User, query_id: int) -> Query:

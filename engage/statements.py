@@ -1,0 +1,250 @@
+"""The hot paths' hand-written statements, on PostgreSQL (``bench/RESULTS.md``, QUALITY.md).
+
+Each function here is *one* SQL statement that does what the ORM did in several, so that a
+claim or a queue page costs one round trip, one parse (prepared after the first use on a
+connection) and no ORM compilation. The rules are not restated here: the visibility rule
+comes from :func:`engage.selectors.visibility_scope`, the claim cap and lease from the
+service that calls, the status from :class:`engage.models.QueryState`, the event's kind, key
+and payload from :mod:`engage.participation`. The services call these only on PostgreSQL
+(data-modifying ``WITH`` is PostgreSQL's) and keep their ORM form elsewhere; the API and
+concurrency tests run against PostgreSQL and pin both the answers and the statement counts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+
+from config.activity import Activity
+from config.models import OutboxJob
+from engage.models import ParticipationEvent, Query, QueryState
+
+_QUERY = Query._meta.db_table
+_EVENT = ParticipationEvent._meta.db_table
+_JOB = OutboxJob._meta.db_table
+_QUERY_TOPICS = Query.topics.through._meta.db_table
+
+# The visibility rule (engage.selectors.visibility_scope) as a condition on alias ``q``.
+VISIBLE = "(%(sees_all)s OR q.department_id IS NULL OR q.department_id = %(department)s)"
+
+_CLAIM = f"""
+WITH target AS (
+    SELECT q.id FROM "{_QUERY}" q WHERE q.id = %(id)s AND {VISIBLE}
+), live AS (
+    SELECT count(*) AS n FROM "{_QUERY}"
+    WHERE claimed_by_id = %(user)s AND state = %(open)s AND claimed_until > %(now)s AND id <> %(id)s
+), won AS (
+    UPDATE "{_QUERY}" SET
+        claimed_by_id = %(user)s,
+        claimed_at = CASE WHEN claimed_by_id = %(user)s AND claimed_until > %(now)s THEN claimed_at ELSE %(now)s END,
+        claimed_until = %(until)s
+    WHERE id = (SELECT id FROM target) AND state = %(open)s AND (SELECT n FROM live) < %(cap)s
+      AND (claimed_by_id IS NULL OR claimed_until IS NULL OR claimed_until <= %(now)s OR claimed_by_id = %(user)s)
+    RETURNING id, claimed_at = %(now)s AS fresh
+), event AS (
+    INSERT INTO "{_EVENT}" (kind, actor_id, department_id, occurred_at, object_type, object_id, key, data,
+                            recorded_at)
+    SELECT %(kind)s::text, %(user)s::bigint, %(actor_department)s::bigint, %(now)s::timestamptz,
+           %(object_type)s::text, won.id, %(key)s::text, %(data)s::jsonb, %(now)s::timestamptz
+    FROM won WHERE won.fresh
+    ON CONFLICT (key) DO NOTHING
+)
+SELECT (SELECT id FROM target), (SELECT n FROM live), (SELECT fresh FROM won)
+"""  # noqa: S608 (table names from the models; every value is a parameter)
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    visible: bool
+    live_claims: int
+    won: bool
+    renewed: bool
+
+
+def claim(
+    *,
+    query_id: int,
+    user_id: int,
+    scope: tuple[bool, int | None],
+    cap: int,
+    now: datetime,
+    until: datetime,
+    event: Activity,
+) -> ClaimOutcome:
+    """Claim or renew in one statement: visibility, the cap, the conditional update, the event.
+
+    Call inside a transaction, *after* locking the claimer's row: the live claims are then
+    counted from a snapshot taken after the lock was granted, so one person's simultaneous
+    claims cannot overshoot the cap. The conditional ``UPDATE`` decides between claimers of
+    the same query (exactly one wins); ``claimed_at`` stays for a renewal, and only a new
+    claim records its event (``event``, already built by :mod:`engage.participation`).
+    """
+    sees_all, department = scope
+    params = {
+        "id": query_id,
+        "user": user_id,
+        "sees_all": sees_all,
+        "department": department,
+        "open": QueryState.OPEN.value,
+        "now": now,
+        "until": until,
+        "cap": cap,
+        "kind": event.kind,
+        "actor_department": event.department_id,
+        "object_type": event.object_type,
+        "key": event.key[:200],
+        "data": json.dumps(event.data or {}),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM, params)
+        visible, live, fresh = cursor.fetchone()
+    return ClaimOutcome(visible=visible is not None, live_claims=live, won=fresh is not None, renewed=fresh is False)
+
+
+_LOCK_PERSON = 'SELECT 1 FROM "accounts_user" WHERE id = %s FOR UPDATE'
+
+
+def lock_person(user_id: int) -> None:
+    """Lock the person's own row: serialises one person's claims (see :func:`claim`)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_PERSON, [user_id])
+
+
+# --- The queue ------------------------------------------------------------------------------------
+
+# The status filters of engage.selectors._filter_status, as conditions on ``q`` (a test compares
+# the two on every status).
+_STATUS = {
+    "open": "q.state = 'open' AND (q.claimed_until IS NULL OR q.claimed_until <= %(now)s)",
+    "claimed": "q.state = 'open' AND q.claimed_until > %(now)s",
+    "state": "q.state = %(state)s",
+    None: "TRUE",
+}
+_DEPARTMENT = {
+    "slug": "q.department_id = (SELECT d.id FROM accounts_department d WHERE d.slug = %(department_slug)s)",
+    "none": "q.department_id IS NULL",
+    None: "TRUE",
+}
+QUEUE_COLUMNS = ("id", "channel__slug", "department__slug", "claimed_by__name", "external_id", "text",
+                 "author_handle", "author_name", "url", "sender_created_at", "state", "priority", "claimed_by_id",
+                 "claimed_until", "received_at", "sla_due_at", "answered_at", "close_reason", "escalated_at",
+                 "topics")  # fmt: skip
+
+
+@lru_cache(maxsize=32)
+def _queue_sql(status: str | None, department: str | None, after: bool) -> str:
+    keyset = "(q.sla_due_at > %(due)s OR (q.sla_due_at = %(due)s AND q.id > %(last_id)s))" if after else "TRUE"
+    return f"""
+SELECT q.id, c.slug, d.slug, u.name, q.external_id, q.text, q.author_handle, q.author_name, q.url,
+       q.sender_created_at, q.state, q.priority, q.claimed_by_id, q.claimed_until, q.received_at, q.sla_due_at,
+       q.answered_at, q.close_reason, q.escalated_at,
+       ARRAY(SELECT t.slug FROM "{_QUERY_TOPICS}" qt JOIN accounts_topic t ON t.id = qt.topic_id
+             WHERE qt.query_id = q.id ORDER BY t.created_at, t.id)
+FROM "{_QUERY}" q
+JOIN engage_channel c ON c.id = q.channel_id
+LEFT JOIN accounts_department d ON d.id = q.department_id
+LEFT JOIN accounts_user u ON u.id = q.claimed_by_id
+WHERE {VISIBLE} AND {_STATUS[status]} AND {_DEPARTMENT[department]} AND {keyset}
+ORDER BY q.sla_due_at, q.id
+LIMIT %(limit)s
+"""  # noqa: S608 (fixed fragments; every value is a parameter)
+
+
+def queue_rows(
+    *,
+    scope: tuple[bool, int | None],
+    status: str | None,
+    department_slug: str | None,
+    after: tuple[datetime, int] | None,
+    limit: int,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` rows of the queue, earliest due first, in one statement, topics included.
+
+    ``status`` is a :class:`~engage.models.QueryStatus` value or ``None``; ``department_slug``
+    a slug, ``"none"`` for unrouted, or ``None`` for every department. An unknown slug gives
+    no rows (the caller tells it apart, off the hot path).
+    """
+    sees_all, department = scope
+    status_kind = status if status in ("open", "claimed", None) else "state"
+    department_kind = None if department_slug is None else ("none" if department_slug == "none" else "slug")
+    params: dict[str, Any] = {"sees_all": sees_all, "department": department, "now": now, "state": status,
+                              "department_slug": department_slug, "limit": limit}  # fmt: skip
+    if after is not None:
+        params["due"], params["last_id"] = after
+    with connection.cursor() as cursor:
+        cursor.execute(_queue_sql(status_kind, department_kind, after is not None), params)
+        return [dict(zip(QUEUE_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+
+
+# --- Receipt of a webhook -------------------------------------------------------------------------
+
+
+def _insert_parts(obj: Model, *, skip: tuple[str, ...] = ()) -> tuple[str, str, list[Any]]:
+    """Column list, typed placeholders and values of an unsaved instance, as ``save`` writes them.
+
+    The placeholders carry the column's type (``%s::bigint``): in ``INSERT … SELECT`` an
+    untyped parameter (a ``None``, say) would be read as text.
+    """
+    fields = [f for f in obj._meta.concrete_fields if not f.primary_key and f.attname not in skip]
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    marks = ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields)
+    values = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
+    return columns, marks, values
+
+
+@lru_cache(maxsize=4)
+def _receive_sql(query: tuple[str, str], event: tuple[str, str], job: tuple[str, str]) -> str:
+    return f"""
+WITH ins AS (
+    INSERT INTO "{_QUERY}" ({query[0]}) VALUES ({query[1]})
+    ON CONFLICT (channel_id, external_id) DO NOTHING
+    RETURNING id
+), event AS (
+    INSERT INTO "{_EVENT}" ({event[0]}, object_id, key)
+    SELECT {event[1]}, ins.id, %s::text || ins.id FROM ins
+    ON CONFLICT (key) DO NOTHING
+), job AS (
+    INSERT INTO "{_JOB}" ({job[0]}, args)
+    SELECT {job[1]}, jsonb_build_array(ins.id) FROM ins
+    RETURNING id
+)
+SELECT (SELECT id FROM ins), (SELECT id FROM job),
+       (SELECT q.id FROM "{_QUERY}" q WHERE q.channel_id = %s AND q.external_id = %s)
+"""  # noqa: S608 (names from the models; every value is a parameter)
+
+
+@dataclass(frozen=True)
+class Received:
+    query_id: int | None  # None: a delivery racing this one holds the row and has not committed yet
+    created: bool
+    job: OutboxJob | None
+
+
+def receive(*, query: Query, event: ParticipationEvent, key_prefix: str, job: OutboxJob) -> Received:
+    """Store a delivered query with its event and its job in one statement, or find it stored.
+
+    ``query``, ``event`` and ``job`` are unsaved instances built by the service (their
+    defaults and values come from the models); the event's ``object_id`` and ``key`` and the
+    job's ``args`` are the new query's id, known only inside the statement. A redelivery
+    hits the unique ``(channel, external_id)`` and writes nothing.
+    """
+    query_columns, query_marks, query_values = _insert_parts(query)
+    event_columns, event_marks, event_values = _insert_parts(event, skip=("object_id", "key"))
+    job_columns, job_marks, job_values = _insert_parts(job, skip=("args",))
+    sql = _receive_sql((query_columns, query_marks), (event_columns, event_marks), (job_columns, job_marks))
+    params = [*query_values, *event_values, key_prefix, *job_values, query.channel_id, query.external_id]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        new_id, job_id, existing = cursor.fetchone()
+    if new_id is None:
+        return Received(query_id=existing, created=False, job=None)
+    job.pk = job_id
+    job.args = [new_id]
+    return Received(query_id=new_id, created=True, job=job)

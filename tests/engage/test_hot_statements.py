@@ -1,0 +1,114 @@
+"""The hot paths' statements: how many each request makes, and that the one-statement forms
+answer what the ORM's forms answer (QUALITY.md, "Speed"; bench/RESULTS.md)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.models import RoleName, Topic
+from engage import selectors
+from engage.models import Query, QueryState, QueryStatus
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.postgres
+
+
+def statements(captured: CaptureQueriesContext) -> list[str]:
+    """What a request sent, without the test's own savepoints."""
+    return [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+
+
+@pytest.fixture
+def queue(department, other_department, make_query, owner, colleague) -> list[Query]:  # type: ignore[no-untyped-def]
+    """Queries in every status, in two departments and unrouted, some with topics."""
+    now = timezone.now()
+    topic = Topic.objects.create(slug="refunds", name="Refunds", keywords=["refund"], department=department)
+    made = []
+    for n, (dept, state) in enumerate(
+        itertools.product([department, other_department, None], ["open", "claimed", "lapsed", *QueryState.values])
+    ):
+        query = make_query(f"Question {n}", department=dept)
+        rows = Query.objects.filter(pk=query.pk)
+        if state == "claimed":
+            rows.update(claimed_by=owner, claimed_at=now, claimed_until=now + timedelta(hours=1))
+        elif state == "lapsed":
+            rows.update(claimed_by=colleague, claimed_at=now, claimed_until=now - timedelta(minutes=1))
+        elif state == "closed":
+            rows.update(state=state, close_reason="spam", closed_at=now)
+        elif state == "answered":
+            rows.update(state=state, answered_at=now)
+        elif state != "open":
+            rows.update(state=state, claimed_by=owner, claimed_at=now, claimed_until=now - timedelta(minutes=5))
+        if n % 3 == 0:
+            query.topics.add(topic)
+        made.append(query)
+    # Two queries due at the same moment: the keyset's tie-break on id.
+    Query.objects.filter(pk__in=[made[0].pk, made[1].pk]).update(sla_due_at=now + timedelta(hours=2))
+    return made
+
+
+def _orm(user: Any, status: str | None, department: str | None, cursor: str | None, now: Any) -> selectors.QueueRows:
+    queries = selectors.query_list(user=user, status=status, department=department, now=now)
+    return selectors.queue_page_rows(queries, cursor=cursor, page_size=4, now=now)
+
+
+@pytest.mark.django_db
+def test_the_one_statement_queue_answers_what_the_orm_answers(queue, owner, outsider, department) -> None:  # type: ignore[no-untyped-def]
+    reviewer = UserFactory(department=department, roles=[RoleName.REVIEWER])
+    nobody = UserFactory(department=None)
+    now = timezone.now()
+    compared = 0
+    for user, status, dept in itertools.product(
+        [owner, outsider, reviewer, nobody], [None, *QueryStatus.values], [None, "none", "support", "finance"]
+    ):
+        cursor = None
+        for _page in range(20):
+            fast = selectors.queue_page_one_statement(
+                user=user, status=status, department=dept, cursor=cursor, page_size=4, now=now
+            )
+            slow = _orm(user, status, dept, cursor, now)
+            if fast is None:  # an empty page of a named department: the caller asks the ORM
+                assert slow.results == []
+                break
+            assert fast.results == slow.results, (user, status, dept, cursor)
+            assert fast.next_cursor == slow.next_cursor
+            compared += len(fast.results)
+            cursor = fast.next_cursor
+            if cursor is None:
+                break
+    assert compared > 100
+
+
+@pytest.mark.django_db
+def test_the_queue_is_two_statements_the_token_and_the_page(api, owner, queue) -> None:  # type: ignore[no-untyped-def]
+    client = api(owner)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/api/v1/queries/", {"department": "support", "status": "open", "page_size": 50})
+    assert response.status_code == 200
+    assert response.json()["results"]
+    assert len(statements(captured)) == 2, statements(captured)
+
+
+@pytest.mark.django_db
+def test_an_unknown_department_is_still_400(api, owner, queue) -> None:  # type: ignore[no-untyped-def]
+    response = api(owner).get("/api/v1/queries/", {"department": "nope"})
+    assert response.status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_claim_is_the_token_the_lock_and_one_statement(api, owner, make_query, department) -> None:  # type: ignore[no-untyped-def]
+    query = make_query(department=department)
+    client = api(owner)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(f"/api/v1/queries/{query.pk}/claim/")
+    assert response.status_code == 200
+    sent = statements(captured)
+    assert len(sent) == 3, sent
+    assert "FOR UPDATE" in sent[1]
