@@ -44,6 +44,17 @@ def enqueue(task: Task | str, *args: Any, delay_seconds: int | None = None, **kw
     transaction.on_commit(lambda: dispatch(job), robust=True)
 
 
+def outbox_row(task: Task | str, *args: Any, **kwargs: Any) -> OutboxJob:
+    """The unsaved outbox row :func:`enqueue` would write, for a statement that writes it
+    itself (``engage.statements``); hand the saved row to :func:`dispatch_after_commit`."""
+    return OutboxJob(task_name=task if isinstance(task, str) else task.name, args=list(args), kwargs=kwargs)
+
+
+def dispatch_after_commit(job: OutboxJob) -> None:
+    """What :func:`enqueue` does once its row is written: send it after the commit."""
+    transaction.on_commit(lambda: dispatch(job), robust=True)
+
+
 def embedded() -> bool:
     return bool(settings.CELERY_TASK_ALWAYS_EAGER)
 

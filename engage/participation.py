@@ -19,6 +19,11 @@ from config.activity import Activity
 from engage.models import ParticipationEvent
 
 
+def event_row(activity: Activity) -> ParticipationEvent:
+    """The unsaved row :func:`record` would write (for a statement that writes it itself)."""
+    return _row(activity)
+
+
 def _row(activity: Activity) -> ParticipationEvent:
     if not activity.key:
         raise ValueError("an activity needs an idempotency key")

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from accounts.models import Department, DepartmentKind, RoleName, Topic, User
 from accounts.notifications import notify
+from config import jobs
 from config.activity import Activity, ActivityKind
 from config.errors import Conflict, ServiceError
 from config.jobs import enqueue
@@ -176,36 +177,21 @@ def query_receive(*, channel: Channel, inbound: Inbound, received_at: datetime |
     constraint decides, and the loser reads the winner's id after it committed.
     Routing, notifications and counting happen in jobs after the commit.
     """
+    received_at = received_at or timezone.now()
+    priority = inbound.priority or Priority.NORMAL
+    if connection.vendor == "postgresql":
+        return _query_receive_one_statement(channel=channel, inbound=inbound, received_at=received_at)
     existing = (
         Query.objects.filter(channel=channel, external_id=inbound.external_id).values_list("pk", flat=True).first()
     )
     if existing is not None:
         return existing, False
-    received_at = received_at or timezone.now()
-    priority = inbound.priority or Priority.NORMAL
     try:
         with transaction.atomic():
-            query = Query.objects.create(
-                channel=channel,
-                external_id=inbound.external_id,
-                text=inbound.text,
-                author_handle=inbound.author_handle,
-                author_name=inbound.author_name,
-                url=inbound.url,
-                sender_created_at=inbound.sender_created_at,
-                priority=priority,
-                received_at=received_at,
-                sla_due_at=received_at + RESPONSE_TARGETS[Priority(priority)],
-            )
+            query = _new_query(channel=channel, inbound=inbound, received_at=received_at, priority=priority)
+            query.save(force_insert=True)
             participation.record(
-                participation.activity(
-                    kind=ActivityKind.QUERY_RECEIVED,
-                    occurred_at=received_at,
-                    object_type="engage.query",
-                    object_id=query.pk,
-                    key=f"query_received:{query.pk}",
-                    data={"channel": channel.slug, "priority": priority},
-                )
+                _received_event(channel=channel, query_id=query.pk, received_at=received_at, priority=priority)
             )
             enqueue("engage.route_query", query.pk)
     except IntegrityError:
@@ -216,6 +202,52 @@ def query_receive(*, channel: Channel, inbound: Inbound, received_at: datetime |
             raise
         return existing, False
     return query.pk, True
+
+
+def _received_event(*, channel: Channel, query_id: int, received_at: datetime, priority: str) -> Activity:
+    return participation.activity(
+        kind=ActivityKind.QUERY_RECEIVED,
+        occurred_at=received_at,
+        object_type="engage.query",
+        object_id=query_id,
+        key=f"query_received:{query_id}",
+        data={"channel": channel.slug, "priority": priority},
+    )
+
+
+def _query_receive_one_statement(*, channel: Channel, inbound: Inbound, received_at: datetime) -> tuple[int, bool]:
+    """:func:`query_receive` on PostgreSQL: the row, its event and its routing job in one
+    statement (atomic on its own), the job handed to the broker after it."""
+    priority = inbound.priority or Priority.NORMAL
+    query = _new_query(channel=channel, inbound=inbound, received_at=received_at, priority=priority)
+    # The event's id-dependent parts (object id, key) are filled in by the statement.
+    event = participation.event_row(
+        _received_event(channel=channel, query_id=0, received_at=received_at, priority=priority)
+    )
+    received = statements.receive(
+        query=query, event=event, key_prefix="query_received:", job=jobs.outbox_row("engage.route_query")
+    )
+    if received.job is not None:
+        jobs.dispatch_after_commit(received.job)
+    if received.query_id is None:  # a racing delivery of the same id had not committed: it has now
+        existing = Query.objects.filter(channel=channel, external_id=inbound.external_id).values_list("pk", flat=True)
+        return existing.get(), False
+    return received.query_id, received.created
+
+
+def _new_query(*, channel: Channel, inbound: Inbound, received_at: datetime, priority: str) -> Query:
+    return Query(
+        channel=channel,
+        external_id=inbound.external_id,
+        text=inbound.text,
+        author_handle=inbound.author_handle,
+        author_name=inbound.author_name,
+        url=inbound.url,
+        sender_created_at=inbound.sender_created_at,
+        priority=priority,
+        received_at=received_at,
+        sla_due_at=received_at + RESPONSE_TARGETS[Priority(priority)],
+    )
 
 
 def query_route(*, query_id: int) -> Query | None:

@@ -4,11 +4,13 @@ answer what the ORM's forms answer (QUALITY.md, "Speed"; bench/RESULTS.md)."""
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -112,3 +114,30 @@ def test_a_claim_is_the_token_the_lock_and_one_statement(api, owner, make_query,
     sent = statements(captured)
     assert len(sent) == 3, sent
     assert "FOR UPDATE" in sent[1]
+
+
+@pytest.mark.django_db
+def test_a_webhook_is_the_channel_and_one_statement_and_a_redelivery_writes_nothing(channel) -> None:  # type: ignore[no-untyped-def]
+    from config.models import OutboxJob
+    from engage.models import ParticipationEvent
+    from tests.engage.conftest import payload, signed_post
+
+    client = Client()
+    body = json.dumps(payload("once")).encode()
+
+    def post() -> Any:
+        return signed_post(client, channel.url, channel.secret, body)
+
+    with CaptureQueriesContext(connection) as captured:
+        first = post()
+    assert first.status_code == 201
+    assert len(statements(captured)) == 2, statements(captured)
+    query_id = first.json()["id"]
+    assert OutboxJob.objects.filter(task_name="engage.route_query", args=[query_id]).count() == 1
+    event = ParticipationEvent.objects.get(key=f"query_received:{query_id}")
+    assert (event.object_id, event.kind, event.data["channel"]) == (query_id, "query_received", channel.channel.slug)
+    again = post()
+    assert again.status_code == 200
+    assert again.json() == {"id": query_id, "created": False}
+    assert OutboxJob.objects.filter(task_name="engage.route_query").count() == 1
+    assert ParticipationEvent.objects.filter(kind="query_received").count() == 1
