@@ -105,7 +105,10 @@ class CloseReason(models.TextChoices):
 
 
 class Query(models.Model):
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="queries")
+    # No single-column indexes on channel, department and claimed_by: the unique (channel,
+    # external_id), the queue indexes (department first) and query_claimed_by_idx cover their
+    # lookups, and every claim's UPDATE would write three more indexes for nothing.
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="queries", db_index=False)
     external_id = models.CharField(max_length=255)
     text = models.TextField()
     author_handle = models.CharField(max_length=255)
@@ -115,7 +118,7 @@ class Query(models.Model):
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
 
     department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, null=True, blank=True, related_name="queries"
+        Department, on_delete=models.PROTECT, null=True, blank=True, related_name="queries", db_index=False
     )  # null until routed
     topics = models.ManyToManyField(Topic, blank=True, related_name="queries")
     routed_at = models.DateTimeField(null=True, blank=True)  # set when routing ran, matched or not
@@ -126,7 +129,12 @@ class Query(models.Model):
     state = models.CharField(max_length=20, choices=QueryState.choices, default=QueryState.OPEN)
     # The holder of a lease (open) or the author of the answer in review (pending_review).
     claimed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="claimed_queries"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="claimed_queries",
+        db_index=False,
     )
     claimed_at = models.DateTimeField(null=True, blank=True)  # when the current claim began
     claimed_until = models.DateTimeField(null=True, blank=True)

@@ -23,7 +23,7 @@ from django.db.models import Model
 
 from config.activity import Activity
 from config.models import OutboxJob
-from engage.models import ParticipationEvent, Query, QueryState
+from engage.models import Answer, Delivery, ParticipationEvent, Query, QueryDraft, QueryState
 
 _QUERY = Query._meta.db_table
 _EVENT = ParticipationEvent._meta.db_table
@@ -250,3 +250,103 @@ def receive(*, query: Query, event: ParticipationEvent, key_prefix: str, job: Ou
     job.pk = job_id
     job.args = [new_id]
     return Received(query_id=new_id, created=True, job=job)
+
+
+# --- Publishing an answer ---------------------------------------------------------------------------
+
+_ANSWER = Answer._meta.db_table
+_DELIVERY = Delivery._meta.db_table
+_DRAFT = QueryDraft._meta.db_table
+
+
+@lru_cache(maxsize=2)
+def _answer_target_sql(holds_privilege: str) -> str:
+    return f"""
+SELECT q.id, q.state, q.claimed_by_id, q.claimed_until, q.channel_id, q.department_id, q.external_id,
+       {holds_privilege},
+       EXISTS (SELECT 1 FROM "{_ANSWER}" a WHERE a.query_id = q.id AND a.author_id = %(user)s AND a.status = 'draft')
+FROM "{_QUERY}" q WHERE q.id = %(id)s AND {VISIBLE}
+FOR UPDATE OF q
+"""  # noqa: S608 (fixed fragments; every value is a parameter)
+
+
+@dataclass(frozen=True)
+class AnswerTarget:
+    id: int
+    state: str
+    claimed_by_id: int | None
+    claimed_until: datetime | None
+    channel_id: int
+    department_id: int | None
+    external_id: str
+    responder: bool
+    has_returned_draft: bool
+
+
+def answer_target(*, query_id: int, user_id: int, scope: tuple[bool, int | None], now: datetime) -> AnswerTarget | None:
+    """Lock the query the person answers (if they may see it), and say in the same statement
+    whether they are a certified responder now and whether a reviewer sent an answer back."""
+    from training.selectors import HOLDS_PRIVILEGE_SQL
+
+    sees_all, department = scope
+    params = {"id": query_id, "user": user_id, "sees_all": sees_all, "department": department, "now": now,
+              "privilege": "responder"}  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(_answer_target_sql(HOLDS_PRIVILEGE_SQL), params)
+        row = cursor.fetchone()
+    return None if row is None else AnswerTarget(*row)
+
+
+def _column(obj: Model, attname: str) -> str:
+    return str(next(f.column for f in obj._meta.concrete_fields if f.attname == attname))
+
+
+def _typed(obj: Model, overrides: dict[str, str]) -> tuple[str, str, list[Any]]:
+    """Like :func:`_insert_parts`, with some columns given as SQL expressions (the new ids)."""
+    columns, marks, values = _insert_parts(obj, skip=tuple(overrides))
+    return (
+        ", ".join([columns, *(f'"{_column(obj, name)}"' for name in overrides)]),
+        ", ".join([marks, *overrides.values()]),
+        values,
+    )
+
+
+def publish(*, answer: Answer, event: ParticipationEvent, delivery: Delivery, job: OutboxJob) -> tuple[int, int]:
+    """Publish a new answer in one statement: the answer, the query answered, its event, its
+    delivery and the delivery's job, and the author's draft gone. ``(answer id, delivery id)``.
+
+    Call holding the query's lock (:func:`answer_target`). The instances are unsaved and built
+    by the service; what depends on the new ids (the event's object and key, the delivery's
+    answer and ``answer_id`` in its payload, the job's argument) is filled in here.
+    """
+    a_columns, a_marks, a_values = _insert_parts(answer)
+    e_columns, e_marks, e_values = _typed(event, {"object_id": "a.id", "key": "'answer_published:' || a.id"})
+    d_columns, d_marks, d_values = _typed(
+        delivery, {"answer_id": "a.id", "payload": "%s::jsonb || jsonb_build_object('answer_id', a.id)"}
+    )
+    j_columns, j_marks, j_values = _typed(job, {"args": "jsonb_build_array(d.id)"})
+    sql = f"""
+WITH a AS (
+    INSERT INTO "{_ANSWER}" ({a_columns}) VALUES ({a_marks}) RETURNING id
+), answered AS (
+    UPDATE "{_QUERY}" SET state = 'answered', answered_at = %s::timestamptz, claimed_until = NULL WHERE id = %s
+), event AS (
+    INSERT INTO "{_EVENT}" ({e_columns}) SELECT {e_marks} FROM a ON CONFLICT (key) DO NOTHING
+), d AS (
+    INSERT INTO "{_DELIVERY}" ({d_columns}) SELECT {d_marks} FROM a RETURNING id
+), job AS (
+    INSERT INTO "{_JOB}" ({j_columns}) SELECT {j_marks} FROM d RETURNING id
+), draft AS (
+    DELETE FROM "{_DRAFT}" WHERE query_id = %s AND author_id = %s
+)
+SELECT a.id, d.id, job.id FROM a, d, job
+"""  # noqa: S608 (names from the models; every value is a parameter)
+    payload = json.dumps(delivery.payload)
+    params = [*a_values, answer.published_at, answer.query_id, *e_values, *d_values, payload, *j_values,
+              answer.query_id, answer.author_id]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        answer_id, delivery_id, job_id = cursor.fetchone()
+    answer.pk, delivery.pk, job.pk = answer_id, delivery_id, job_id
+    job.args = [delivery_id]
+    return answer_id, delivery_id

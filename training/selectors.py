@@ -135,6 +135,14 @@ def user_holds_privilege(*, user: User | int, privilege: str, at: datetime | Non
     ).exists()
 
 
+# user_holds_privilege's rule as a condition, for a hand-written statement that checks it in
+# passing (engage.statements, publishing an answer); a test holds the two equal at the edges.
+HOLDS_PRIVILEGE_SQL = (
+    f'EXISTS (SELECT 1 FROM "{Certification._meta.db_table}" c WHERE c.user_id = %(user)s '  # noqa: S608
+    "AND c.grants = %(privilege)s AND c.expires_at > %(now)s AND c.issued_at <= %(now)s)"
+)
+
+
 def privilege_holder_ids(*, privilege: str, at: datetime | None = None) -> QuerySet[Certification, int]:
     """Ids of everyone holding ``privilege`` at ``at`` (for the phase engine's certified ratio).
 

@@ -141,3 +141,59 @@ def test_a_webhook_is_the_channel_and_one_statement_and_a_redelivery_writes_noth
     assert again.json() == {"id": query_id, "created": False}
     assert OutboxJob.objects.filter(task_name="engage.route_query").count() == 1
     assert ParticipationEvent.objects.filter(kind="query_received").count() == 1
+
+
+@pytest.mark.django_db
+def test_publishing_an_answer_is_the_token_and_two_statements(api, responder, make_query, department) -> None:  # type: ignore[no-untyped-def]
+    from config.models import OutboxJob
+    from engage.models import Delivery, ParticipationEvent, QueryDraft
+
+    query = make_query(department=department)
+    client = api(responder)
+    assert client.post(f"/api/v1/queries/{query.pk}/claim/").status_code == 200
+    QueryDraft.objects.create(query=query, author=responder, body="half")
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(f"/api/v1/queries/{query.pk}/answers/", {"body": "Yes, **soon**."}, format="json")
+    assert response.status_code == 201, response.content
+    assert len(statements(captured)) == 3, statements(captured)
+    answer = response.json()
+    assert answer["status"] == "published"
+    assert answer["message_ids"] == []
+    assert answer["body_html"] == "<p>Yes, <strong>soon</strong>.</p>\n"
+    assert answer["author_name"] == responder.name
+    query.refresh_from_db()
+    assert (query.state, query.claimed_until) == ("answered", None)
+    assert query.answered_at is not None
+    delivery = Delivery.objects.get(answer_id=answer["id"])
+    assert delivery.payload["answer_id"] == answer["id"]
+    assert delivery.payload["query_external_id"] == query.external_id
+    assert delivery.payload["author"] == {"name": responder.name}
+    assert OutboxJob.objects.filter(task_name="engage.deliver", args=[delivery.pk]).exists()
+    event = ParticipationEvent.objects.get(key=f"answer_published:{answer['id']}")
+    assert (event.object_id, event.actor_id, event.data["query_id"]) == (answer["id"], responder.pk, query.pk)
+    assert not QueryDraft.objects.filter(query=query, author=responder).exists()
+
+
+@pytest.mark.django_db
+def test_the_privilege_condition_agrees_with_user_holds_privilege_at_its_edges(responder) -> None:  # type: ignore[no-untyped-def]
+    from training.models import Certification
+    from training.selectors import HOLDS_PRIVILEGE_SQL, user_holds_privilege
+
+    certificate = Certification.objects.get(user=responder)
+    edges = [
+        certificate.issued_at - timedelta(microseconds=1),
+        certificate.issued_at,
+        certificate.expires_at - timedelta(microseconds=1),
+        certificate.expires_at,
+    ]
+    for at in edges:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {HOLDS_PRIVILEGE_SQL}", {"user": responder.pk, "privilege": "responder", "now": at})
+            in_sql = cursor.fetchone()[0]
+        assert in_sql == user_holds_privilege(user=responder, privilege="responder", at=at), at
+    assert [user_holds_privilege(user=responder, privilege="responder", at=at) for at in edges] == [
+        False,
+        True,
+        True,
+        False,
+    ]
