@@ -31,9 +31,9 @@ venv-dev:
 	@scripts/bootstrap.sh dev
 
 run: venv
-	@DEBUG=1 $(PY) manage.py migrate --noinput
-	@DEBUG=1 $(PY) manage.py seed_demo --url http://$(HOST):$(PORT)/
-	@DEBUG=1 exec $(PY) manage.py serve $(HOST):$(PORT)
+	@DEBUG=1 PORT=$(PORT) $(PY) manage.py migrate --noinput
+	@DEBUG=1 PORT=$(PORT) $(PY) manage.py seed_demo --url http://$(HOST):$(PORT)/
+	@DEBUG=1 PORT=$(PORT) exec $(PY) manage.py serve $(HOST):$(PORT)
 
 test: venv-dev
 	@$(PY) scripts/test.py $(ARGS)

@@ -202,7 +202,11 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3
 ENGAGE_TOKEN_TTL_DAYS = env_int("ENGAGE_TOKEN_TTL_DAYS", 30, minimum=1, maximum=365)
 # How many proxies of ours append to X-Forwarded-For in front of the app (0: trust none).
 ENGAGE_TRUSTED_PROXY_COUNT = env_int("ENGAGE_TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
-ENGAGE_SITE_URL = env_str("ENGAGE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Unset, the address follows PORT (which `make run PORT=…` passes on), so links in mail,
+# share links and the digest point at the port actually served.
+ENGAGE_SITE_URL = env_str(
+    "ENGAGE_SITE_URL", f"http://127.0.0.1:{env_int('PORT', 8000, minimum=1, maximum=65535)}"
+).rstrip("/")
 
 # Community queries: the claim lease, the cap on live claims per person, and whether
 # outbound deliveries may reach loopback (only ever for a test's local server).

@@ -19,6 +19,7 @@ CELERY = str(Path(sys.executable).with_name("celery"))
 # Variables that change what the settings do: a subprocess starts with none of them.
 _SETTINGS_VARIABLES = {
     "DATABASE_URL",
+    "PORT",
     "REDIS_URL",
     "SECRET_KEY",
     "DEBUG",

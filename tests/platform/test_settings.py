@@ -92,3 +92,25 @@ def test_migration_check_runs_without_a_secret_but_serving_commands_do_not(tmp_p
     serving = run_manage("check", "--deploy", env=env)
     assert serving.returncode != 0
     assert "SECRET_KEY is required" in serving.stderr
+
+
+SITE_URL = "from django.conf import settings; print(settings.ENGAGE_SITE_URL)"
+
+
+def test_the_site_url_follows_the_port_make_run_serves_on(tmp_path) -> None:
+    """`make run PORT=8123` passes PORT on: share links, mail links and the digest follow it."""
+    result = run_python(SITE_URL, clean_env(tmp_path, DEBUG="1", PORT="8123"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "http://127.0.0.1:8123"
+
+    default = run_python(SITE_URL, clean_env(tmp_path, DEBUG="1"))
+    assert default.stdout.strip() == "http://127.0.0.1:8000"
+
+    explicit = run_python(
+        SITE_URL, clean_env(tmp_path, DEBUG="1", PORT="8123", ENGAGE_SITE_URL="https://engage.example.com/")
+    )
+    assert explicit.stdout.strip() == "https://engage.example.com"
+
+    bad = run_python(SITE_URL, clean_env(tmp_path, DEBUG="1", PORT="eighty"))
+    assert bad.returncode != 0
+    assert "PORT='eighty' is not a whole number" in bad.stderr
