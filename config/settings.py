@@ -86,6 +86,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+if DEBUG:
+    # `make run` shows the product's 404 page too; `?debug-404` brings back Django's.
+    MIDDLEWARE.append("config.not_found.ProductNotFoundMiddleware")
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

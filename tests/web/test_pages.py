@@ -170,6 +170,47 @@ def test_404_page_in_the_layout(client, owner, settings):
     assert "site-header" in html
 
 
+@pytest.fixture
+def debug_like_make_run(settings):
+    """DEBUG on with the middleware settings.py adds under DEBUG, as `make run` serves."""
+    settings.DEBUG = True
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "config.not_found.ProductNotFoundMiddleware"]
+
+
+@pytest.mark.parametrize("path", ["/no/such/page/", "/notifications/999999/open/"], ids=["no-route", "view-404"])
+def test_under_debug_a_missing_page_is_the_products_404(client, owner, debug_like_make_run, path):
+    client.force_login(owner)
+    response = client.get(path)
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "We could not find that page" in html
+    assert "site-header" in html
+    assert "DEBUG = True" not in html
+
+    # Developers still reach Django's debug page with ?debug-404.
+    debug = client.get(path + "?debug-404")
+    assert debug.status_code == 404
+    assert "DEBUG = True" in debug.content.decode()
+
+
+def test_under_debug_api_404s_are_left_alone(client, owner, debug_like_make_run):
+    client.force_login(owner)
+    response = client.get("/api/v1/no-such-endpoint/")
+    assert response.status_code == 404
+    assert "We could not find that page" not in response.content.decode()
+
+
+def test_debug_settings_install_the_middleware(tmp_path):
+    from tests.platform.procs import clean_env, run_python
+
+    code = (
+        "from django.conf import settings; print('config.not_found.ProductNotFoundMiddleware' in settings.MIDDLEWARE)"
+    )
+    assert run_python(code, clean_env(tmp_path, DEBUG="1")).stdout.strip() == "True"
+    off = clean_env(tmp_path, DEBUG="0", SECRET_KEY="x" * 50)
+    assert run_python(code, off).stdout.strip() == "False"
+
+
 def test_500_page_renders_without_a_request_context(rf: RequestFactory):
     response = server_error(rf.get("/"))
     assert response.status_code == 500
