@@ -335,6 +335,22 @@ class InsightStatus(models.TextChoices):
     DECLINED = "declined", "Declined"
 
 
+# The moves that make sense from each status: the board offers these, the service enforces
+# them. Shipped can go back to Planned (a mistake undone); Declined can be reviewed again.
+INSIGHT_MOVES: dict[str, tuple[InsightStatus, ...]] = {
+    InsightStatus.SUBMITTED: (InsightStatus.UNDER_REVIEW, InsightStatus.PLANNED, InsightStatus.DECLINED),
+    InsightStatus.UNDER_REVIEW: (InsightStatus.PLANNED, InsightStatus.SHIPPED, InsightStatus.DECLINED),
+    InsightStatus.PLANNED: (InsightStatus.SHIPPED, InsightStatus.UNDER_REVIEW, InsightStatus.DECLINED),
+    InsightStatus.SHIPPED: (InsightStatus.PLANNED,),
+    InsightStatus.DECLINED: (InsightStatus.UNDER_REVIEW,),
+}
+
+
+def insight_moves_from(status: str) -> list[tuple[str, str]]:
+    """(value, label) of the statuses an insight in ``status`` may move to."""
+    return [(s.value, s.label) for s in INSIGHT_MOVES.get(status, ())]
+
+
 class Insight(models.Model):
     """What the community told us, drawn from queries, for the product department."""
 

@@ -31,6 +31,7 @@ from config.markdown import render_markdown
 from content.selectors import messages_visible_to
 from engage import outbound, participation, signing, statements
 from engage.models import (
+    INSIGHT_MOVES,
     RESPONSE_TARGETS,
     Answer,
     AnswerStatus,
@@ -856,6 +857,13 @@ def insight_set_status(*, user: User, insight_id: int, status: str) -> Insight:
             )
         if insight.status == status:
             return insight
+        if status not in INSIGHT_MOVES.get(insight.status, ()):
+            allowed = " or ".join(s.label for s in INSIGHT_MOVES.get(insight.status, ())) or "nothing else"
+            raise ServiceError(
+                f"An insight that is {insight.get_status_display()} can move to {allowed}, not to "
+                f"{InsightStatus(status).label}.",
+                field="status",
+            )
         now = timezone.now()
         change = InsightStatusChange.objects.create(
             insight=insight, from_status=insight.status, to_status=status, changed_by=user, changed_at=now

@@ -37,6 +37,7 @@ from engage.models import (
     DeliveryStatus,
     InsightStatus,
     QueryStatus,
+    insight_moves_from,
 )
 
 QUEUE_PAGE_SIZE = 50
@@ -467,6 +468,7 @@ def insight_board(request: HttpRequest) -> HttpResponse:
                 "label": status.label,
                 "items": items[:BOARD_COLUMN_SIZE],
                 "more": len(items) > BOARD_COLUMN_SIZE,
+                "moves": insight_moves_from(status),
             }
         )
     return render(
@@ -475,7 +477,6 @@ def insight_board(request: HttpRequest) -> HttpResponse:
         {
             "columns": columns,
             "can_move": selectors.can_move_insights(user),
-            "moves": [(s.value, s.label) for s in services.MOVABLE_INSIGHT_STATUSES],
         },
     )
 
@@ -500,7 +501,7 @@ def insight_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "queries": visible,
             "hidden_queries": len(query_ids) - len(visible),
             "can_move": selectors.can_move_insights(user),
-            "moves": [(s.value, s.label) for s in services.MOVABLE_INSIGHT_STATUSES if s != insight.status],
+            "moves": insight_moves_from(insight.status),
         },
     )
 
@@ -533,6 +534,9 @@ def insight_move(request: HttpRequest, pk: int) -> HttpResponse:
     _require_move(user)
     status = request.POST.get("status", "")
     label = dict(InsightStatus.choices).get(status, status)
+    if status == insight.status:
+        flash.info(request, f"It stays {label.lower()}: choose where to move it.")
+        return redirect(_back(request, reverse("engage:insight_detail", args=[insight.pk])))
     _run(
         request,
         lambda: services.insight_set_status(user=user, insight_id=insight.pk, status=status),

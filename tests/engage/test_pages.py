@@ -27,6 +27,7 @@ from engage.models import (
     DeliveryStatus,
     Insight,
     InsightStatus,
+    InsightStatusChange,
     Query,
     QueryDraft,
     QueryState,
@@ -517,6 +518,40 @@ def test_an_insight_from_the_query_page_and_the_board(owner, make_query, departm
 
     bad = client.post("/insights/new/", {"title": "", "query_ids": [first.pk]})
     assert "needs a title" in flashes(bad)[-1]
+
+
+def _move_options(html: str, insight_pk: int) -> list[tuple[str, bool]]:
+    """(value, selected) of each option of the insight's Move select on a page."""
+    select = re.search(rf'<select id="move-{insight_pk}" name="status">(.*?)</select>', html, re.S)
+    assert select, f"no Move select for insight {insight_pk}"
+    return [(v, bool(sel)) for v, sel in re.findall(r'<option value="([a-z_]+)"( selected)?>', select.group(1))]
+
+
+def test_the_board_offers_only_the_moves_that_make_sense_and_defaults_to_the_current_status(owner, department):
+    product = DepartmentFactory(slug="product", name="Product", kind="product", customer_facing=False)
+    pia = UserFactory(department=product, name="Pia Product")
+    client = client_for(pia)
+    insight = services.insight_create(user=owner, title="Dark mode", description="", query_ids=[])
+    expected = {
+        InsightStatus.SUBMITTED: ["submitted", "under_review", "planned", "declined"],
+        InsightStatus.PLANNED: ["planned", "shipped", "under_review", "declined"],
+        InsightStatus.SHIPPED: ["shipped", "planned"],
+        InsightStatus.DECLINED: ["declined", "under_review"],
+    }
+    for status, values in expected.items():
+        Insight.objects.filter(pk=insight.pk).update(status=status)
+        options = _move_options(client.get("/insights/").content.decode(), insight.pk)
+        assert [v for v, _ in options] == values, status
+        assert [v for v, selected in options if selected] == [status]  # one click never un-ships
+
+    # Moving to the status it has changes nothing; the service refuses a move that makes no sense.
+    response = client.post(f"/insights/{insight.pk}/move/", {"status": "declined"})
+    assert "It stays declined" in flashes(response)[-1]
+    assert not InsightStatusChange.objects.filter(insight=insight, from_status="declined").exists()
+    refused = client.post(f"/insights/{insight.pk}/move/", {"status": "shipped"})
+    assert "An insight that is Declined can move to Under review, not to Shipped." in flashes(refused)[-1]
+    insight.refresh_from_db()
+    assert insight.status == InsightStatus.DECLINED
 
 
 # --- Administrators ----------------------------------------------------------------------------------
