@@ -197,6 +197,18 @@ def _roles_for(rng: random.Random, department: DemoDepartment, index: int) -> se
     return roles
 
 
+def demo_accounts_to_hint() -> tuple[DemoAccount, ...]:
+    """The demo accounts the sign-in page may suggest: only under DEBUG with the demo loaded.
+
+    With DEBUG off (production) nothing is hinted, even if someone forced the demo in.
+    """
+    from django.conf import settings
+
+    if not settings.DEBUG or not User.objects.filter(email=DEMO_ACCOUNTS[0].email, is_active=True).exists():
+        return ()
+    return DEMO_ACCOUNTS
+
+
 def seed_people(*, rng: random.Random) -> str | None:
     """Departments, topics and people. None when they are already there."""
     if User.objects.filter(email=DEMO_ACCOUNTS[0].email).exists():

@@ -23,7 +23,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import notifications, services
+from accounts import demo, notifications, services
 from accounts.forms import PasswordResetRequestForm, ProfileForm, SignInForm
 from accounts.models import Notification, User
 from accounts.network import client_address
@@ -89,7 +89,14 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     response = render(
         request,
         "accounts/sign_in.html",
-        {"form": form, "error": error, "locked": status == 429, "next": next_url},
+        {
+            "form": form,
+            "error": error,
+            "locked": status == 429,
+            "next": next_url,
+            "demo_accounts": demo.demo_accounts_to_hint(),
+            "demo_password": demo.DEMO_PASSWORD,
+        },
         status=status,
     )
     if retry_after:

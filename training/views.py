@@ -141,6 +141,14 @@ def module_done(request: HttpRequest, pk: int, module_pk: int) -> HttpResponse:
     return redirect("training:quiz", pk=pk)
 
 
+def _questions_phrase(numbers: list[int]) -> str:
+    """``[2]`` → "Question 2 has"; ``[1, 3, 4]`` → "Questions 1, 3 and 4 have"."""
+    if len(numbers) == 1:
+        return f"Question {numbers[0]} has"
+    listed = ", ".join(str(n) for n in numbers[:-1])
+    return f"Questions {listed} and {numbers[-1]} have"
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def quiz(request: HttpRequest, pk: int) -> HttpResponse:
@@ -148,14 +156,26 @@ def quiz(request: HttpRequest, pk: int) -> HttpResponse:
     course = _course_for_player(user, pk)
     questions = selectors.course_questions(course=course)
     status = 200
-    error = ""
+    error = warning = ""
     chosen: list[list[int]] = [[] for _ in questions]
     if request.method == "POST":
         try:
             chosen = [[int(v) for v in request.POST.getlist(f"q-{n}")] for n in range(len(questions))]
         except ValueError:
             error, status = "Choose answers from the lists below.", 400
-        if not error:
+        unanswered = [n + 1 for n, picked in enumerate(chosen) if not picked]
+        if not error and unanswered and len(unanswered) == len(questions):
+            # Nothing ticked: refuse here, so a stray click costs no attempt.
+            error, status = (
+                "You have not answered any question yet, so nothing was submitted and no attempt was used.",
+                400,
+            )
+        elif not error and unanswered and "submit_unanswered" not in request.POST:
+            warning = (
+                f"{_questions_phrase(unanswered)} no answer yet, and an unanswered question counts as wrong. "
+                "Answer them, or submit anyway; nothing has been submitted so far."
+            )
+        if not error and not warning:
             try:
                 result = services.attempt_submit(user=user, course_id=course.pk, answers=chosen)
             except RateLimited as exc:
@@ -173,6 +193,7 @@ def quiz(request: HttpRequest, pk: int) -> HttpResponse:
             for n, q in enumerate(questions)
         ],
         "error": error,
+        "warning": warning,
         "attempts_left": _attempts_left(user, course),
         "attempt_limit": services.ATTEMPT_LIMIT,
         "pass_percent": round(float(course.pass_mark) * 100),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -65,3 +66,35 @@ def test_an_employee_takes_the_responder_course_passes_and_sees_the_certificate(
     assert card.locator(".certificate__expiry").get_attribute("datetime") == expiry.isoformat()
     assert selectors.user_holds_privilege(user=employee, privilege="responder")
     assert course.pk == certification.course_id
+
+
+def test_the_quiz_refuses_an_empty_submission_and_warns_about_unanswered_questions(
+    browser_page,  # noqa: F811
+    live_server,  # noqa: F811
+    sign_in,  # noqa: F811
+):
+    department = DepartmentFactory(slug="support", name="Customer Support")
+    curator = UserFactory(roles=[RoleName.CURATOR], department=department)
+    course = services.course_publish(
+        course=services.course_create(author=curator, **course_spec(audience=["support"])), user=curator
+    )
+    employee = UserFactory(department=department)
+    page = browser_page
+    sign_in(page, live_server, employee)
+    page.goto(f"{live_server.url}/training/courses/{course.pk}/quiz/")
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="Submit answers").click()
+    assert "no attempt was used" in page.locator("#quiz-error").inner_text()
+    assert page.get_by_text("Attempts left in the next 24 hours: 5 of 5").is_visible()
+
+    page.get_by_role("checkbox", name="Acknowledge").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Submit answers").click()
+    assert "Questions 2 and 3 have no answer yet" in page.locator("#quiz-warning").inner_text()
+    assert page.get_by_role("checkbox", name="Acknowledge").is_checked()
+    assert not selectors.attempts_since(user=employee, course=course, since=timezone.now() - timedelta(days=1)).exists()
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="Submit anyway").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Not passed this time"

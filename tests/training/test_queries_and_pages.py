@@ -13,7 +13,7 @@ from accounts.services import user_export
 from tests.factories import UserFactory
 from tests.training.conftest import RIGHT
 from training import services
-from training.models import Course, CourseStatus, Enrollment, ModuleProgress
+from training.models import Attempt, Course, CourseStatus, Enrollment, ModuleProgress
 
 pytestmark = pytest.mark.django_db
 
@@ -130,7 +130,7 @@ def test_taking_the_quiz_on_the_web_shows_the_result_and_certificate(client, own
 
 def test_a_failed_quiz_says_which_questions_not_which_choices(client, owner, course):
     client.force_login(owner)
-    response = client.post(f"/training/courses/{course.pk}/quiz/", {"q-0": "1", "q-1": "0"})
+    response = client.post(f"/training/courses/{course.pk}/quiz/", {"q-0": "1", "q-1": "0", "submit_unanswered": "1"})
     result = client.get(response["Location"]).content.decode()
     assert "Not passed this time" in result
     assert result.count("not right") == 2
@@ -140,12 +140,44 @@ def test_a_failed_quiz_says_which_questions_not_which_choices(client, owner, cou
 def test_quiz_refusals_on_the_web(client, owner, course):
     client.force_login(owner)
     assert client.post(f"/training/courses/{course.pk}/quiz/", {"q-0": "x"}).status_code == 400
-    assert client.post(f"/training/courses/{course.pk}/quiz/", {"q-0": "7"}).status_code == 400
+    assert (
+        client.post(f"/training/courses/{course.pk}/quiz/", {"q-0": "7", "submit_unanswered": "1"}).status_code == 400
+    )
     for _ in range(5):
-        client.post(f"/training/courses/{course.pk}/quiz/", {"q-0": "0"})
+        client.post(f"/training/courses/{course.pk}/quiz/", {"q-0": "0", "submit_unanswered": "1"})
     refused = client.post(f"/training/courses/{course.pk}/quiz/", {"q-0": "1", "q-1": ["0", "2"], "q-2": "1"})
     assert refused.status_code == 429
     assert "5 attempts" in refused.content.decode()
+
+
+def test_an_empty_quiz_is_refused_and_uses_no_attempt(client, owner, course):
+    client.force_login(owner)
+    for extra in ({}, {"submit_unanswered": "1"}):  # not even "submit anyway" sends an empty quiz
+        response = client.post(f"/training/courses/{course.pk}/quiz/", extra)
+        assert response.status_code == 400
+        html = " ".join(response.content.decode().split())
+        assert "You have not answered any question yet" in html
+        assert "no attempt was used" in html
+    assert not Attempt.objects.filter(user=owner).exists()
+    assert (
+        "Attempts left in the next 24 hours: 5 of 5"
+        in client.get(f"/training/courses/{course.pk}/quiz/").content.decode()
+    )
+
+
+def test_a_partly_answered_quiz_warns_first_and_keeps_the_ticks(client, owner, course):
+    client.force_login(owner)
+    response = client.post(f"/training/courses/{course.pk}/quiz/", {"q-1": ["0", "2"]})
+    assert response.status_code == 200
+    html = " ".join(response.content.decode().split())
+    assert "Questions 1 and 3 have no answer yet" in html
+    assert 'name="submit_unanswered"' in html
+    assert html.count("checked") == 2  # what was ticked stays ticked
+    assert not Attempt.objects.filter(user=owner).exists()
+
+    anyway = client.post(f"/training/courses/{course.pk}/quiz/", {"q-1": ["0", "2"], "submit_unanswered": "1"})
+    assert anyway.status_code == 302
+    assert Attempt.objects.filter(user=owner).count() == 1
 
 
 def test_someone_elses_attempt_is_404(client, owner, colleague, course):

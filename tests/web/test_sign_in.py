@@ -222,3 +222,23 @@ def test_admins_sign_in_through_the_same_page(client):
     response = client.post("/login/?next=/admin/", {"email": admin.email, "password": TEST_PASSWORD})
     assert response["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
+
+
+def test_the_sign_in_page_hints_at_the_demo_accounts_when_the_demo_is_loaded(client, settings):
+    from accounts.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+
+    settings.DEBUG = True
+    assert "demo company is loaded" not in client.get("/login/").content.decode()  # DEBUG, but no demo
+
+    UserFactory(email=DEMO_ACCOUNTS[0].email)
+    html = client.get("/login/").content.decode()
+    assert "The demo company is loaded" in html
+    assert DEMO_PASSWORD in html
+    for account in DEMO_ACCOUNTS:
+        assert account.email in html
+
+    # Production (DEBUG off) never hints, even with demo people present.
+    settings.DEBUG = False
+    html = client.get("/login/").content.decode()
+    assert "demo company is loaded" not in html
+    assert DEMO_PASSWORD not in html
