@@ -282,6 +282,9 @@ def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             )
             flash.success(request, "Sent back to the author with your comment.")
         elif action == "withdraw":
+            if request.POST.get("confirm") != "1":
+                flash.error(request, "Nothing was withdrawn: tick the box to confirm that it should come down now.")
+                return redirect("content:message_detail", pk=pk)
             services.message_withdraw(user=user, message_id=pk, comment=request.POST.get("comment", ""))
             flash.success(request, "Withdrawn: it no longer shows.")
         else:

@@ -173,8 +173,22 @@ def test_the_manage_list_is_for_curators_and_reviewers(author, reviewer, employe
 
 def test_withdraw_from_the_page(author, reviewer, employee):
     message = publish(author, reviewer)
-    signed_in(reviewer).post(f"/messages/{message.pk}/withdraw/", {"comment": "Outdated"})
+    signed_in(reviewer).post(f"/messages/{message.pk}/withdraw/", {"comment": "Outdated", "confirm": "1"})
     assert signed_in(employee).get(f"/messages/{message.pk}/").status_code == 404
+
+
+def test_withdraw_needs_confirming_and_sits_apart_from_approve(author, reviewer, employee):
+    message = publish(author, reviewer)
+    client = signed_in(reviewer)
+    refused = client.post(f"/messages/{message.pk}/withdraw/", {"comment": "Outdated"}, follow=True)
+    assert "Nothing was withdrawn: tick the box to confirm" in refused.content.decode()
+    assert signed_in(employee).get(f"/messages/{message.pk}/").status_code == 200  # still live
+
+    html = client.get(f"/messages/{message.pk}/").content.decode()
+    withdraw = html.index('aria-labelledby="withdraw-title"')
+    assert 'name="confirm" value="1" required' in html[withdraw:]
+    assert html.count("Withdraw now") == 1
+    assert html.index("Withdraw now") > html.index('aria-labelledby="revisions-title"')  # after everything else
 
 
 def test_unknown_actions_are_404(author, reviewer):
