@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from accounts.models import RoleName, User
 from accounts.permissions import role_required
 from config.errors import ServiceError
+from config.input import JSONParser, MultiPartParser
 from config.pagination import Pagination
 from content import selectors, services
 from content.models import Channel, Message, MessageEvent, MessageRevision, Share, Status
@@ -663,8 +664,6 @@ class ToolkitItemInput(serializers.Serializer):
 
 
 class ToolkitItemsApi(APIView):
-    from rest_framework.parsers import JSONParser, MultiPartParser
-
     parser_classes = [JSONParser, MultiPartParser]
 
     @extend_schema(

@@ -5,13 +5,13 @@ Kept apart from the view so the web layer only maps each failure to its status c
 
 from __future__ import annotations
 
-import json
 from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.utils.dateparse import parse_datetime
 
+from config.input import InputRejected, loads_json
 from engage.models import Priority
 from engage.services import Inbound
 
@@ -53,8 +53,10 @@ def _optional_str(data: dict[str, Any], key: str, limit: int, errors: dict[str, 
 def parse(body: bytes) -> Inbound:
     """The query a webhook body describes, or ``InvalidPayload`` naming each bad field."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        data = loads_json(body)
+    except InputRejected as exc:
+        raise InvalidPayload(exc.errors()) from None
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise InvalidPayload({"non_field_errors": ["The body is not JSON."]}) from None
     if not isinstance(data, dict):
         raise InvalidPayload({"non_field_errors": ["The body must be a JSON object."]})
