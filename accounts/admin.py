@@ -385,12 +385,26 @@ class LoginLockAdmin(ReadOnlyAdmin):
 # --- Background jobs ----------------------------------------------------------------------
 
 
+class DeadLetterFilter(admin.SimpleListFilter):
+    title = "dead letter"
+    parameter_name = "dead"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Failed for good"), ("no", "Waiting")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[OutboxJob]) -> QuerySet[OutboxJob]:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(dead_at__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(OutboxJob)
 class OutboxJobAdmin(ReadOnlyAdmin):
-    """Jobs not yet handed to the broker (or, embedded, not yet run), with their last error."""
+    """Jobs not yet handed to the broker (or, embedded, not yet run), with their last error,
+    and dead letters: jobs that failed for good (config.job_policy), kept for "Retry now"."""
 
-    list_display = ["task_name", "created_at", "run_after", "attempts", "error_summary"]
-    list_filter = ["task_name"]
+    list_display = ["task_name", "created_at", "run_after", "attempts", "dead_at", "error_summary"]
+    list_filter = [DeadLetterFilter, "task_name"]
     search_fields = ["task_name", "last_error"]
     fields = readonly_fields = (
         "task_name",
@@ -399,6 +413,7 @@ class OutboxJobAdmin(ReadOnlyAdmin):
         "created_at",
         "run_after",
         "attempts",
+        "dead_at",
         "last_error",
     )
     actions = ["retry_now"]

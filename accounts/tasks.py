@@ -5,7 +5,7 @@ from celery import shared_task
 from accounts import services
 
 
-@shared_task(name="accounts.deliver_notification", max_retries=5, default_retry_delay=30, time_limit=120)
+@shared_task(name="accounts.deliver_notification", time_limit=120)
 def deliver_notification(
     *, user_ids: list[int], kind: str, title: str, body: str, url: str, dedupe_key: str | None
 ) -> int:
@@ -14,7 +14,7 @@ def deliver_notification(
     )
 
 
-@shared_task(name="accounts.send_email", max_retries=5, default_retry_delay=60, time_limit=60)
+@shared_task(name="accounts.send_email", time_limit=60)
 def send_email(*, to: list[str], subject: str, body: str) -> None:
     services.email_send(to=to, subject=subject, body=body)
 

@@ -15,7 +15,8 @@ from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-app = Celery("engage")
+# Every task is a ``config.job_policy.Job``: one retry policy and dead letters for all.
+app = Celery("engage", task_cls="config.job_policy:Job")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

@@ -1,3 +1,13 @@
+"""The probes: which is which (README, "The production shape").
+
+- ``/healthz`` — liveness: 200 while the process runs (restart the process if it fails);
+- ``/readyz/web`` — readiness for traffic: 200 while the database answers. The web tier
+  serves without the broker (jobs wait in the outbox), so a Redis outage must not take
+  web nodes out of a load balancer: point the load balancer here;
+- ``/readyz`` — the full dependency report (API.md): the database and, if configured,
+  the broker; 503 naming what failed. For monitoring and for the worker's health.
+"""
+
 from __future__ import annotations
 
 import redis
@@ -45,6 +55,18 @@ def readyz(request: HttpRequest) -> JsonResponse:
     checks = {"database": _database_ok()}
     if settings.REDIS_URL:
         checks["broker"] = _broker_ok()
+    return _report(checks)
+
+
+@csrf_exempt
+@never_cache
+@require_GET
+def readyz_web(request: HttpRequest) -> JsonResponse:
+    """Ready for traffic: 200 when the database answers, whatever the broker does."""
+    return _report({"database": _database_ok()})
+
+
+def _report(checks: dict[str, bool]) -> JsonResponse:
     failed = sorted(name for name, ok in checks.items() if not ok)
     body = {"status": "ok" if not failed else "unavailable", "checks": checks, "failed": failed}
     return JsonResponse(body, status=503 if failed else 200)

@@ -88,14 +88,30 @@ def task_named(name: str) -> Task:
     return app.tasks[name]
 
 
+def dead_letter(task_name: str, args: list[Any], kwargs: dict[str, Any], *, error: str, attempts: int) -> OutboxJob:
+    """Keep a job that failed for good where an admin sees it (Django admin, "Outbox jobs")."""
+    return OutboxJob.objects.create(
+        task_name=task_name,
+        args=args,
+        kwargs=kwargs,
+        attempts=min(attempts, 32767),
+        last_error=error,
+        dead_at=timezone.now(),
+    )
+
+
 def _run_in_process(job: OutboxJob) -> bool:
     result = task_named(job.task_name).apply(args=job.args, kwargs=job.kwargs)
     if result.failed():
         logger.error("in-process job %s failed: %s", job, result.result)
         attempts = job.attempts + 1
-        retry_at = timezone.now() + timedelta(seconds=30 * 2**attempts)
+        now = timezone.now()
+        retry_at = now + timedelta(seconds=30 * 2**attempts)
         OutboxJob.objects.filter(pk=job.pk).update(
-            attempts=attempts, last_error=repr(result.result)[:2000], run_after=retry_at
+            attempts=attempts,
+            last_error=repr(result.result)[:2000],
+            run_after=retry_at,
+            dead_at=now if attempts >= EMBEDDED_MAX_ATTEMPTS else None,
         )
         return False
     _forget(job)
@@ -105,11 +121,17 @@ def _run_in_process(job: OutboxJob) -> bool:
 def relay_outbox(*, batch_size: int = 500) -> int:
     """Dispatch outbox jobs that are due and no longer in their publisher's hands.
 
+    Dead letters (``dead_at`` set) are left for an admin ("Retry now" in Django admin).
+
     Returns how many were dispatched. Stops at the first broker failure.
     """
     now = timezone.now()
     sent = 0
-    due = OutboxJob.objects.filter(created_at__lte=now - RELAY_GRACE).exclude(run_after__gt=now).order_by("id")
+    due = (
+        OutboxJob.objects.filter(created_at__lte=now - RELAY_GRACE, dead_at__isnull=True)
+        .exclude(run_after__gt=now)
+        .order_by("id")
+    )
     if embedded():
         # One process, jobs run inline: each job gets its own transactions.
         for job in due.filter(attempts__lt=EMBEDDED_MAX_ATTEMPTS)[:batch_size]:

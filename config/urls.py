@@ -24,6 +24,7 @@ handler500 = "config.api.server_error"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("readyz/web", health.readyz_web, name="readyz_web"),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
     path("", home, name="home"),

@@ -11,9 +11,6 @@ from content import services
     name="content.apply_schedule",
     time_limit=120,
     soft_time_limit=100,
-    autoretry_for=(Exception,),
-    max_retries=3,
-    retry_backoff=True,
 )
 def apply_schedule() -> dict[str, int]:
     """Publish what is due and expire what is over (messages and toolkits). Safe to run twice."""

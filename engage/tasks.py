@@ -9,13 +9,13 @@ from engage.dashboard import tasks as dashboard_tasks  # noqa: F401 (registers t
 from engage.phase import tasks as phase_tasks  # noqa: F401 (registers the phase engine's jobs)
 
 
-@shared_task(name="engage.route_query", max_retries=5, default_retry_delay=30, time_limit=60, soft_time_limit=50)
+@shared_task(name="engage.route_query", time_limit=60, soft_time_limit=50)
 def route_query(query_id: int) -> int | None:
     query = services.query_route(query_id=query_id)
     return query.department_id if query is not None else None
 
 
-@shared_task(name="engage.deliver", max_retries=3, default_retry_delay=30, time_limit=60, soft_time_limit=45)
+@shared_task(name="engage.deliver", time_limit=60, soft_time_limit=45)
 def deliver(delivery_id: int) -> str:
     """One outbound attempt (the 10 s request timeout fits well within the time limit)."""
     return services.delivery_attempt(delivery_id=delivery_id)

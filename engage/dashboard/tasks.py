@@ -7,16 +7,12 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import DatabaseError
 
 from engage.dashboard import services
 
 
 @shared_task(
     name="engage.phase_digest",
-    autoretry_for=(DatabaseError,),
-    max_retries=3,
-    default_retry_delay=300,
     time_limit=300,
     soft_time_limit=240,
 )

@@ -10,23 +10,19 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import DatabaseError
 
 from engage.phase import rollups, services
 
 FOLD_BUDGET_SECONDS = 10.0
 
 
-@shared_task(name="engage.phase_fold_rollups", time_limit=60, soft_time_limit=50, max_retries=0)
+@shared_task(name="engage.phase_fold_rollups", time_limit=60, soft_time_limit=50)
 def phase_fold_rollups() -> int:
     return rollups.rollups_fold(time_budget_seconds=FOLD_BUDGET_SECONDS)
 
 
 @shared_task(
     name="engage.phase_snapshot_daily",
-    autoretry_for=(DatabaseError,),
-    max_retries=5,
-    default_retry_delay=300,
     time_limit=3600,
     soft_time_limit=3500,
 )
@@ -36,9 +32,6 @@ def phase_snapshot_daily() -> int:
 
 @shared_task(
     name="engage.phase_recompute",
-    autoretry_for=(DatabaseError,),
-    max_retries=3,
-    default_retry_delay=120,
     time_limit=3600,
     soft_time_limit=3500,
 )

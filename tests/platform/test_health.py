@@ -40,6 +40,15 @@ def test_readyz_answers_503_naming_the_broker_when_it_does_not_answer(client: Cl
     assert response.json()["checks"]["database"] is True
 
 
+def test_readyz_web_is_ready_for_traffic_while_the_broker_does_not_answer(client: Client, settings) -> None:
+    """The load balancer's probe: a Redis outage must not take the web tier out of service."""
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    assert client.get("/readyz").status_code == 503, "the full report still names the broker"
+    response = client.get("/readyz/web")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": True}, "failed": []}
+
+
 def test_readyz_answers_503_naming_the_database_when_it_does_not_answer(tmp_path) -> None:
     # A process whose database is unreachable from the start, as after a failover.
     env = clean_env(
@@ -49,10 +58,13 @@ def test_readyz_answers_503_naming_the_database_when_it_does_not_answer(tmp_path
         "import django, json; django.setup()\n"
         "from django.test import Client\n"
         "response = Client().get('/readyz')\n"
-        "print(json.dumps({'status': response.status_code, 'body': response.json()}))\n",
+        "web = Client().get('/readyz/web')\n"
+        "print(json.dumps({'status': response.status_code, 'body': response.json(),"
+        " 'web': [web.status_code, web.json()['failed']]}))\n",
         env,
     )
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout.strip().splitlines()[-1])
     assert answer["status"] == 503
     assert answer["body"]["failed"] == ["database"]
+    assert answer["web"] == [503, ["database"]], "not ready for traffic without the database"

@@ -26,6 +26,7 @@ print(json.dumps({
     "https_api": answer(client.get("/api/v1/users/me/", secure=True)),
     "http_healthz": answer(client.get("/healthz")),
     "http_readyz": answer(client.get("/readyz")),
+    "http_readyz_web": answer(client.get("/readyz/web")),
     "http_page": answer(client.get("/api/v1/schema/?x=1")),
     "proxied_https": answer(client.get("/api/v1/users/me/", headers={"X-Forwarded-Proto": "https"})),
     "settings": {name: getattr(settings, name) for name in (
@@ -66,6 +67,7 @@ def test_plain_http_is_redirected_to_https(production: dict[str, Any]) -> None:
 def test_probes_are_never_redirected(production: dict[str, Any]) -> None:
     assert production["http_healthz"]["status"] == 200
     assert production["http_readyz"]["status"] == 200
+    assert production["http_readyz_web"]["status"] == 200
 
 
 def test_https_terminated_by_a_proxy_is_not_redirected(production: dict[str, Any]) -> None:
@@ -80,3 +82,18 @@ def test_cookies_are_secure_http_only_and_same_site(production: dict[str, Any]) 
         "SESSION_COOKIE_SAMESITE": "Lax",
         "CSRF_COOKIE_SAMESITE": "Lax",
     }
+
+
+@pytest.mark.parametrize("path", ["/static/css/engage.css", "/static/js/"])
+def test_static_files_served_by_whitenoise_carry_the_security_headers(client: Any, path: str) -> None:
+    if path.endswith("/"):
+        path += sorted(p.name for p in (Path(__file__).resolve().parents[2] / "static" / "js").glob("*.js"))[0]
+    response = client.get(path)
+    assert response.status_code == 200
+    assert "WhiteNoise" in type(response).__name__ or response.streaming, "served by WhiteNoise, not a view"
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
