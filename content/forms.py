@@ -117,6 +117,8 @@ class ApproveForm(forms.Form):
 
 class ShareForm(forms.Form):
     channel = forms.ChoiceField(choices=Channel.choices)
+    # One per rendering of the share buttons (content_tags.share_request_key).
+    request_key = forms.CharField(required=False, max_length=64)
 
 
 class SearchForm(forms.Form):

@@ -220,9 +220,19 @@ class Share(models.Model):
     code = models.CharField(max_length=24, unique=True)
     click_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    # The share form's one-time key: a double click (or a retried request) sends the same key
+    # and gets the same share back. Empty for requests that carry none.
+    request_key = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "message", "channel", "request_key"],
+                condition=~models.Q(request_key=""),
+                name="share_request_key_unique",
+            ),
+        ]
         indexes = [
             models.Index(fields=["message", "created_at"], name="share_message_idx"),
             models.Index(fields=["user", "created_at"], name="share_user_idx"),

@@ -626,13 +626,25 @@ def share_url(share: Share) -> str:
     return settings.ENGAGE_SITE_URL + reverse("content:share_redirect", args=[share.code])
 
 
+SHARE_REQUEST_KEY_MAX = 64
+
+
 @transaction.atomic
-def share_create(*, user: User, message_id: int, channel: str, now: datetime | None = None) -> Share:
-    """A tracking link for ``user`` sharing a live message to ``channel``."""
+def share_create(
+    *, user: User, message_id: int, channel: str, request_key: str = "", now: datetime | None = None
+) -> Share:
+    """A tracking link for ``user`` sharing a live message to ``channel``.
+
+    With a ``request_key`` (the share form's one-time key) the call is idempotent: the same
+    person, channel and key get the share already made, however close together the requests
+    come (a unique constraint decides, not a read before the write).
+    """
     now = _now(now)
     message = selectors.message_get_for_user(user=user, id=message_id, now=now)
     if channel not in Channel.values:
-        raise ServiceError(f"Choose one of: {', '.join(Channel.values)}.", field="channel")
+        raise ServiceError(f"Choose where to share it: {', '.join(Channel.labels)}.", field="channel")
+    if len(request_key) > SHARE_REQUEST_KEY_MAX:
+        raise ServiceError(f"The request key is longer than {SHARE_REQUEST_KEY_MAX} characters.", field="request_key")
     if not message.is_live(now):
         raise Conflict("Only a published message can be shared.", status=message.status_at(now))
     for _attempt in range(5):
@@ -645,10 +657,17 @@ def share_create(*, user: User, message_id: int, channel: str, now: datetime | N
                     channel=channel,
                     code=secrets.token_urlsafe(9),
                     created_at=now,
+                    request_key=request_key,
                 )
             break
-        except IntegrityError:  # a code collision, astronomically rare: draw again
-            continue
+        except IntegrityError:
+            if request_key:
+                earlier = Share.objects.filter(
+                    user=user, channel=channel, request_key=request_key, message=message
+                ).first()
+                if earlier is not None:
+                    return earlier  # the same request again: already made and announced
+            continue  # otherwise a code collision, astronomically rare: draw again
     else:
         raise RuntimeError("could not draw a unique share code")
     announce(

@@ -148,7 +148,12 @@ def message_share(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return HttpResponse("Choose a channel.", status=400)
     try:
-        share = services.share_create(user=user, message_id=pk, channel=form.cleaned_data["channel"])
+        share = services.share_create(
+            user=user,
+            message_id=pk,
+            channel=form.cleaned_data["channel"],
+            request_key=form.cleaned_data["request_key"],
+        )
     except Conflict as exc:
         if _is_htmx(request):
             return render(request, "content/_share_result.html", {"error": exc.message}, status=409)

@@ -90,3 +90,21 @@ def test_write_submit_approve_find_and_share(browser_page, live_server, sign_in)
             visitor.close()
         share.refresh_from_db()
         assert share.click_count == (0 if agent is None else 1)
+
+
+def test_a_double_click_on_share_makes_one_share(browser_page, live_server, sign_in):  # noqa: F811
+    from tests.content.conftest import publish
+
+    marketing = DepartmentFactory(slug="marketing", name="Marketing")
+    author = UserFactory(department=marketing, roles=[RoleName.CURATOR])
+    reviewer = UserFactory(department=marketing, roles=[RoleName.REVIEWER])
+    employee = UserFactory(department=marketing)
+    message = publish(author, reviewer)
+    page = browser_page
+    sign_in(page, live_server, employee)
+    page.goto(f"{live_server.url}/messages/{message.pk}/")
+    page.locator("[data-testid=share-x]").first.dblclick()
+    page.locator(f"#share-result-{message.pk} [data-testid=share-url]").wait_for()
+    page.wait_for_load_state("networkidle")
+    share = Share.objects.get(message=message, user=employee)  # one, not two
+    assert page.locator(f"#share-result-{message.pk} [data-testid=share-url]").inner_text().endswith(f"/s/{share.code}")

@@ -15,6 +15,7 @@ from config.errors import Conflict
 from content import services
 from content.models import Action, Message, ShareClick, Status
 from content.signals import activity
+from tests.browser.conftest import live_server  # noqa: F401 (fixture)
 from tests.content.conftest import make_message, publish
 from tests.factories import UserFactory
 
@@ -91,3 +92,55 @@ def test_a_burst_of_clicks_from_one_visitor_counts_once(author, reviewer, employ
     assert ShareClick.objects.count() == 1
     share.refresh_from_db()
     assert share.click_count == 1
+
+
+def test_a_double_click_on_share_makes_one_share_over_real_concurrent_requests(
+    author,
+    reviewer,
+    employee,
+    live_server,  # noqa: F811
+):
+    """Eight identical form posts (one page's key) at once through the live server: one share."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+    import urllib.request
+
+    from django.test import Client
+
+    from content.models import Share
+
+    message = publish(author, reviewer)
+    client = Client()
+    client.force_login(employee)
+    session = client.cookies["sessionid"].value
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("Cookie", f"sessionid={session}")]
+    page = opener.open(f"{live_server.url}/messages/{message.pk}/").read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    key = re.search(r'name="request_key" value="([^"]+)"', page).group(1)
+    csrf_cookie = next(c.value for c in jar if c.name == "csrftoken")
+    body = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "request_key": key, "channel": "x"}).encode()
+
+    def post() -> str:
+        request = urllib.request.Request(
+            f"{live_server.url}/messages/{message.pk}/share/",
+            data=body,
+            headers={
+                "Cookie": f"sessionid={session}; csrftoken={csrf_cookie}",
+                "HX-Request": "true",
+                "Referer": live_server.url + "/",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.read().decode()
+
+    results = run_together([post for _ in range(8)])
+    assert not [r for r in results if isinstance(r, Exception)], results
+    share = Share.objects.get(message=message, user=employee)  # exactly one
+    assert all(f"/s/{share.code}" in html for html in results)  # every click shows the same link
+
+    # Another rendering of the page (a fresh key) is a new share.
+    again = opener.open(f"{live_server.url}/messages/{message.pk}/").read().decode()
+    assert re.search(r'name="request_key" value="([^"]+)"', again).group(1) != key
