@@ -11,7 +11,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("training.api_urls")),
     path("", include("content.api_urls")),
     path("", include("engage.api_urls")),
-    path("", include("engage.phase_api_urls")),
+    path("", include("engage.phase.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
 ]
@@ -32,7 +32,7 @@ urlpatterns = [
     path("training/", include("training.urls")),
     path("", include("content.urls")),
     path("", include("engage.urls")),
-    path("dashboard/", include("engage.dashboard_urls")),
+    path("dashboard/", include("engage.dashboard.urls")),
 ]
 
 if getattr(settings, "ENGAGE_BENCH_VIEWS", False):

@@ -8,7 +8,8 @@ class EngageConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.notifications import register_kind
-        from engage import dashboard_views, receivers, views
+        from engage import receivers, views
+        from engage.dashboard import views as dashboard_views
 
         register_kind("engage.query_routed", "New queries for your department", email_default=False)
         register_kind("engage.query_escalated", "Queries escalated to your department", email_default=False)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from engage import dashboard_views as views
+from engage.dashboard import views
 
 app_name = "dashboard"
 
