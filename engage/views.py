@@ -9,7 +9,6 @@ same functions the API calls. Visibility first: what a person may not see is a 4
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -248,7 +247,9 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
     in_review = next((a for a in answers if a.status == AnswerStatus.PENDING_REVIEW), None)
     published = next((a for a in answers if a.status == AnswerStatus.PUBLISHED), None)
     draft_ids = offered.message_ids if offered else []
+    unsent = request.session.pop(_unsent_key(pk), None) if holds else None
     context = {
+        "unsent": unsent,
         "query": query,
         "status": status,
         "now": now,
@@ -320,6 +321,15 @@ def query_release(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_back(request, _query_url(pk)))
 
 
+def _unsent_key(pk: int) -> str:
+    return f"engage:unsent-answer:{pk}"
+
+
+def _keep_unsent(request: HttpRequest, pk: int, body: str) -> None:
+    """Text the server refused to keep (over the limit) comes back in the box once, with the error."""
+    request.session[_unsent_key(pk)] = body
+
+
 def _answer_fields(request: HttpRequest) -> tuple[str, list[int]]:
     body = request.POST.get("body", "")
     return body, _ids(request.POST.getlist("message_ids"), limit=services.MAX_MESSAGES_PER_ANSWER)
@@ -348,7 +358,8 @@ def query_draft(request: HttpRequest, pk: int) -> HttpResponse:
         if _is_htmx(request):
             return render(request, "engage/_draft_status.html", {"error": exc.message}, status=409)
         flash.error(request, exc.message)
-        return redirect(_query_url(pk))
+        _keep_unsent(request, pk, body)
+        return redirect(_query_url(pk) + "#answer")
     if _is_htmx(request):
         return render(request, "engage/_draft_status.html", {"saved_at": draft.updated_at})
     flash.success(request, "Message added to your draft." if used else "Draft saved.")
@@ -365,9 +376,12 @@ def query_answer(request: HttpRequest, pk: int) -> HttpResponse:
         answer = services.answer_submit(user=user, query_id=pk, body=body, message_ids=message_ids)
     except ServiceError as exc:
         flash.error(request, exc.message)
-        # Keep what they wrote: the draft is offered back on the page.
-        with contextlib.suppress(ServiceError):
+        # Keep what they wrote: the draft is offered back on the page, and when even the
+        # draft refuses it (too long), the page shows it once more from the session.
+        try:
             services.query_draft_save(user=user, query_id=pk, body=body, message_ids=message_ids)
+        except ServiceError:
+            _keep_unsent(request, pk, body)
         return redirect(_query_url(pk) + "#answer")
     if answer.status == AnswerStatus.PUBLISHED:
         flash.success(request, "Published: your answer is on its way to the customer.")

@@ -527,11 +527,14 @@ def _move_options(html: str, insight_pk: int) -> list[tuple[str, bool]]:
     return [(v, bool(sel)) for v, sel in re.findall(r'<option value="([a-z_]+)"( selected)?>', select.group(1))]
 
 
-def test_the_board_offers_only_the_moves_that_make_sense_and_defaults_to_the_current_status(owner, department):
+def test_the_insights_board_offers_only_the_moves_that_make_sense_defaulting_to_the_current_status(
+    owner, make_query, department
+):
     product = DepartmentFactory(slug="product", name="Product", kind="product", customer_facing=False)
     pia = UserFactory(department=product, name="Pia Product")
     client = client_for(pia)
-    insight = services.insight_create(user=owner, title="Dark mode", description="", query_ids=[])
+    query = make_query("Please add dark mode", department=department)
+    insight = services.insight_create(user=owner, title="Dark mode", description="", query_ids=[query.pk])
     expected = {
         InsightStatus.SUBMITTED: ["submitted", "under_review", "planned", "declined"],
         InsightStatus.PLANNED: ["planned", "shipped", "under_review", "declined"],
@@ -621,3 +624,27 @@ def test_navigation_and_the_home_card(owner, admin_user, make_query, department)
     assert "1 open query waits in Customer Support." in home
     assert f'href="/queries/{held.pk}/"' in home
     assert 'href="/deliveries/"' in client_for(admin_user).get("/").content.decode()
+
+
+# --- A session that ended ------------------------------------------------------------------------
+
+
+def test_an_ended_session_answers_htmx_with_401_and_a_form_post_returns_to_its_page(owner, make_query, department):
+    query = make_query(department=department)
+    anonymous = Client()
+    background = anonymous.post(f"/queries/{query.pk}/draft/", {"body": "x"}, headers={"HX-Request": "true"})
+    assert background.status_code == 401  # not the sign-in page, pasted into the form
+    assert background["X-Engage-Session"] == "expired"
+    assert "<form" not in background.content.decode()
+    posted = anonymous.post(
+        f"/queries/{query.pk}/answer/", {"body": "x"}, headers={"Referer": f"http://testserver/queries/{query.pk}/"}
+    )
+    assert posted["Location"] == f"/login/?next=%2Fqueries%2F{query.pk}%2F"
+    elsewhere = anonymous.post(
+        f"/queries/{query.pk}/answer/", {"body": "x"}, headers={"Referer": "https://evil.test/x"}
+    )
+    assert elsewhere["Location"] == f"/login/?next=/queries/{query.pk}/answer/"  # another site's page is never a target
+    page = client_for(owner).get(f"/queries/{query.pk}/answer/")
+    assert page.status_code == 405
+    assert page["Allow"] == "POST"
+    assert f'href="/queries/{query.pk}/"' in page.content.decode()
