@@ -212,6 +212,15 @@ def message_revisions(*, message: Message) -> QuerySet[MessageRevision]:
     return message.revisions.select_related("author").order_by("-number")
 
 
+def message_revision_before(*, revision: MessageRevision) -> MessageRevision | None:
+    """The revision saved just before ``revision`` (what its reviewer saw last), if any."""
+    return (
+        MessageRevision.objects.filter(message_id=revision.message_id, number__lt=revision.number)
+        .order_by("-number")
+        .first()
+    )
+
+
 def message_events(*, message: Message) -> QuerySet[MessageEvent]:
     return message.events.select_related("actor", "revision").order_by("at", "id")
 

@@ -24,6 +24,7 @@ from config.errors import Conflict, ServiceError
 from config.markdown import render_markdown
 from content import review, selectors, services
 from content.apis import usage_period
+from content.diff import revision_diff
 from content.forms import ApproveForm, MessageForm, RejectForm, SearchForm, ShareForm, ToolkitForm, ToolkitItemForm
 from content.models import Channel, Message, Share, Status
 
@@ -116,6 +117,14 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else (message.latest_revision if message.status == Status.IN_REVIEW else None)
     )
     is_author = user.pk in (message.author_id, message.latest_revision.author_id if message.latest_revision else None)
+    # The revision under review against what it would replace: the live one, else the one before it.
+    compared_with = None
+    if in_review_revision is not None:
+        compared_with = (
+            message.revision
+            if message.revision_id and message.revision_id != in_review_revision.pk
+            else selectors.message_revision_before(revision=in_review_revision)
+        )
     context = {
         "message": message,
         "status": message.status_at(now),
@@ -124,6 +133,8 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "pending": pending,
         "under_review": under_review,
         "in_review_revision": in_review_revision,
+        "compared_with": compared_with,
+        "changes": revision_diff(compared_with, in_review_revision) if compared_with and in_review_revision else [],
         "can_review": under_review and user.has_role(RoleName.REVIEWER) and not is_author,
         "is_author": is_author,
         "can_edit": user.has_role(RoleName.CURATOR),

@@ -108,3 +108,29 @@ def test_a_double_click_on_share_makes_one_share(browser_page, live_server, sign
     page.wait_for_load_state("networkidle")
     share = Share.objects.get(message=message, user=employee)  # one, not two
     assert page.locator(f"#share-result-{message.pk} [data-testid=share-url]").inner_text().endswith(f"/s/{share.code}")
+
+
+def test_the_reviewer_sees_what_changed_in_a_revision(browser_page, live_server, sign_in):  # noqa: F811
+    from content import services
+    from tests.content.conftest import publish
+
+    marketing = DepartmentFactory(slug="marketing", name="Marketing")
+    author = UserFactory(department=marketing, roles=[RoleName.CURATOR])
+    reviewer = UserFactory(department=marketing, roles=[RoleName.REVIEWER])
+    message = publish(author, reviewer, title="Refunds take five days", body="We refund every order in five days.")
+    services.message_update(
+        user=author,
+        message_id=message.pk,
+        fields={"title": "Refunds take three days", "body": "We refund every order in three days."},
+    )
+    page = browser_page
+    sign_in(page, live_server, reviewer)
+    page.goto(f"{live_server.url}/messages/{message.pk}/")
+    diff = page.get_by_test_id("revision-diff")
+    assert diff.get_by_role("heading").inner_text() == "What changed: revision 1 → 2"
+    assert "five" in diff.locator("dl.diff del.diff__removed").first.inner_text()
+    assert "three" in diff.locator("dl.diff ins.diff__added").first.inner_text()
+    # Removed text is struck through and readable (the colours come from the theme's tokens).
+    style = diff.locator("dl.diff del.diff__removed").first.evaluate("e => getComputedStyle(e).textDecorationLine")
+    assert "line-through" in style
+    assert page.get_by_role("button", name="Approve revision 2").is_visible()
