@@ -46,12 +46,21 @@ def enqueue(task: Task | str, *args: Any, delay_seconds: int | None = None, **kw
 
 def outbox_row(task: Task | str, *args: Any, **kwargs: Any) -> OutboxJob:
     """The unsaved outbox row :func:`enqueue` would write, for a statement that writes it
-    itself (``engage.statements``); hand the saved row to :func:`dispatch_after_commit`."""
+    itself (``engage.statements``); hand the written row to :func:`hand_over`."""
     return OutboxJob(task_name=task if isinstance(task, str) else task.name, args=list(args), kwargs=kwargs)
 
 
-def dispatch_after_commit(job: OutboxJob) -> None:
-    """What :func:`enqueue` does once its row is written: send it after the commit."""
+def hand_over(job: OutboxJob) -> None:
+    """What happens to a job a hot path's statement wrote into the outbox.
+
+    With a broker and ``ENGAGE_HOT_JOBS_BY_RELAY`` (the default), nothing more in the
+    request: the relay sends it on its next run after :data:`RELAY_GRACE` (well under half a
+    minute), in a batch, which saves the request the broker round trip and a second commit
+    (bench/RESULTS.md). Otherwise, and always when embedded, as :func:`enqueue`: sent (or run)
+    right after the commit.
+    """
+    if settings.ENGAGE_HOT_JOBS_BY_RELAY and not embedded():
+        return
     transaction.on_commit(lambda: dispatch(job), robust=True)
 
 

@@ -222,6 +222,9 @@ ENGAGE_MAX_OPEN_CLAIMS = env_int("ENGAGE_MAX_OPEN_CLAIMS", 5, minimum=1, maximum
 ENGAGE_OUTBOUND_ALLOW_LOOPBACK = env_bool("ENGAGE_OUTBOUND_ALLOW_LOOPBACK", False)
 # The benchmark (bench/) mounts its ceiling views only when it runs the server.
 ENGAGE_BENCH_VIEWS = env_bool("ENGAGE_BENCH", False)
+# The webhook's routing job and a published answer's delivery job go to the broker with the
+# outbox relay's next run instead of from the request (config.jobs.hand_over).
+ENGAGE_HOT_JOBS_BY_RELAY = env_bool("ENGAGE_HOT_JOBS_BY_RELAY", True)
 
 # --- Mail ----------------------------------------------------------------------------------
 EMAIL_URL = env_str("EMAIL_URL")

@@ -229,7 +229,7 @@ def _query_receive_one_statement(*, channel: Channel, inbound: Inbound, received
         query=query, event=event, key_prefix="query_received:", job=jobs.outbox_row("engage.route_query")
     )
     if received.job is not None:
-        jobs.dispatch_after_commit(received.job)
+        jobs.hand_over(received.job)
     if received.query_id is None:  # a racing delivery of the same id had not committed: it has now
         existing = Query.objects.filter(channel=channel, external_id=inbound.external_id).values_list("pk", flat=True)
         return existing.get(), False
@@ -502,47 +502,44 @@ def _needs_claim(status: str) -> Conflict:
 
 def _answer_publish_one_statement(*, user: User, query_id: int, body: Any) -> Answer | None:
     """:func:`answer_submit` on PostgreSQL for a certified responder's new answer (no messages,
-    no answer sent back by a reviewer): one statement locks and checks, one publishes.
+    no answer sent back by a reviewer): one statement checks and publishes.
 
-    ``None`` when the answer is not that case (not a responder now, or a returned draft to
-    reuse): the caller then takes the general way. Visibility (404), then the body (400), then
-    the live claim (409), as there.
+    ``None`` when the answer is not that case (not a responder now, a returned draft to reuse,
+    or a body to refuse: the general way then answers in its order, 404, 400, 409).
     """
-    with transaction.atomic():
-        now = timezone.now()
-        target = statements.answer_target(query_id=query_id, user_id=user.pk, scope=visibility_scope(user), now=now)
-        if target is None:
-            raise Http404("No such query")
-        body = _clean_body(body)
-        status = query_status(state=target.state, claimed_until=target.claimed_until, at=now)
-        if not (status == QueryStatus.CLAIMED and target.claimed_by_id == user.pk):
-            raise _needs_claim(status)
-        if not target.responder or target.has_returned_draft:
-            return None
-        answer = Answer(
-            query_id=query_id, author=user, author_department_id=user.department_id, body=body,
-            body_html=render_markdown(body), status=AnswerStatus.PUBLISHED, created_at=now, submitted_at=now,
-            published_at=now,
-        )  # fmt: skip
-        event = participation.event_row(
-            participation.activity(
-                kind=ActivityKind.ANSWER_PUBLISHED, occurred_at=now, object_type="engage.answer", object_id=0,
-                key="answer_published:", actor=user, department_id=user.department_id,
-                data={"query_id": query_id, "query_department_id": target.department_id, "messages": []},
-            )
-        )  # fmt: skip
-        query = Query(pk=query_id, channel_id=target.channel_id, external_id=target.external_id)
-        delivery = Delivery(
-            kind=DeliveryKind.ANSWER, channel_id=target.channel_id, query_id=query_id,
-            payload=answer_payload(query=query, answer=answer), next_attempt_at=now,
-        )  # fmt: skip
-        delivery.payload.pop("answer_id")  # the statement writes it, once the answer has an id
-        job = jobs.outbox_row("engage.deliver")
-        statements.publish(answer=answer, event=event, delivery=delivery, job=job)
-        jobs.dispatch_after_commit(job)
-    # What the API answers with, known already: no messages, the author is the caller.
-    answer._prefetched_objects_cache = {"messages": answer.messages.none()}  # type: ignore[attr-defined]
-    return answer
+    if not isinstance(body, str) or not body.strip() or len(body) > MAX_ANSWER_LENGTH:
+        return None
+    body = body.strip()
+    now = timezone.now()
+    answer = Answer(
+        query_id=query_id, author=user, author_department_id=user.department_id, body=body,
+        body_html=render_markdown(body), status=AnswerStatus.PUBLISHED, created_at=now, submitted_at=now,
+        published_at=now,
+    )  # fmt: skip
+    event = participation.event_row(
+        participation.activity(
+            kind=ActivityKind.ANSWER_PUBLISHED, occurred_at=now, object_type="engage.answer", object_id=0,
+            key="answer_published:", actor=user, department_id=user.department_id,
+            data={"query_id": query_id, "messages": []},  # and the query's department, in the statement
+        )
+    )  # fmt: skip
+    delivery = Delivery(
+        kind=DeliveryKind.ANSWER, query_id=query_id, next_attempt_at=now,
+        payload=answer_payload(query=Query(pk=query_id), answer=answer),  # the ids are filled in by the statement
+    )  # fmt: skip
+    job = jobs.outbox_row("engage.deliver")
+    published = statements.publish(scope=visibility_scope(user), answer=answer, event=event, delivery=delivery, job=job)
+    if published.job is not None:
+        jobs.hand_over(published.job)
+        # What the API answers with, known already: no messages, the author is the caller.
+        answer._prefetched_objects_cache = {"messages": answer.messages.none()}  # type: ignore[attr-defined]
+        return answer
+    if not published.visible:
+        raise Http404("No such query")
+    status = query_status(state=published.state or "", claimed_until=published.claimed_until, at=now)
+    if not (status == QueryStatus.CLAIMED and published.claimed_by_id == user.pk):
+        raise _needs_claim(status)
+    return None  # not a responder now, or a returned draft: the general way
 
 
 def answer_submit(*, user: User, query_id: int, body: Any, message_ids: Any = None) -> Answer:

@@ -188,17 +188,22 @@ def queue_rows(
 # --- Receipt of a webhook -------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=32)
+def _insert_shape(model: type[Model], skip: tuple[str, ...]) -> tuple[list[Any], str, str]:
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in skip]
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    marks = ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields)
+    return fields, columns, marks
+
+
 def _insert_parts(obj: Model, *, skip: tuple[str, ...] = ()) -> tuple[str, str, list[Any]]:
     """Column list, typed placeholders and values of an unsaved instance, as ``save`` writes them.
 
     The placeholders carry the column's type (``%s::bigint``): in ``INSERT … SELECT`` an
     untyped parameter (a ``None``, say) would be read as text.
     """
-    fields = [f for f in obj._meta.concrete_fields if not f.primary_key and f.attname not in skip]
-    columns = ", ".join(f'"{f.column}"' for f in fields)
-    marks = ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields)
-    values = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
-    return columns, marks, values
+    fields, columns, marks = _insert_shape(type(obj), skip)
+    return columns, marks, [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
 
 
 @lru_cache(maxsize=4)
@@ -259,94 +264,125 @@ _DELIVERY = Delivery._meta.db_table
 _DRAFT = QueryDraft._meta.db_table
 
 
-@lru_cache(maxsize=2)
-def _answer_target_sql(holds_privilege: str) -> str:
-    return f"""
-SELECT q.id, q.state, q.claimed_by_id, q.claimed_until, q.channel_id, q.department_id, q.external_id,
-       {holds_privilege},
-       EXISTS (SELECT 1 FROM "{_ANSWER}" a WHERE a.query_id = q.id AND a.author_id = %(user)s AND a.status = 'draft')
-FROM "{_QUERY}" q WHERE q.id = %(id)s AND {VISIBLE}
-FOR UPDATE OF q
-"""  # noqa: S608 (fixed fragments; every value is a parameter)
+def _column(model: type[Model], attname: str) -> str:
+    return str(next(f.column for f in model._meta.concrete_fields if f.attname == attname))
+
+
+@lru_cache(maxsize=16)
+def _named_shape(model: type[Model], prefix: str, overrides: tuple[tuple[str, str], ...]) -> tuple[list[Any], str, str]:
+    skip = tuple(name for name, _sql in overrides)
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in skip]
+    columns = ", ".join([*(f'"{f.column}"' for f in fields), *(f'"{_column(model, name)}"' for name in skip)])
+    marks = ", ".join(
+        [*(f"%({prefix}{n})s::{f.cast_db_type(connection)}" for n, f in enumerate(fields)), *(e for _n, e in overrides)]
+    )
+    return fields, columns, marks
+
+
+def _named(obj: Model, prefix: str, overrides: tuple[tuple[str, str], ...] = ()) -> tuple[str, str, dict[str, Any]]:
+    """An unsaved instance's columns, typed named placeholders and values (as ``save`` writes
+    them), some columns given instead as SQL expressions (what depends on a new id)."""
+    fields, columns, marks = _named_shape(type(obj), prefix, overrides)
+    values = {f"{prefix}{n}": f.get_db_prep_save(f.pre_save(obj, add=True), connection) for n, f in enumerate(fields)}
+    return columns, marks, values
+
+
+_EVENT_IDS = (
+    ("object_id", "a.id"),
+    ("key", "'answer_published:' || a.id"),
+    ("data", "%(event_data)s::jsonb || jsonb_build_object('query_department_id', ok.department_id)"),
+)
+_DELIVERY_IDS = (
+    ("channel_id", "ok.channel_id"),
+    ("answer_id", "a.id"),
+    ("payload", "%(payload)s::jsonb || jsonb_build_object('answer_id', a.id, 'query_external_id', ok.external_id)"),
+)
+_JOB_IDS = (("args", "jsonb_build_array(d.id)"),)
 
 
 @dataclass(frozen=True)
-class AnswerTarget:
-    id: int
-    state: str
+class Published:
+    visible: bool
+    state: str | None
     claimed_by_id: int | None
     claimed_until: datetime | None
-    channel_id: int
-    department_id: int | None
-    external_id: str
     responder: bool
     has_returned_draft: bool
+    answer_id: int | None
+    job: OutboxJob | None
 
 
-def answer_target(*, query_id: int, user_id: int, scope: tuple[bool, int | None], now: datetime) -> AnswerTarget | None:
-    """Lock the query the person answers (if they may see it), and say in the same statement
-    whether they are a certified responder now and whether a reviewer sent an answer back."""
+def publish(
+    *,
+    scope: tuple[bool, int | None],
+    answer: Answer,
+    event: ParticipationEvent,
+    delivery: Delivery,
+    job: OutboxJob,
+) -> Published:
+    """A certified responder's new answer, published in one statement (atomic on its own).
+
+    In one go: the query locked if the person may see it (visibility), the live claim, the
+    certification (training's rule, :data:`training.selectors.HOLDS_PRIVILEGE_SQL`) and the
+    absence of an answer a reviewer sent back checked; then the answer written, the query
+    marked answered, its event, its delivery and the delivery's job written, and the
+    author's draft dropped. Nothing is written unless every check holds; the result says
+    which did not. The instances are unsaved, built by the service; what depends on the
+    new ids (the event's object and key, the delivery's answer and payload ids, the job's
+    argument) is filled in here.
+    """
     from training.selectors import HOLDS_PRIVILEGE_SQL
 
-    sees_all, department = scope
-    params = {"id": query_id, "user": user_id, "sees_all": sees_all, "department": department, "now": now,
-              "privilege": "responder"}  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(_answer_target_sql(HOLDS_PRIVILEGE_SQL), params)
-        row = cursor.fetchone()
-    return None if row is None else AnswerTarget(*row)
-
-
-def _column(obj: Model, attname: str) -> str:
-    return str(next(f.column for f in obj._meta.concrete_fields if f.attname == attname))
-
-
-def _typed(obj: Model, overrides: dict[str, str]) -> tuple[str, str, list[Any]]:
-    """Like :func:`_insert_parts`, with some columns given as SQL expressions (the new ids)."""
-    columns, marks, values = _insert_parts(obj, skip=tuple(overrides))
-    return (
-        ", ".join([columns, *(f'"{_column(obj, name)}"' for name in overrides)]),
-        ", ".join([marks, *overrides.values()]),
-        values,
-    )
-
-
-def publish(*, answer: Answer, event: ParticipationEvent, delivery: Delivery, job: OutboxJob) -> tuple[int, int]:
-    """Publish a new answer in one statement: the answer, the query answered, its event, its
-    delivery and the delivery's job, and the author's draft gone. ``(answer id, delivery id)``.
-
-    Call holding the query's lock (:func:`answer_target`). The instances are unsaved and built
-    by the service; what depends on the new ids (the event's object and key, the delivery's
-    answer and ``answer_id`` in its payload, the job's argument) is filled in here.
-    """
-    a_columns, a_marks, a_values = _insert_parts(answer)
-    e_columns, e_marks, e_values = _typed(event, {"object_id": "a.id", "key": "'answer_published:' || a.id"})
-    d_columns, d_marks, d_values = _typed(
-        delivery, {"answer_id": "a.id", "payload": "%s::jsonb || jsonb_build_object('answer_id', a.id)"}
-    )
-    j_columns, j_marks, j_values = _typed(job, {"args": "jsonb_build_array(d.id)"})
+    a_columns, a_marks, a_values = _named(answer, "a")
+    e_columns, e_marks, e_values = _named(event, "e", _EVENT_IDS)
+    d_columns, d_marks, d_values = _named(delivery, "d", _DELIVERY_IDS)
+    j_columns, j_marks, j_values = _named(job, "j", _JOB_IDS)
     sql = f"""
-WITH a AS (
-    INSERT INTO "{_ANSWER}" ({a_columns}) VALUES ({a_marks}) RETURNING id
+WITH q AS (
+    SELECT q.id, q.state, q.claimed_by_id, q.claimed_until, q.channel_id, q.department_id, q.external_id,
+           {HOLDS_PRIVILEGE_SQL} AS responder,
+           EXISTS (SELECT 1 FROM "{_ANSWER}" r WHERE r.query_id = q.id AND r.author_id = %(user)s
+                   AND r.status = 'draft') AS returned
+    FROM "{_QUERY}" q WHERE q.id = %(id)s AND {VISIBLE}
+    FOR UPDATE OF q
+), ok AS (
+    SELECT * FROM q WHERE q.state = 'open' AND q.claimed_by_id = %(user)s AND q.claimed_until > %(now)s
+                      AND q.responder AND NOT q.returned
+), a AS (
+    INSERT INTO "{_ANSWER}" ({a_columns}) SELECT {a_marks} FROM ok RETURNING id
 ), answered AS (
-    UPDATE "{_QUERY}" SET state = 'answered', answered_at = %s::timestamptz, claimed_until = NULL WHERE id = %s
+    UPDATE "{_QUERY}" SET state = 'answered', answered_at = %(now)s, claimed_until = NULL
+    WHERE id = %(id)s AND EXISTS (SELECT 1 FROM a)
 ), event AS (
-    INSERT INTO "{_EVENT}" ({e_columns}) SELECT {e_marks} FROM a ON CONFLICT (key) DO NOTHING
+    INSERT INTO "{_EVENT}" ({e_columns}) SELECT {e_marks} FROM a, ok ON CONFLICT (key) DO NOTHING
 ), d AS (
-    INSERT INTO "{_DELIVERY}" ({d_columns}) SELECT {d_marks} FROM a RETURNING id
+    INSERT INTO "{_DELIVERY}" ({d_columns}) SELECT {d_marks} FROM a, ok RETURNING id
 ), job AS (
     INSERT INTO "{_JOB}" ({j_columns}) SELECT {j_marks} FROM d RETURNING id
 ), draft AS (
-    DELETE FROM "{_DRAFT}" WHERE query_id = %s AND author_id = %s
+    DELETE FROM "{_DRAFT}" WHERE query_id = %(id)s AND author_id = %(user)s AND EXISTS (SELECT 1 FROM a)
 )
-SELECT a.id, d.id, job.id FROM a, d, job
+SELECT q.state, q.claimed_by_id, q.claimed_until, q.responder, q.returned,
+       (SELECT id FROM a), (SELECT id FROM d), (SELECT id FROM job)
+FROM (SELECT 1) AS one LEFT JOIN q ON TRUE
 """  # noqa: S608 (names from the models; every value is a parameter)
-    payload = json.dumps(delivery.payload)
-    params = [*a_values, answer.published_at, answer.query_id, *e_values, *d_values, payload, *j_values,
-              answer.query_id, answer.author_id]  # fmt: skip
+    sees_all, department = scope
+    event_data = dict(event.data)
+    event_data.pop("query_department_id", None)
+    payload = dict(delivery.payload)
+    params = {
+        "id": answer.query_id, "user": answer.author_id, "now": answer.published_at, "sees_all": sees_all,
+        "department": department, "privilege": "responder", "event_data": json.dumps(event_data),
+        "payload": json.dumps(payload), **a_values, **e_values, **d_values, **j_values,
+    }  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        answer_id, delivery_id, job_id = cursor.fetchone()
-    answer.pk, delivery.pk, job.pk = answer_id, delivery_id, job_id
-    job.args = [delivery_id]
-    return answer_id, delivery_id
+        state, holder, until, responder, returned, answer_id, delivery_id, job_id = cursor.fetchone()
+    if answer_id is not None:
+        answer.pk, delivery.pk, job.pk = answer_id, delivery_id, job_id
+        job.args = [delivery_id]
+    return Published(
+        visible=state is not None, state=state, claimed_by_id=holder, claimed_until=until,
+        responder=bool(responder), has_returned_draft=bool(returned), answer_id=answer_id,
+        job=job if answer_id is not None else None,
+    )  # fmt: skip
