@@ -9,8 +9,8 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 ARGS ?=
-# Checked by ruff and mypy: the apps that exist so far, the platform and the scripts.
-APPS := $(wildcard accounts training content engage)
+# Checked by ruff and mypy: the apps, the platform and the scripts.
+APPS := accounts training content engage
 TYPED := $(APPS) config scripts
 
 .PHONY: help run test lint bench worker beat prod venv venv-dev

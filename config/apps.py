@@ -1,7 +1,5 @@
-import importlib
-import importlib.util
-
-from django.apps import AppConfig, apps
+from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
 
 
 class PlatformConfig(AppConfig):
@@ -15,6 +13,4 @@ class PlatformConfig(AppConfig):
     def ready(self) -> None:
         # Register every app's tasks now, once, rather than lazily from several threads
         # (Celery's own discovery runs only in workers).
-        for config in apps.get_app_configs():
-            if importlib.util.find_spec(f"{config.name}.tasks") is not None:
-                importlib.import_module(f"{config.name}.tasks")
+        autodiscover_modules("tasks")

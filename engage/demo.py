@@ -708,7 +708,7 @@ class _Story:
             parts.append(closing)
         return "\n\n".join(parts), used
 
-    def work(self, plan: QueryPlan) -> None:
+    def work(self, plan: QueryPlan) -> None:  # noqa: C901 (predates the limit)
         """What happened to the query after it arrived, up to now."""
         rng, now, received = self.rng, self.now, plan.received_at
         ago = self.days_ago(received)

@@ -7,16 +7,10 @@ is appended to the log, where its ``key`` makes a second delivery count once.
 
 from __future__ import annotations
 
-import importlib
-import logging
 from typing import Any
 
 from config.activity import Activity
 from engage import participation
-
-logger = logging.getLogger(__name__)
-
-SOURCES = ("training.signals", "content.signals")
 
 
 def on_activity(sender: Any, activity: Activity, **kwargs: Any) -> None:
@@ -59,21 +53,15 @@ def export_personal_data(sender: Any, user: Any, **kwargs: Any) -> dict[str, Any
 
 
 def connect() -> None:
-    from django.apps import apps
+    """Connect engage's receivers (from ``EngageConfig.ready()``).
 
+    Direct imports: a renamed or missing signal stops the start-up instead of silently
+    keeping course completions and shares out of the participation log.
+    """
     from accounts.signals import collect_personal_data
+    from content.signals import activity as content_activity
+    from training.signals import activity as training_activity
 
     collect_personal_data.connect(export_personal_data, dispatch_uid="engage.export_personal_data")
-
-    for module_name in SOURCES:
-        app_label = module_name.split(".", 1)[0]
-        if not apps.is_installed(app_label):
-            continue
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            logger.warning("%s is installed but has no signals module yet", app_label)
-            continue
-        signal = getattr(module, "activity", None)
-        if signal is not None:
-            signal.connect(on_activity, dispatch_uid=f"engage.participation.{module_name}")
+    training_activity.connect(on_activity, dispatch_uid="engage.participation.training.signals")
+    content_activity.connect(on_activity, dispatch_uid="engage.participation.content.signals")
