@@ -697,7 +697,12 @@ def query_escalate(*, user: User, query_id: int, department: Any, note: Any = ""
         _holder_or_reviewer(user=user, query=query, now=now, action="escalate")
         target = Department.objects.filter(slug=department).first() if isinstance(department, str) else None
         if target is None:
-            raise ServiceError(f"No department {department!r}.", field="department")
+            raise ServiceError(
+                f"There is no department called “{department}”; choose one from the list."
+                if isinstance(department, str) and department
+                else "Choose the department to escalate it to.",
+                field="department",
+            )
         if not isinstance(note, str):
             raise ServiceError("note must be text.", field="note")
         if query.state != QueryState.OPEN:
@@ -758,7 +763,12 @@ def query_close(*, user: User, query_id: int, reason: Any) -> Query:
             raise Conflict(f"This query is {query.state}.", status=query.state)
         _holder_or_reviewer(user=user, query=query, now=now, action="close")
         if reason not in CloseReason.values:
-            raise ServiceError(f"reason must be one of {', '.join(CloseReason.values)}", field="reason")
+            raise ServiceError(
+                "Choose why it is being closed: "
+                + ", ".join(f"{label.lower()} ({value})" for value, label in CloseReason.choices)
+                + ".",
+                field="reason",
+            )
         if query.state not in (QueryState.OPEN, QueryState.PENDING_REVIEW):
             raise Conflict(f"This query is {query.state.replace('_', ' ')}.", status=query.state)
         if query.state == QueryState.PENDING_REVIEW and not can_review(user):

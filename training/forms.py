@@ -11,6 +11,7 @@ always offer an empty slot to add one more.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.http import QueryDict
@@ -70,7 +71,7 @@ class CourseDraft:
     audience: list[str] = field(default_factory=list)
     required: bool = False
     due_days: str = ""
-    pass_mark: str = "0.8"  # noqa: S105 (a fraction, not a password)
+    pass_mark: str = "80"  # noqa: S105 (a percentage, as people type it; the service takes a fraction)
     certification_name: str = ""
     certification_grants: str = ""
     certification_valid_days: str = ""
@@ -101,7 +102,7 @@ def draft_from_course(course: Course) -> CourseDraft:
         audience=[d.slug for d in course.audience.all()],
         required=course.required,
         due_days="" if course.due_days is None else str(course.due_days),
-        pass_mark=format(course.pass_mark.normalize(), "f"),
+        pass_mark=format((course.pass_mark * 100).normalize(), "f"),
         certification_name=course.certification_name,
         certification_grants=course.certification_grants,
         certification_valid_days=""
@@ -159,6 +160,19 @@ def _int_or_none(value: str, label: str) -> int | None:
         raise DraftError(f"{label} must be a whole number of days.") from None
 
 
+def _fraction_of_percent(value: str) -> Decimal:
+    """The editor's pass mark, typed as a percentage (80, 66.7), as the fraction services take."""
+    try:
+        percent = Decimal(value.strip().rstrip("%").strip())
+    except (InvalidOperation, ValueError):
+        raise DraftError("Type the pass mark as a percentage from 0 to 100, such as 80.") from None
+    if not percent.is_finite() or not Decimal(0) <= percent <= Decimal(100):
+        raise DraftError("Type the pass mark as a percentage from 0 to 100, such as 80.")
+    if percent != percent.quantize(Decimal("0.1")):
+        raise DraftError("The pass mark may have at most one decimal, such as 66.7.")
+    return percent / 100
+
+
 def service_arguments(draft: CourseDraft) -> dict[str, Any]:
     """The arguments of ``course_create`` / ``course_update`` for this draft.
 
@@ -192,7 +206,7 @@ def service_arguments(draft: CourseDraft) -> dict[str, Any]:
         "audience": draft.audience,
         "required": draft.required,
         "due_days": _int_or_none(draft.due_days, "Due within"),
-        "pass_mark": draft.pass_mark,
+        "pass_mark": _fraction_of_percent(draft.pass_mark),
         "certification": certification,
         "modules": modules,
     }

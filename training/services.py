@@ -86,13 +86,19 @@ def _whole_number(value: Any, *, field: str, minimum: int, maximum: int) -> int:
 def clean_pass_mark(value: Any) -> Decimal:
     """A fraction between 0 and 1 with at most three decimals (0.8, 0.75, 0.667)."""
     if isinstance(value, bool):
-        raise ServiceError("pass_mark must be a number between 0 and 1, such as 0.8.", field="pass_mark")
+        raise ServiceError(
+            "pass_mark must be a number between 0 and 1, such as 0.8 (80 % of the questions right).", field="pass_mark"
+        )
     try:
         mark = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise ServiceError("pass_mark must be a number between 0 and 1, such as 0.8.", field="pass_mark") from None
+        raise ServiceError(
+            "pass_mark must be a number between 0 and 1, such as 0.8 (80 % of the questions right).", field="pass_mark"
+        ) from None
     if not mark.is_finite() or not Decimal(0) <= mark <= Decimal(1):
-        raise ServiceError("pass_mark must be between 0 and 1, such as 0.8.", field="pass_mark")
+        raise ServiceError(
+            "pass_mark must be between 0 and 1, such as 0.8 (80 % of the questions right).", field="pass_mark"
+        )
     if mark != mark.quantize(Decimal("0.001")):
         raise ServiceError("pass_mark may have at most three decimals, such as 0.667.", field="pass_mark")
     return mark

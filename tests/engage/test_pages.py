@@ -474,6 +474,16 @@ def test_escalate_and_close_through_the_pages(owner, reviewer, make_query, depar
     query.refresh_from_db()
     assert query.department == other_department
     assert query.escalation_note == "Invoice question"
+    # An empty or unknown department is explained in words, not as "No department ''.".
+    other = make_query(department=department)
+    client.post(f"/queries/{other.pk}/claim/")
+    assert flashes(client.post(f"/queries/{other.pk}/escalate/", {"department": ""}))[-1] == (
+        "Choose the department to escalate it to."
+    )
+    assert (
+        "There is no department called “nowhere”"
+        in flashes(client.post(f"/queries/{other.pk}/escalate/", {"department": "nowhere"}))[-1]
+    )
     assert client.get(f"/queries/{query.pk}/").status_code == 404
 
     closing = make_query(department=department)
@@ -481,7 +491,10 @@ def test_escalate_and_close_through_the_pages(owner, reviewer, make_query, depar
     assert "Only the person holding" in flashes(refused)[-1]
     review = client_for(reviewer)
     bad = review.post(f"/queries/{closing.pk}/close/", {"reason": "bored"})
-    assert "reason must be one of" in flashes(bad)[-1]
+    assert (
+        flashes(bad)[-1]
+        == "Choose why it is being closed: spam (spam), duplicate (duplicate), no action needed (no_action)."
+    )
     review.post(f"/queries/{closing.pk}/close/", {"reason": "duplicate"})
     closing.refresh_from_db()
     assert closing.state == QueryState.CLOSED

@@ -219,7 +219,7 @@ def test_the_editor_creates_and_edits_a_draft(client, curator, department):
         "audience": [department.slug],
         "required": "on",
         "due_days": "14",
-        "pass_mark": "0.75",
+        "pass_mark": "75",
         "certification_name": "",
         "certification_grants": "",
         "certification_valid_days": "",
@@ -258,6 +258,13 @@ def test_the_editor_creates_and_edits_a_draft(client, curator, department):
     assert "Renamed" in refused.content.decode()
     course.refresh_from_db()
     assert course.title == "Social media policy"
+    # The pass mark is typed as a percentage; a fraction-style or out-of-range value is explained.
+    editor = client.get(f"/training/manage/{course.pk}/edit/").content.decode()
+    assert 'name="pass_mark" type="text" inputmode="decimal" value="75"' in editor
+    for typed in ("175", "lots"):
+        refused = client.post(f"/training/manage/{course.pk}/edit/", {**form, "pass_mark": typed})
+        assert refused.status_code == 400
+        assert "Type the pass mark as a percentage from 0 to 100, such as 80." in refused.content.decode()
     assert client.post(f"/training/manage/{course.pk}/edit/", {**form, "title": "Renamed"}).status_code == 302
     course.refresh_from_db()
     assert course.title == "Renamed"
