@@ -90,6 +90,13 @@ def test_every_figure_a_member_is_offered_opens(world):
     assert "/dashboard/figures/active_employee_ratio/" in executive_page
 
 
+def test_the_overview_says_why_queries_received_differs_from_the_response_rate(world):
+    page = client_for(world.executive).get(DASHBOARD).content.decode()
+    note = re.search(r'<p class="small muted" id="received-note">(.*?)</p>', page, re.S)
+    assert note, "the participation table explains its count of queries"
+    assert "closed as spam or as a duplicate" in note.group(1)
+
+
 def test_bad_input_is_a_400_naming_what_is_wrong(world):
     client = client_for(world.executive)
     response = client.get(DASHBOARD, {"days": "7"})
