@@ -224,3 +224,26 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.user_id}"
+
+
+class AccountEvent(models.Model):
+    """The audit of identity changes: what changed for whom, by whom or by which system.
+
+    ``source`` is where the change came from: ``sign-in`` (the identity provider's claims at
+    a single sign-on), ``scim`` (provisioning), ``mfa`` (second-factor enrolment),
+    ``break-glass``. Written only by ``accounts.services``.
+    """
+
+    at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=20)
+    action = models.CharField(max_length=40)
+    subject = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="account_events")
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["subject", "-at"], name="accountevent_subject_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} ({self.source}) for {self.subject_id} at {self.at:%Y-%m-%d %H:%M}"

@@ -14,6 +14,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.tokens import default_token_generator
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_slug
@@ -27,6 +28,7 @@ from django.utils.http import urlsafe_base64_encode
 from accounts import notifications
 from accounts.authentication import hash_token
 from accounts.models import (
+    AccountEvent,
     ApiToken,
     Department,
     DepartmentKind,
@@ -558,3 +560,148 @@ def notification_mark_read(*, user: User, notification_id: int) -> Notification:
 
 def notification_mark_all_read(*, user: User) -> int:
     return Notification.objects.filter(user=user, in_app=True, read_at__isnull=True).update(read_at=timezone.now())
+
+
+# --- Identity from outside: single sign-on, provisioning, the audit ----------------------------
+
+
+class UnknownDepartment(ServiceError):
+    """The identity provider names a department Engage does not have."""
+
+
+class AccountDeactivated(ServiceError):
+    """The person is deactivated in Engage; no provider can sign them in."""
+
+
+def account_event_record(
+    *, source: str, action: str, subject: User | None, actor: User | None = None, changes: dict[str, Any] | None = None
+) -> AccountEvent:
+    """Write one line of the identity audit (call inside the change's transaction)."""
+    return AccountEvent.objects.create(
+        source=source, action=action, subject=subject, actor=actor, changes=changes or {}
+    )
+
+
+def department_for_identity(*, value: str | None) -> Department | None:
+    """The department an identity provider names, by slug or by name (ignoring case).
+
+    ``None`` for no value; ``UnknownDepartment`` for one Engage does not know.
+    """
+    value = (value or "").strip()
+    if not value:
+        return None
+    department = (
+        Department.objects.filter(slug__iexact=value).first() or Department.objects.filter(name__iexact=value).first()
+    )
+    if department is None:
+        raise UnknownDepartment(f"Engage has no department called {value!r}.", field="department")
+    return department
+
+
+def roles_for_groups(*, groups: list[str]) -> list[str] | None:
+    """The roles ``OIDC_GROUP_ROLES`` gives these groups (``employee`` at least).
+
+    ``None`` when no mapping is configured: then roles are managed in Engage, not by the
+    provider.
+    """
+    mapping: dict[str, list[str]] = settings.OIDC_GROUP_ROLES
+    if not mapping:
+        return None
+    roles = {RoleName.EMPLOYEE.value}
+    for group in groups:
+        roles.update(mapping.get(group, []))
+    return sorted(roles)
+
+
+def user_sync_from_identity(
+    *,
+    email: str,
+    name: str,
+    department: str | None,
+    roles: list[str] | None,
+    source: str,
+    actor: User | None = None,
+) -> User:
+    """Create a person signing in for the first time, or bring their department and roles
+    up to date: the identity provider is the source of truth for both.
+
+    The person is matched by email, ignoring case. ``department`` is a slug or name
+    (``None``: leave it as it is, or none for a new person); ``roles`` ``None`` leaves roles
+    as they are (``employee`` for a new person). A deactivated person is refused
+    (``AccountDeactivated``), an unknown department too (``UnknownDepartment``), before
+    anything is written. Every creation and change is audited.
+    """
+    email = email.strip().lower()
+    target = department_for_identity(value=department)
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(email__iexact=email).first()
+        if user is None:
+            user = user_create(
+                email=email,
+                name=name.strip() or email.split("@")[0],
+                password=None,
+                department=target,
+                roles=roles or [RoleName.EMPLOYEE],
+            )
+            account_event_record(
+                source=source,
+                action="user.created",
+                subject=user,
+                actor=actor,
+                changes={"department": target.slug if target else None, "roles": sorted(user.role_set)},
+            )
+            return user
+        if not user.is_active:
+            raise AccountDeactivated("This account is deactivated in Engage.")
+        changes: dict[str, Any] = {}
+        held = sorted(user.role_set)
+        if department is not None and user.department_id != (target.pk if target else None):
+            changes["department"] = [user.department.slug if user.department else None, target.slug if target else None]
+        wanted_roles = _validate_roles(roles) if roles is not None else held
+        if wanted_roles != held:
+            changes["roles"] = [held, wanted_roles]
+        if changes:
+            user = user_update(
+                user=user,
+                department=target if "department" in changes else UNSET,
+                roles=wanted_roles if "roles" in changes else None,
+            )
+            account_event_record(source=source, action="user.updated", subject=user, actor=actor, changes=changes)
+    return user
+
+
+BREAK_GLASS_SALT = "engage.break-glass"
+BREAK_GLASS_MAX_AGE = timedelta(minutes=15)
+
+
+def _break_glass_state(user: User) -> str:
+    return f"{user.pk}:{user.last_login.timestamp() if user.last_login else 0}"
+
+
+def break_glass_link(*, email: str) -> str:
+    """A one-use sign-in link (15 minutes) for an active administrator, whatever
+    ``ENGAGE_PASSWORD_SIGN_IN`` says: the way in when the identity provider is away.
+
+    Made only by ``manage.py break_glass`` (someone with the server's shell); audited.
+    """
+    user = User.objects.filter(email__iexact=email.strip(), is_active=True, roles__slug=RoleName.ADMIN).first()
+    if user is None:
+        raise ServiceError("No active administrator has this email.", field="email")
+    token = signing.TimestampSigner(salt=BREAK_GLASS_SALT).sign(_break_glass_state(user))
+    account_event_record(source="break-glass", action="link.issued", subject=user)
+    return f"{settings.ENGAGE_SITE_URL}{reverse('accounts:break_glass', args=[token])}"
+
+
+def break_glass_redeem(*, token: str) -> User:
+    """The administrator a break-glass link names; it works once (signing in changes
+    ``last_login``) and for 15 minutes."""
+    try:
+        state = signing.TimestampSigner(salt=BREAK_GLASS_SALT).unsign(token, max_age=BREAK_GLASS_MAX_AGE)
+    except signing.BadSignature:
+        raise ServiceError("This break-glass link is not valid or has expired.") from None
+    user_id = state.split(":", 1)[0]
+    user = User.objects.filter(pk=int(user_id), is_active=True, roles__slug=RoleName.ADMIN).first()
+    if user is None or _break_glass_state(user) != state:
+        raise ServiceError("This break-glass link is not valid or was used already.")
+    account_event_record(source="break-glass", action="link.used", subject=user)
+    return user

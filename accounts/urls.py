@@ -7,6 +7,9 @@ app_name = "accounts"
 urlpatterns = [
     path("login/", views.sign_in, name="login"),
     path("logout/", views.sign_out, name="logout"),
+    path("login/break-glass/<str:token>/", views.break_glass, name="break_glass"),
+    path("oidc/authenticate/", views.oidc_sign_in, name="oidc_login"),
+    path("oidc/callback/", views.oidc_callback, name="oidc_callback"),
     path("password-reset/", views.password_reset_request, name="password_reset"),
     path("password-reset/sent/", views.password_reset_done, name="password_reset_done"),
     # The link in reset emails and in invitations (services.invitation_send).

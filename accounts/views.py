@@ -10,10 +10,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.contrib.auth.views import PasswordResetConfirmView, redirect_to_login
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse, reverse_lazy
@@ -22,8 +22,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
-from accounts import demo, notifications, services
+from accounts import demo, notifications, oidc, services
 from accounts.forms import PasswordResetRequestForm, ProfileForm, SignInForm
 from accounts.models import Notification, User
 from accounts.network import client_address
@@ -52,6 +53,7 @@ def _user(request: HttpRequest) -> User:
 # --- Signing in and out ------------------------------------------------------------------------
 
 
+@login_not_required
 @sensitive_post_parameters("password")
 @csrf_protect
 @never_cache
@@ -63,7 +65,10 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     error = ""
     status = 200
     retry_after: int | None = None
-    if request.method == "POST":
+    if request.method == "POST" and not settings.ENGAGE_PASSWORD_SIGN_IN:
+        form = SignInForm()
+        error, status = f"Sign in with {settings.OIDC_BUTTON_NAME}: password sign-in is turned off.", 400
+    elif request.method == "POST":
         form = SignInForm(request.POST)
         if form.is_valid():
             try:
@@ -96,6 +101,9 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             "next": next_url,
             "demo_accounts": demo.demo_accounts_to_hint(),
             "demo_password": demo.DEMO_PASSWORD,
+            "password_sign_in": settings.ENGAGE_PASSWORD_SIGN_IN,
+            "oidc_enabled": oidc.enabled(),
+            "oidc_button_name": settings.OIDC_BUTTON_NAME,
         },
         status=status,
     )
@@ -104,11 +112,107 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@login_not_required
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
+    """End the Engage session and, after single sign-on, the provider's too (RP-initiated logout)."""
+    id_token = request.session.get("oidc_id_token")
     logout(request)
     messages.info(request, "You have signed out.")
-    return redirect("accounts:login")
+    provider_logout = oidc.logout_url(
+        id_token=id_token, post_logout_redirect_uri=request.build_absolute_uri(reverse("accounts:login"))
+    )
+    return redirect(provider_logout or reverse("accounts:login"))
+
+
+# --- Single sign-on (OpenID Connect: accounts/oidc.py) -----------------------------------------
+
+
+def _sign_in_refused(request: HttpRequest, refusal: oidc.SignInRefused) -> HttpResponse:
+    return render(
+        request,
+        "accounts/sign_in_refused.html",
+        {"title": refusal.title, "message": refusal.message, "oidc_button_name": settings.OIDC_BUTTON_NAME},
+        status=refusal.status,
+    )
+
+
+class OIDCSignInView(OIDCAuthenticationRequestView):
+    """Send the browser to the provider (state, nonce and PKCE kept in the session)."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if not oidc.enabled():
+            raise Http404("Single sign-on is not configured.")
+        try:
+            self.OIDC_OP_AUTH_ENDPOINT = oidc.discovery()["authorization_endpoint"]
+        except oidc.SignInRefused as refusal:
+            return _sign_in_refused(request, refusal)
+        response: HttpResponse = super().get(request)
+        return response
+
+
+class OIDCCallbackView(OIDCAuthenticationCallbackView):
+    """Where the provider sends the browser back. Every refusal is a page saying why."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if not oidc.enabled():
+            raise Http404("Single sign-on is not configured.")
+        states = request.session.get("oidc_states") or {}
+        state = request.GET.get("state", "")
+        if request.GET.get("error"):
+            states.pop(state, None)
+            request.session["oidc_states"] = states
+            description = request.GET.get("error_description") or request.GET["error"]
+            return _sign_in_refused(
+                request,
+                oidc.SignInRefused("The provider did not sign you in", f"The provider answered: {description}."),
+            )
+        if not request.GET.get("code") or not state:
+            return _sign_in_refused(
+                request, oidc.SignInRefused("Single sign-on was refused", "The provider's answer has no code or state.")
+            )
+        if state not in states:
+            return _sign_in_refused(
+                request,
+                oidc.SignInRefused(
+                    "Single sign-on was refused",
+                    "This answer does not belong to a sign-in started in this browser, or it was used "
+                    "already (the state does not match). Start again from the sign-in page.",
+                ),
+            )
+        try:
+            response: HttpResponse = super().get(request)
+        except oidc.SignInRefused as refusal:
+            return _sign_in_refused(request, refusal)
+        return response
+
+    def login_failure(self) -> HttpResponse:
+        return _sign_in_refused(
+            self.request, oidc.SignInRefused("Single sign-on was refused", "The provider did not sign you in.")
+        )
+
+
+@login_not_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def break_glass(request: HttpRequest, token: str) -> HttpResponse:
+    """The bootstrap administrator's way in when single sign-on is down (``manage.py break_glass``).
+
+    GET shows a button, POST signs in: a link preview or a mail scanner fetching the
+    link does not use it up.
+    """
+    if request.method == "POST":
+        try:
+            user = services.break_glass_redeem(token=token)
+        except ServiceError as exc:
+            return render(request, "accounts/break_glass.html", {"error": exc.message}, status=400)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    return render(request, "accounts/break_glass.html", {"error": ""})
+
+
+oidc_sign_in = login_not_required(OIDCSignInView.as_view())
+oidc_callback = login_not_required(OIDCCallbackView.as_view())
 
 
 # --- Password reset and invitations ------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import zoneinfo
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -61,3 +62,25 @@ def env_time_zone(name: str, default: str) -> str:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ImproperlyConfigured(f"{name}={value!r} is not a known IANA time zone") from None
     return value
+
+
+def env_mapping(name: str, default: str, *, values: tuple[str, ...]) -> dict[str, list[str]]:
+    """``key=value,key=value`` (a key may repeat) as ``{key: [value, …]}``; values from ``values``."""
+    raw = os.environ.get(name, default).strip()
+    mapping: dict[str, list[str]] = {}
+    if not raw:
+        return mapping
+    for item in raw.split(","):
+        key, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or not key or not value:
+            raise ImproperlyConfigured(f"{name}: {item.strip()!r} is not key=value")
+        if value not in values:
+            raise ImproperlyConfigured(f"{name}: {value!r} is not one of {', '.join(values)}")
+        mapping.setdefault(key, []).append(value)
+    return mapping
+
+
+def csp_origin(url: str) -> str:
+    """The scheme, host and port of ``url``, as a Content-Security-Policy source."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -15,7 +15,7 @@ import dj_database_url
 import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str, env_time_zone
+from config.env import csp_origin, env_bool, env_int, env_list, env_mapping, env_str, env_time_zone
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ENGAGE_VAR_DIR", str(BASE_DIR / "var")))
@@ -67,6 +67,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "config",
     "accounts",
     "training",
@@ -206,6 +209,50 @@ if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3
 
+# --- Single sign-on (OpenID Connect), provisioning (SCIM) and the second factor --------------
+# README, "Configuration": OIDC_* name the provider; nothing set means no single sign-on.
+# mozilla-django-oidc does the protocol (accounts/oidc.py adds discovery and the checks).
+OIDC_ISSUER = env_str("OIDC_ISSUER").rstrip("/")
+OIDC_CLIENT_ID = env_str("OIDC_CLIENT_ID")
+OIDC_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET")
+if OIDC_ISSUER and not (OIDC_CLIENT_ID and OIDC_CLIENT_SECRET):
+    raise ImproperlyConfigured("OIDC_ISSUER is set: OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are required too")
+if OIDC_ISSUER and not OIDC_ISSUER.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+    raise ImproperlyConfigured(f"OIDC_ISSUER={OIDC_ISSUER!r} must be an https:// address")
+OIDC_BUTTON_NAME = env_str("OIDC_BUTTON_NAME", "your company account")
+OIDC_SCOPES = env_str("OIDC_SCOPES", "openid email profile")
+OIDC_DEPARTMENT_CLAIM = env_str("OIDC_DEPARTMENT_CLAIM", "department")
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+OIDC_GROUP_ROLES = env_mapping("OIDC_GROUP_ROLES", "", values=("employee", "curator", "reviewer", "executive", "admin"))
+# Entra ID sends no email_verified claim: set 0 there (its addresses are the tenant's own).
+OIDC_REQUIRE_EMAIL_VERIFIED = env_bool("OIDC_REQUIRE_EMAIL_VERIFIED", True)
+OIDC_HELP_CONTACT = env_str("OIDC_HELP_CONTACT", "your Engage administrator")
+# Password sign-in (the form and POST /api/v1/auth/token/ with a password). Off: single
+# sign-on only; the bootstrap administrator's break-glass is `manage.py break_glass`.
+ENGAGE_PASSWORD_SIGN_IN = env_bool("ENGAGE_PASSWORD_SIGN_IN", True)
+if not ENGAGE_PASSWORD_SIGN_IN and not OIDC_ISSUER:
+    raise ImproperlyConfigured("ENGAGE_PASSWORD_SIGN_IN is off but no OIDC_ISSUER is set: nobody could sign in")
+# Roles that must use a second factor with a password (comma-separated; empty: nobody).
+ENGAGE_TOTP_REQUIRED_ROLES = (
+    env_list("ENGAGE_TOTP_REQUIRED_ROLES", "admin") if env_str("ENGAGE_TOTP_REQUIRED_ROLES", "admin").strip() else []
+)
+ENGAGE_TOTP_ISSUER = env_str("ENGAGE_TOTP_ISSUER", "Engage")
+# mozilla-django-oidc's own names for the same things.
+OIDC_RP_CLIENT_ID = OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = OIDC_CLIENT_SECRET
+OIDC_RP_SIGN_ALGO = env_str("OIDC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = OIDC_SCOPES
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_STORE_ID_TOKEN = True
+OIDC_TIMEOUT = 10
+OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:oidc_callback"
+OIDC_OP_AUTHORIZATION_ENDPOINT = ""  # from discovery, at sign-in (accounts/oidc.py)
+OIDC_OP_TOKEN_ENDPOINT = ""
+OIDC_OP_USER_ENDPOINT = ""
+OIDC_OP_JWKS_ENDPOINT = ""
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "accounts.oidc.EngageOIDCBackend"]
+
 ENGAGE_TOKEN_TTL_DAYS = env_int("ENGAGE_TOKEN_TTL_DAYS", 30, minimum=1, maximum=365)
 # How many proxies of ours append to X-Forwarded-For in front of the app (0: trust none).
 ENGAGE_TRUSTED_PROXY_COUNT = env_int("ENGAGE_TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
@@ -313,6 +360,10 @@ SECURE_CSP = {
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],
 }
+if OIDC_ISSUER:
+    # Signing out posts to Engage, which redirects to the provider's end-session endpoint:
+    # form-action covers that redirect.
+    SECURE_CSP["form-action"] = [CSP.SELF, csp_origin(OIDC_ISSUER)]
 
 # --- API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
