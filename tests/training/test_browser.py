@@ -98,3 +98,28 @@ def test_the_quiz_refuses_an_empty_submission_and_warns_about_unanswered_questio
     with page.expect_navigation():
         page.get_by_role("button", name="Submit anyway").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Not passed this time"
+
+
+def test_the_course_editor_audience_is_a_searchable_list(
+    browser_page,  # noqa: F811
+    live_server,  # noqa: F811
+    sign_in,  # noqa: F811
+):
+    DepartmentFactory(slug="support", name="Customer Support")
+    DepartmentFactory(slug="finance", name="Finance")
+    DepartmentFactory(slug="hr", name="People and HR")
+    curator = UserFactory(roles=[RoleName.CURATOR])
+    page = browser_page
+    sign_in(page, live_server, curator)
+    page.goto(f"{live_server.url}/training/manage/new/")
+    search = page.get_by_label("Find a department")
+    search.fill("fin")
+    assert page.get_by_role("checkbox", name="Finance").is_visible()
+    assert not page.get_by_role("checkbox", name="Customer Support").is_visible()
+    search.press("Enter")  # ticks the only match, does not submit
+    assert page.get_by_role("checkbox", name="Finance").is_checked()
+    assert page.get_by_text("1 chosen").is_visible()
+    assert page.url.endswith("/training/manage/new/")
+    # Everything shows again once the search is cleared; the ticked one stays ticked.
+    assert page.get_by_role("checkbox", name="People and HR").is_visible()
+    assert page.get_by_role("checkbox", name="Finance").is_checked()
