@@ -329,7 +329,7 @@ def message_usage(*, since: datetime, until: datetime) -> list[dict[str, Any]]:
 
     def entry(message_id: int) -> dict[str, Any]:
         return rows.setdefault(
-            message_id, {"id": message_id, "shares": 0, "sharers": 0, "clicks": 0, "departments": {}}
+            message_id, {"id": message_id, "shares": 0, "sharers": 0, "clicks": 0, "answers": 0, "departments": {}}
         )
 
     def department(row: dict[str, Any], slug: str | None, name: str | None) -> dict[str, Any]:
@@ -356,14 +356,29 @@ def message_usage(*, since: datetime, until: datetime) -> list[dict[str, Any]]:
     )
     for distinct in sharers:
         entry(distinct["message_id"])["sharers"] = distinct["sharers"]
+    for used in answer_use(since=since, until=until):
+        entry(used["id"])["answers"] = used["uses"]
     titles = dict(Message.objects.filter(pk__in=rows).values_list("id", "title"))
     result = []
     for message_id, row in rows.items():
         row["title"] = titles.get(message_id, "")
         row["departments"] = sorted(row["departments"].values(), key=lambda d: (-d["shares"], -d["clicks"]))
         result.append(row)
-    result.sort(key=lambda r: (-r["shares"], -r["clicks"], r["id"]))
+    result.sort(key=lambda r: (-r["shares"], -r["answers"], -r["clicks"], r["id"]))
     return result
+
+
+def answer_use(*, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """Per message: the published answers of ``[since, until)`` that used it (engage records them)."""
+    rows = (
+        Message.objects.filter(
+            answers__status="published", answers__published_at__gte=since, answers__published_at__lt=until
+        )
+        .values("id")
+        .annotate(uses=Count("answers", distinct=True))
+        .values("id", "uses")
+    )
+    return [{"id": row["id"], "uses": row["uses"]} for row in rows]
 
 
 def usage_totals(*, since: datetime, until: datetime) -> dict[str, int]:
@@ -372,6 +387,7 @@ def usage_totals(*, since: datetime, until: datetime) -> dict[str, int]:
         "shares": shares.count(),
         "sharers": shares.values("user_id").distinct().count(),
         "clicks": ShareClick.objects.filter(clicked_at__gte=since, clicked_at__lt=until).count(),
+        "answers": sum(row["uses"] for row in answer_use(since=since, until=until)),
         "toolkit_uses": ToolkitItemUse.objects.filter(
             day__gte=timezone.localtime(since).date(),
             day__lte=timezone.localtime(until - timedelta(microseconds=1)).date(),

@@ -661,3 +661,28 @@ def test_an_ended_session_answers_htmx_with_401_and_a_form_post_returns_to_its_p
     assert page.status_code == 405
     assert page["Allow"] == "POST"
     assert f'href="/queries/{query.pk}/"' in page.content.decode()
+
+
+def test_message_usage_counts_use_in_published_answers(owner, reviewer, make_query, department):
+    curator = UserFactory(department=department, roles=[RoleName.CURATOR])
+    message = content_services.message_create(
+        author=curator, fields={"title": "Refunds take five days", "body": "Five working days.", "short_text": "5d"}
+    )
+    content_services.message_submit(user=curator, message_id=message.pk)
+    content_services.message_approve(user=reviewer, message_id=message.pk)
+    certify_responder(owner)
+    for n in range(2):
+        query = make_query(f"Refund {n}?", department=department)
+        services.query_claim(user=owner, query_id=query.pk)
+        services.answer_submit(user=owner, query_id=query.pk, body="Five working days.", message_ids=[message.pk])
+    unpublished = make_query("Refund later?", department=department)
+    services.query_claim(user=owner, query_id=unpublished.pk)
+    services.query_draft_save(user=owner, query_id=unpublished.pk, body="Draft", message_ids=[message.pk])
+    report = client_for(curator).get("/api/v1/messages/usage/").json()
+    assert report["totals"]["answers"] == 2
+    row = next(r for r in report["messages"] if r["id"] == message.pk)
+    assert row["answers"] == 2
+    assert row["shares"] == 0
+    page = client_for(curator).get("/messages/usage/").content.decode()
+    assert "Uses in answers" in page
+    assert re.search(r"Refunds take five days.*?<td>0</td><td>0</td><td>0</td><td>2</td>", page, re.S)
