@@ -36,7 +36,8 @@ from accounts.models import Department, RoleName, Topic, User
 from config.activity import Activity, ActivityKind, announce
 from config.errors import Conflict, ServiceError
 from config.markdown import render_markdown
-from content import selectors, signals
+from config.policy import enforce, is_own_work
+from content import policy, selectors, signals
 from content.models import (
     APPROVED_STATUSES,
     SHORT_TEXT_MAX,
@@ -409,7 +410,7 @@ def _under_review(message: Message) -> bool:
 def _check_review(*, user: User, message: Message, revision_id: int | None, now: datetime) -> MessageRevision:
     _require_reviewer(user)
     latest = latest_revision_of(message, with_author=True)
-    if user.pk in (message.author_id, latest.author_id):
+    if is_own_work(user.pk, message.author_id, latest.author_id):
         raise PermissionDenied("Authors cannot review their own messages.")
     if not _under_review(message):
         raise Conflict(f"This message is {_state_label(message, now)}, not in review.", status=message.status_at(now))
@@ -1074,11 +1075,7 @@ def toolkit_items_reorder(*, user: User, toolkit_id: int, item_ids: list[int], n
 def toolkit_submit(*, user: User, toolkit_id: int, now: datetime | None = None) -> Any:
     now = _now(now)
     toolkit = _toolkit_locked(user=user, toolkit_id=toolkit_id, now=now)
-    _require_curator(user)
-    if user.pk != toolkit.author_id and not user.has_role(RoleName.ADMIN):
-        raise PermissionDenied("Only the author submits a toolkit for review.")
-    if toolkit.status != Status.DRAFT:
-        raise Conflict(f"A toolkit that is {Status(toolkit.status_at(now)).label.lower()} cannot be submitted.")
+    enforce(policy.toolkit_submit(user, toolkit, now))
     if not toolkit.items.exists():
         raise ServiceError("Add at least one item before submitting.", field="items")
     toolkit.status = Status.IN_REVIEW
@@ -1097,11 +1094,7 @@ def toolkit_submit(*, user: User, toolkit_id: int, now: datetime | None = None) 
 
 
 def _check_toolkit_review(*, user: User, toolkit: Any, now: datetime) -> None:
-    _require_reviewer(user)
-    if user.pk == toolkit.author_id:
-        raise PermissionDenied("Authors cannot review their own toolkits.")
-    if toolkit.status != Status.IN_REVIEW:
-        raise Conflict(f"This toolkit is {Status(toolkit.status_at(now)).label.lower()}, not in review.")
+    enforce(policy.toolkit_review(user, toolkit, now))
 
 
 @transaction.atomic
@@ -1156,9 +1149,7 @@ def toolkit_reopen(*, user: User, toolkit_id: int, now: datetime | None = None) 
     """Back to draft for editing: out of sight until approved again."""
     now = _now(now)
     toolkit = _toolkit_locked(user=user, toolkit_id=toolkit_id, now=now)
-    _require_curator(user)
-    if toolkit.status == Status.DRAFT:
-        raise Conflict("This toolkit is already a draft.")
+    enforce(policy.toolkit_reopen(user, toolkit, now))
     toolkit.status = Status.DRAFT
     toolkit.updated_at = now
     toolkit.save(update_fields=["status", "updated_at"])

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import RoleName, Topic, User
 from config.errors import Conflict, ServiceError
 from config.markdown import render_markdown
-from content import review, selectors, services
+from content import policy, review, selectors, services
 from content.apis import usage_period
 from content.diff import revision_diff
 from content.forms import ApproveForm, MessageForm, RejectForm, SearchForm, ShareForm, ToolkitForm, ToolkitItemForm
@@ -423,12 +423,10 @@ def toolkit_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "items": selectors.toolkit_items(user=user, toolkit=toolkit, now=now),
         "manager": manager,
         "editable": manager and toolkit.status == Status.DRAFT and user.has_role(RoleName.CURATOR),
-        "can_submit": toolkit.status == Status.DRAFT
-        and (user.pk == toolkit.author_id or user.has_role(RoleName.ADMIN)),
-        "can_review": toolkit.status == Status.IN_REVIEW
-        and user.has_role(RoleName.REVIEWER)
-        and user.pk != toolkit.author_id,
-        "can_reopen": manager and user.has_role(RoleName.CURATOR) and toolkit.status != Status.DRAFT,
+        # What the page offers is what the services accept: the same policy decides.
+        "can_submit": policy.toolkit_submit(user, toolkit, now) is None,
+        "can_review": policy.toolkit_review(user, toolkit, now) is None,
+        "can_reopen": manager and policy.toolkit_reopen(user, toolkit, now) is None,
         "events": list(selectors.toolkit_events(toolkit=toolkit)) if manager else [],
         "item_form": ToolkitItemForm(message_choices=messages_choices, course_choices=course_choices)
         if manager

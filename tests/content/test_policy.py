@@ -1,0 +1,117 @@
+"""content.policy: who may submit, review and reopen a toolkit, and the page agreeing with it.
+
+People: the author (a curator), a colleague (another curator), an outsider (an
+employee), a reviewer and an admin (who holds every role), in every state a toolkit has.
+The page must offer exactly the actions the service accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import RoleName
+from config.errors import ServiceError
+from content import policy, services
+from content.models import Status, Toolkit
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+STATES = [Status.DRAFT, Status.IN_REVIEW, Status.PUBLISHED, Status.EXPIRED]
+PEOPLE = ["owner", "colleague", "outsider", "reviewer", "admin"]
+
+
+@pytest.fixture
+def people(author: Any, second_curator: Any, employee: Any, reviewer: Any, marketing: Any) -> dict[str, Any]:
+    admin = UserFactory(department=marketing, name="Ada Admin", roles=[RoleName.ADMIN])
+    return {"owner": author, "colleague": second_curator, "outsider": employee, "reviewer": reviewer, "admin": admin}
+
+
+def _toolkit(author: Any, state: str) -> Toolkit:
+    toolkit = services.toolkit_create(author=author, fields={"title": f"Kit {state}"})
+    services.toolkit_item_add(user=author, toolkit_id=toolkit.pk, kind="link", url="https://example.com/kit")
+    Toolkit.objects.filter(pk=toolkit.pk).update(status=state)
+    return Toolkit.objects.get(pk=toolkit.pk)
+
+
+EXPECTED = {
+    # (person, state) → what they may do
+    "submit": {("owner", Status.DRAFT), ("admin", Status.DRAFT)},
+    "review": {("reviewer", Status.IN_REVIEW), ("admin", Status.IN_REVIEW)},
+    "reopen": {(p, s) for p in ("owner", "colleague", "admin") for s in STATES if s != Status.DRAFT},
+}
+RULES: dict[str, Callable[..., Any]] = {
+    "submit": policy.toolkit_submit,
+    "review": policy.toolkit_review,
+    "reopen": policy.toolkit_reopen,
+}
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("person", PEOPLE)
+def test_each_rule_for_each_person_and_state(people: dict[str, Any], person: str, state: str) -> None:
+    toolkit = _toolkit(people["owner"], state)
+    now = timezone.now()
+    for action, rule in RULES.items():
+        refusal = rule(people[person], toolkit, now)
+        assert (refusal is None) == ((person, state) in EXPECTED[action]), (action, refusal)
+        if refusal is not None:
+            assert refusal.reason
+
+
+def test_an_author_who_is_no_longer_a_curator_is_refused_submission_and_offered_no_button(
+    people: dict[str, Any],
+) -> None:
+    """The drift this module ended: the page offered the author a submit the service refused."""
+    toolkit = _toolkit(people["owner"], Status.DRAFT)
+    author = people["owner"]
+    author.roles.clear()
+    author = type(author).objects.get(pk=author.pk)
+    refusal = policy.toolkit_submit(author, toolkit, timezone.now())
+    assert refusal is not None
+    assert "curator" in refusal.reason
+    client = Client()
+    client.force_login(author)
+    response = client.get(f"/toolkits/{toolkit.pk}/")
+    assert f"/toolkits/{toolkit.pk}/submit/" not in response.content.decode()
+
+
+CALLS: dict[str, Callable[..., Any]] = {
+    "submit": lambda user, pk: services.toolkit_submit(user=user, toolkit_id=pk),
+    "approve": lambda user, pk: services.toolkit_approve(user=user, toolkit_id=pk),
+    "reject": lambda user, pk: services.toolkit_reject(user=user, toolkit_id=pk, comment="No"),
+    "reopen": lambda user, pk: services.toolkit_reopen(user=user, toolkit_id=pk),
+}
+
+
+def _accepted(call: Callable[..., Any], user: Any, pk: int) -> bool:
+    try:
+        with transaction.atomic():
+            call(user, pk)
+            transaction.set_rollback(True)
+    except (PermissionDenied, ServiceError, Http404):
+        return False
+    return True
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("person", PEOPLE)
+def test_the_page_offers_exactly_the_actions_the_service_accepts(
+    people: dict[str, Any], person: str, state: str
+) -> None:
+    toolkit = _toolkit(people["owner"], state)
+    client = Client()
+    client.force_login(people[person])
+    response = client.get(f"/toolkits/{toolkit.pk}/")
+    page = response.content.decode() if response.status_code == 200 else ""
+    for action, call in CALLS.items():
+        offered = f"/toolkits/{toolkit.pk}/{action}/" in page
+        assert offered == _accepted(call, people[person], toolkit.pk), (action, response.status_code)
