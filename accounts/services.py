@@ -24,6 +24,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import notifications
 from accounts.authentication import hash_token
@@ -705,3 +707,68 @@ def break_glass_redeem(*, token: str) -> User:
         raise ServiceError("This break-glass link is not valid or was used already.")
     account_event_record(source="break-glass", action="link.used", subject=user)
     return user
+
+
+# --- The second factor (TOTP with recovery codes, on django-otp) ------------------------------
+
+RECOVERY_CODE_COUNT = 10
+WRONG_CODE = "That code is not right."
+
+
+def second_factor_enrolled(*, user: User) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def second_factor_required(*, user: User) -> bool:
+    """Whether ``user`` must use a second factor with a password (``ENGAGE_TOTP_REQUIRED_ROLES``)."""
+    return bool(set(settings.ENGAGE_TOTP_REQUIRED_ROLES) & set(user.role_set))
+
+
+def totp_enrolment_start(*, user: User) -> TOTPDevice:
+    """A new, unconfirmed authenticator secret for ``user`` (any earlier unconfirmed one goes)."""
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+
+
+def totp_enrolment_confirm(*, user: User, code: str) -> list[str]:
+    """Confirm the new secret with a code from it; return the recovery codes (shown once)."""
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("-id").first()
+        if device is None:
+            raise ServiceError("Start the set-up again: there is no new authenticator to confirm.")
+        if not device.verify_token(code.strip()):
+            raise ServiceError(WRONG_CODE, field="code")
+        TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+        TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
+        StaticDevice.objects.filter(user=user).delete()
+        static = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
+        codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
+        StaticToken.objects.bulk_create([StaticToken(device=static, token=code) for code in codes])
+        account_event_record(source="mfa", action="totp.enrolled", subject=user, actor=user)
+    return codes
+
+
+def second_factor_verify(*, user: User, code: str, ip: str) -> None:
+    """Check a code (from the app, or a recovery code, used up) after the password.
+
+    API.md's lock-out applies: a wrong code counts as a failed sign-in for the person's
+    email from this address, and a locked pair or address is refused (``RateLimited``).
+    """
+    email = user.email.lower()
+    now = timezone.now()
+    _check_not_locked(email=email, ip=ip, now=now)
+    code = code.strip().replace(" ", "")
+    ok = any(device.verify_token(code) for device in TOTPDevice.objects.filter(user=user, confirmed=True))
+    if not ok:
+        ok = any(device.verify_token(code.lower()) for device in StaticDevice.objects.filter(user=user))
+    if ok:
+        return
+    LoginFailure.objects.create(email=email, ip=ip, at=now)
+    since = now - LOCK_WINDOW
+    with transaction.atomic():
+        if LoginFailure.objects.filter(email=email, ip=ip, at__gt=since).count() >= PAIR_FAILURE_LIMIT:
+            _lock(key=_pair_key(email, ip), now=now)
+        if LoginFailure.objects.filter(ip=ip, at__gt=since).count() >= ADDRESS_FAILURE_LIMIT:
+            _lock(key=_address_key(ip), now=now)
+    raise ServiceError(WRONG_CODE, field="code")

@@ -7,6 +7,7 @@ app_name = "accounts"
 urlpatterns = [
     path("login/", views.sign_in, name="login"),
     path("logout/", views.sign_out, name="logout"),
+    path("login/code/", views.sign_in_code, name="sign_in_code"),
     path("login/break-glass/<str:token>/", views.break_glass, name="break_glass"),
     path("oidc/authenticate/", views.oidc_sign_in, name="oidc_login"),
     path("oidc/callback/", views.oidc_callback, name="oidc_callback"),

@@ -4,6 +4,7 @@ and notifications (the bell and its page). Thin: the rules are in ``accounts.ser
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -80,6 +81,9 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             except ServiceError as exc:
                 error, status = exc.message, 400
             else:
+                if services.second_factor_enrolled(user=user) or services.second_factor_required(user=user):
+                    request.session[MFA_PENDING] = {"user": user.pk, "at": time.time(), "next": next_url}
+                    return redirect("accounts:sign_in_code")
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                 return redirect(next_url or settings.LOGIN_REDIRECT_URL)
         else:
@@ -123,6 +127,57 @@ def sign_out(request: HttpRequest) -> HttpResponse:
         id_token=id_token, post_logout_redirect_uri=request.build_absolute_uri(reverse("accounts:login"))
     )
     return redirect(provider_logout or reverse("accounts:login"))
+
+
+# --- The second factor (TOTP, recovery codes) -------------------------------------------------
+
+MFA_PENDING = "mfa_pending"
+MFA_PENDING_SECONDS = 600
+
+
+def _enrolment(device: Any) -> dict[str, Any]:
+    from base64 import b32encode
+
+    return {"device": device, "secret": b32encode(device.bin_key).decode(), "otpauth": device.config_url}
+
+
+@login_not_required
+@sensitive_post_parameters("code")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def sign_in_code(request: HttpRequest) -> HttpResponse:
+    """After the password: the code from the app (or a recovery code); an administrator
+    without a second factor sets one up here first."""
+    pending = request.session.get(MFA_PENDING) or {}
+    user = None
+    if pending and time.time() - pending.get("at", 0) < MFA_PENDING_SECONDS:
+        user = User.objects.filter(pk=int(pending.get("user") or 0), is_active=True).first()
+    if user is None:
+        request.session.pop(MFA_PENDING, None)
+        return redirect("accounts:login")
+    context: dict[str, Any] = {"enrolled": services.second_factor_enrolled(user=user), "error": ""}
+    status = 200
+    if request.method == "POST":
+        try:
+            if context["enrolled"]:
+                services.second_factor_verify(user=user, code=request.POST.get("code", ""), ip=client_address(request))
+                codes = None
+            else:
+                codes = services.totp_enrolment_confirm(user=user, code=request.POST.get("code", ""))
+        except RateLimited as exc:
+            context["error"], status = exc.message, 429
+        except ServiceError as exc:
+            context["error"], status = exc.message, 400
+        else:
+            request.session.pop(MFA_PENDING, None)
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            if codes:
+                return render(request, "accounts/recovery_codes.html", {"codes": codes, "next": pending.get("next")})
+            return redirect(pending.get("next") or settings.LOGIN_REDIRECT_URL)
+    if not context["enrolled"] and (request.method == "GET" or status != 429):
+        context.update(_enrolment(services.totp_enrolment_start(user=user)))
+    return render(request, "accounts/sign_in_code.html", context, status=status)
 
 
 # --- Single sign-on (OpenID Connect: accounts/oidc.py) -----------------------------------------
