@@ -46,4 +46,6 @@ app.conf.beat_schedule = {
     # Engage: response-time breaches flagged once each; outbound deliveries whose job was lost.
     "engage-escalate-sla-breaches": {"task": "engage.escalate_sla_breaches", "schedule": timedelta(seconds=60)},
     "engage-sweep-deliveries": {"task": "engage.sweep_deliveries", "schedule": timedelta(minutes=5)},
+    # Queries left unrouted for over a minute (a lost or dead route job) are routed again.
+    "engage-route-unrouted": {"task": "engage.route_unrouted", "schedule": timedelta(seconds=60)},
 }

@@ -12,7 +12,10 @@ publish and delete, a worker killed mid-job and the job redelivered).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -29,6 +32,49 @@ logger = logging.getLogger(__name__)
 # A row younger than this may still be published by the request that made it.
 RELAY_GRACE = timedelta(seconds=10)
 EMBEDDED_MAX_ATTEMPTS = 5
+# The publish after commit is on the request's path: a hung broker (a partition) must cost
+# it almost nothing. Each process publishes over its own connection with short timeouts,
+# and after one failure does not try again for a few seconds (the job stays in the outbox
+# and the relay sends it), as the cache does (config/cache.py).
+PUBLISH_TIMEOUT_SECONDS = 0.3
+PUBLISH_BREAKER_SECONDS = 5.0
+
+
+class _PublishBreaker:
+    def __init__(self) -> None:
+        self.down_until = 0.0
+        self.local = threading.local()
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self.down_until
+
+    def trip(self) -> None:
+        self.down_until = time.monotonic() + PUBLISH_BREAKER_SECONDS
+        self.drop_connection()
+
+    def connection(self) -> Any:
+        conn = getattr(self.local, "connection", None)
+        if conn is None:
+            options = {
+                **(app.conf.broker_transport_options or {}),
+                "socket_connect_timeout": PUBLISH_TIMEOUT_SECONDS,
+                "socket_timeout": PUBLISH_TIMEOUT_SECONDS,
+                "retry_on_timeout": False,
+                "max_retries": 0,
+            }
+            conn = app.connection_for_write(transport_options=options)
+            self.local.connection = conn
+        return conn
+
+    def drop_connection(self) -> None:
+        conn = getattr(self.local, "connection", None)
+        self.local.connection = None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # a broken connection may fail to close
+                conn.release()
+
+
+publish_breaker = _PublishBreaker()
 
 
 def enqueue(task: Task | str, *args: Any, delay_seconds: int | None = None, **kwargs: Any) -> None:
@@ -75,9 +121,19 @@ def dispatch(job: OutboxJob) -> bool:
     countdown = None
     if job.run_after is not None:
         countdown = max(0.0, (job.run_after - timezone.now()).total_seconds())
+    if publish_breaker.is_open():
+        return False  # the broker failed a moment ago: the relay sends the job
     try:
-        app.send_task(job.task_name, args=job.args, kwargs=job.kwargs, countdown=countdown, retry=False)
-    except Exception as exc:  # the broker is unreachable: the relay will try again
+        app.send_task(
+            job.task_name,
+            args=job.args,
+            kwargs=job.kwargs,
+            countdown=countdown,
+            retry=False,
+            connection=publish_breaker.connection(),
+        )
+    except Exception as exc:  # the broker is unreachable or hung: the relay will try again
+        publish_breaker.trip()
         logger.warning("job %s kept in the outbox, broker unavailable: %s", job, exc)
         OutboxJob.objects.filter(pk=job.pk).update(attempts=job.attempts + 1, last_error=str(exc)[:2000])
         return False

@@ -30,6 +30,7 @@ TIMEOUT_SECONDS = 10.0
 MAX_REDIRECTS = 3
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 LOCAL_TARGET = "local"
+DELIVERY_ID_HEADER = "X-Engage-Delivery-Id"
 
 
 class OutboundRefused(Exception):
@@ -158,8 +159,12 @@ def _post_once(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str
         connection.close()
 
 
-def post_signed(url: str, payload: dict[str, Any], *, secret: str) -> Outcome:
-    """Deliver ``payload`` to ``url``, signed under ``secret``. Never raises."""
+def post_signed(url: str, payload: dict[str, Any], *, secret: str, delivery_id: str | None = None) -> Outcome:
+    """Deliver ``payload`` to ``url``, signed under ``secret``. Never raises.
+
+    ``delivery_id`` goes out as ``X-Engage-Delivery-Id``, the same on every attempt of one
+    delivery, so a receiver can drop the duplicate that at-least-once delivery implies.
+    """
     if is_local(url):
         return Outcome(ok=True, target=LOCAL_TARGET, status_code=None)
     body = json.dumps(payload, separators=(",", ":"), default=str).encode()
@@ -168,6 +173,8 @@ def post_signed(url: str, payload: dict[str, Any], *, secret: str) -> Outcome:
         "User-Agent": "Engage-Outbound/1",
         **signing.sign(secret, body),
     }
+    if delivery_id is not None:
+        headers[DELIVERY_ID_HEADER] = delivery_id
     target = url
     try:
         for _hop in range(MAX_REDIRECTS + 1):

@@ -9,6 +9,7 @@ transaction, and queues its follow-up jobs with ``config.jobs.enqueue`` (after c
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -70,7 +71,10 @@ MAX_MESSAGES_PER_ANSWER = 50
 # Outbound retries: 30 s, 1, 2, 4, 8, 16 and 32 minutes — about an hour — then a dead letter.
 DELIVERY_MAX_ATTEMPTS = 8
 DELIVERY_FIRST_BACKOFF_SECONDS = 30
-DELIVERY_ATTEMPT_LEASE = timedelta(seconds=60)
+# An attempt holds its delivery this long: longer than the deliver job's hard time limit
+# (engage.tasks), so two attempts never overlap, and short, so that the job redelivered
+# after a worker was killed mid-attempt resumes within seconds.
+DELIVERY_ATTEMPT_LEASE = timedelta(seconds=35)
 
 
 def claim_lease() -> timedelta:
@@ -928,7 +932,7 @@ def _tell_insight_shipped(*, insight: Insight, now: datetime) -> None:
             defaults={"channel": query.channel, "payload": payload, "next_attempt_at": now},
         )
         if created:
-            enqueue("engage.deliver", delivery.pk)
+            enqueue("engage.deliver", delivery.pk, 0)
 
 
 # --- Outbound delivery ---------------------------------------------------------------------------
@@ -956,7 +960,7 @@ def delivery_create_for_answer(*, query: Query, answer: Answer) -> Delivery:
         payload=answer_payload(query=query, answer=answer),
         next_attempt_at=timezone.now(),
     )
-    enqueue("engage.deliver", delivery.pk)
+    enqueue("engage.deliver", delivery.pk, 0)
     return delivery
 
 
@@ -964,21 +968,39 @@ def _backoff(attempts: int) -> int:
     return int(DELIVERY_FIRST_BACKOFF_SECONDS * 2 ** max(0, attempts - 1))
 
 
-def delivery_attempt(*, delivery_id: int) -> str:
+def delivery_attempt(*, delivery_id: int, attempt: int | None = None) -> str:
     """Make one delivery attempt, if one is due; schedule the next or give up.
 
     Safe to run twice: an attempt is taken with a conditional ``UPDATE`` that moves
-    ``next_attempt_at`` forward, so only one runner sends it.
+    ``next_attempt_at`` forward, so only one runner sends it. ``attempt`` is the number of
+    attempts made when the job was queued: a job for an attempt still not made that
+    finds the delivery leased (its worker was killed mid-attempt and the job came back
+    at once) waits for the lease to end and tries then, rather than leaving it to the
+    sweep minutes later.
     """
     now = timezone.now()
     taken = Delivery.objects.filter(
         pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now + timedelta(seconds=1)
     ).update(next_attempt_at=now + DELIVERY_ATTEMPT_LEASE)
     if not taken:
-        return "skipped"
+        if attempt is None:
+            return "skipped"
+        leased_until = (
+            Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING, attempts=attempt)
+            .values_list("next_attempt_at", flat=True)
+            .first()
+        )
+        if leased_until is None:
+            return "skipped"  # made (or finished) by another runner
+        wait = max(1, math.ceil((leased_until - now).total_seconds()))
+        with transaction.atomic():
+            enqueue("engage.deliver", delivery_id, attempt, delay_seconds=wait)
+        return "waiting"
     delivery = Delivery.objects.select_related("channel").get(pk=delivery_id)
     channel = delivery.channel
-    outcome = outbound.post_signed(channel.outbound_url, delivery.payload, secret=channel.secret)
+    outcome = outbound.post_signed(
+        channel.outbound_url, delivery.payload, secret=channel.secret, delivery_id=str(delivery.pk)
+    )
     finished = timezone.now()
     attempts = delivery.attempts + 1
     with transaction.atomic():
@@ -1000,7 +1022,7 @@ def delivery_attempt(*, delivery_id: int) -> str:
             result = "retry"
         Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(**update)
         if result == "retry":
-            enqueue("engage.deliver", delivery_id, delay_seconds=delay)
+            enqueue("engage.deliver", delivery_id, attempts, delay_seconds=delay)
         elif result == "dead":
             logger.warning("delivery %s to %s is a dead letter: %s", delivery_id, channel.slug, outcome.error)
             notify(
@@ -1031,7 +1053,7 @@ def delivery_retry(*, delivery_id: int) -> Delivery:
         delivery.next_attempt_at = timezone.now()
         delivery.dead_at = None
         delivery.save(update_fields=["status", "attempts", "next_attempt_at", "dead_at"])
-        enqueue("engage.deliver", delivery.pk)
+        enqueue("engage.deliver", delivery.pk, 0)
     return delivery
 
 
@@ -1046,6 +1068,20 @@ def deliveries_sweep(*, stale_after: timedelta = timedelta(minutes=5), limit: in
     with transaction.atomic():
         for delivery_id in ids:
             enqueue("engage.deliver", delivery_id)
+    return len(ids)
+
+
+def unrouted_queries_route(*, older_than: timedelta = timedelta(minutes=1), limit: int = 500) -> int:
+    """Queue routing again for queries left unrouted (their job lost or failed for good)."""
+    cutoff = timezone.now() - older_than
+    ids = list(
+        Query.objects.filter(routed_at__isnull=True, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    with transaction.atomic():
+        for query_id in ids:
+            enqueue("engage.route_query", query_id)
     return len(ids)
 
 

@@ -15,10 +15,10 @@ def route_query(query_id: int) -> int | None:
     return query.department_id if query is not None else None
 
 
-@shared_task(name="engage.deliver", time_limit=60, soft_time_limit=45)
-def deliver(delivery_id: int) -> str:
-    """One outbound attempt (the 10 s request timeout fits well within the time limit)."""
-    return services.delivery_attempt(delivery_id=delivery_id)
+@shared_task(name="engage.deliver", time_limit=30, soft_time_limit=25)
+def deliver(delivery_id: int, attempt: int | None = None) -> str:
+    """One outbound attempt; the hard time limit stays under the attempt's lease (35 s)."""
+    return services.delivery_attempt(delivery_id=delivery_id, attempt=attempt)
 
 
 @shared_task(name="engage.sweep_deliveries", time_limit=120, soft_time_limit=100)
@@ -29,3 +29,8 @@ def sweep_deliveries() -> int:
 @shared_task(name="engage.escalate_sla_breaches", time_limit=300, soft_time_limit=240)
 def escalate_sla_breaches() -> int:
     return services.sla_breaches_escalate()
+
+
+@shared_task(name="engage.route_unrouted", time_limit=120, soft_time_limit=100)
+def route_unrouted() -> int:
+    return services.unrouted_queries_route()

@@ -283,6 +283,8 @@ def test_failures_back_off_then_become_a_dead_letter_an_admin_can_retry(
     assert delivery.status == "dead"
     assert delivery.attempts == services.DELIVERY_MAX_ATTEMPTS
     assert len(recorder.requests) == services.DELIVERY_MAX_ATTEMPTS
+    # One idempotency key for every attempt of the delivery (README, "Outbound delivery").
+    assert {request["headers"]["X-Engage-Delivery-Id"] for request in recorder.requests} == {str(delivery.pk)}
     assert services.delivery_attempt(delivery_id=delivery.pk) == "skipped"  # a dead letter is left alone
 
     # The admins' notice links to the page that lists the dead letter, with its Retry button.
@@ -330,3 +332,25 @@ def test_a_second_run_of_the_same_attempt_sends_once(
     assert services.delivery_attempt(delivery_id=delivery.pk) == "delivered"
     assert services.delivery_attempt(delivery_id=delivery.pk) == "skipped"
     assert len(recorder.requests) == 1
+
+
+def test_a_job_that_finds_its_attempt_leased_waits_for_the_lease_instead_of_giving_up(
+    channel, responder, make_query, department, local_server, settings, django_capture_on_commit_callbacks
+):
+    """A worker killed mid-attempt: the job comes back at once and finds the lease held."""
+    settings.ENGAGE_OUTBOUND_ALLOW_LOOPBACK = True
+    base, recorder = local_server
+    recorder.default = (503, {})
+    services.channel_update(channel=channel.channel, outbound_url=f"{base}/inbox")
+    _query, answer = _publish_on(channel.channel, responder, make_query, department, django_capture_on_commit_callbacks)
+    delivery = Delivery.objects.get(answer=answer)
+    leased_until = timezone.now() + timedelta(seconds=12)  # as a killed attempt leaves it
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=leased_until)
+    OutboxJob.objects.all().delete()
+    assert services.delivery_attempt(delivery_id=delivery.pk, attempt=delivery.attempts) == "waiting"
+    (job,) = OutboxJob.objects.filter(task_name="engage.deliver")
+    assert job.args == [delivery.pk, delivery.attempts]
+    assert leased_until <= job.run_after <= leased_until + timedelta(seconds=2), "as soon as the lease allows"
+    assert timedelta(seconds=60) >= services.DELIVERY_ATTEMPT_LEASE
+    # A job for an attempt already made is a duplicate: it goes away.
+    assert services.delivery_attempt(delivery_id=delivery.pk, attempt=delivery.attempts - 1) == "skipped"

@@ -122,3 +122,27 @@ def test_response_targets_by_priority_count_from_receipt(make_query, priority, h
     query = make_query(priority=priority, received_at=received)
     assert query.sla_due_at == received + timedelta(hours=hours)
     assert Query.objects.get(pk=query.pk).received_at == received
+
+
+def test_a_query_left_unrouted_for_over_a_minute_is_routed_by_the_sweep(django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    from config.celery_app import app
+
+    channel, _secret = services.channel_create(slug="sweep", name="Sweep", kind="forum")
+    topic = TopicFactory(keywords=["refund"])
+    ids = [
+        services.query_receive(
+            channel=channel, inbound=services.Inbound(external_id=name, text="a refund please", author_handle="@c")
+        )[0]
+        for name in ("lost", "fresh")
+    ]
+    # Both route jobs were lost (a worker and its message gone, a job dead): nothing routed them.
+    Query.objects.filter(pk__in=ids).update(routed_at=None, department=None)
+    Query.objects.filter(pk=ids[0]).update(received_at=timezone.now() - timedelta(seconds=61))
+
+    with django_capture_on_commit_callbacks(execute=True):  # the route jobs run as after a commit
+        assert services.unrouted_queries_route() == 1, "only the one unrouted for over a minute"
+    lost, fresh = Query.objects.get(pk=ids[0]), Query.objects.get(pk=ids[1])
+    assert lost.routed_at is not None
+    assert lost.department_id == topic.department_id
+    assert fresh.routed_at is None
+    assert app.conf.beat_schedule["engage-route-unrouted"]["task"] == "engage.route_unrouted"
