@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 import pytest
 from django.db import transaction
@@ -30,8 +32,9 @@ def received_query(text: str = "I need a refund for my order") -> Query:
 
 
 def test_a_route_job_whose_database_connection_is_terminated_is_retried_and_routes(
-    fault_env: dict[str, str], workers: list[Worker]
+    fault_env: dict[str, str], workers: list[Worker], settings: Any
 ) -> None:
+    settings.ENGAGE_HOT_JOBS_BY_RELAY = False  # the route job published at commit, not by the relay
     topic = TopicFactory(keywords=["refund"])
     query = received_query()  # its route job waits in Redis: no worker runs yet
     assert query.routed_at is None
