@@ -13,11 +13,12 @@ ARGS ?=
 APPS := accounts training content engage
 TYPED := $(APPS) config scripts
 
-.PHONY: help run test lint bench worker beat prod venv venv-dev
+.PHONY: help run test fuzz lint bench worker beat prod venv venv-dev
 
 help:
 	@echo "make run     serve the demo company on http://$(HOST):$(PORT) (PORT=, HOST= to change)"
 	@echo "make test    run the whole test suite (ARGS=\"-k name\" passes arguments to pytest)"
+	@echo "make fuzz    schemathesis against the served API schema, as an admin and an employee (own database)"
 	@echo "make lint    ruff check, ruff format --check and mypy"
 	@echo "make bench   the speed benchmark (own PostgreSQL database and Redis db, gunicorn, wrk); writes bench/RESULTS.md"
 	@echo "make worker  a Celery worker (needs REDIS_URL)"
@@ -37,6 +38,9 @@ run: venv
 
 test: venv-dev
 	@$(PY) scripts/test.py $(ARGS)
+
+fuzz: venv-dev
+	@$(PY) scripts/fuzz_api.py
 
 lint: venv-dev
 	$(VENV)/bin/ruff check .

@@ -397,6 +397,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1/",
     # Choice sets whose field names ("kind", "roles") other apps reuse get names of their own.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.schema.document_errors"],
     "ENUM_NAME_OVERRIDES": {
         "DepartmentKindEnum": "accounts.models.DepartmentKind",
         "RoleEnum": "accounts.models.RoleName",

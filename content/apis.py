@@ -250,6 +250,8 @@ def _parse_day(value: str | None, *, field: str) -> datetime | None:
 
 
 class MessageListCreateApi(APIView):
+    pagination_class = Pagination  # the schema declares its lists paginated
+
     def get_permissions(self) -> list[Any]:
         if self.request.method == "POST":
             return [role_required(RoleName.CURATOR)()]
@@ -386,6 +388,8 @@ def _managed_message(request: Request, pk: int) -> Message:
 
 
 class MessageRevisionsApi(APIView):
+    pagination_class = Pagination  # the schema declares its lists paginated
+
     @extend_schema(operation_id="messages_revisions", responses=RevisionOutput(many=True))
     def get(self, request: Request, pk: int) -> Response:
         message = _managed_message(request, pk)
@@ -396,6 +400,8 @@ class MessageRevisionsApi(APIView):
 
 
 class MessageHistoryApi(APIView):
+    pagination_class = Pagination  # the schema declares its lists paginated
+
     @extend_schema(
         operation_id="messages_history",
         responses=EventOutput(many=True),
@@ -445,6 +451,8 @@ class MessageShareApi(APIView):
 
 
 class MySharesApi(APIView):
+    pagination_class = Pagination  # the schema declares its lists paginated
+
     @extend_schema(operation_id="shares_mine", responses=ShareOutput(many=True))
     def get(self, request: Request) -> Response:
         paginator = Pagination()
@@ -600,6 +608,8 @@ class ToolkitInput(serializers.Serializer):
 
 
 class ToolkitListCreateApi(APIView):
+    pagination_class = Pagination  # the schema declares its lists paginated
+
     def get_permissions(self) -> list[Any]:
         if self.request.method == "POST":
             return [role_required(RoleName.CURATOR)()]

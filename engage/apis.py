@@ -73,6 +73,8 @@ def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
 
 
 class _Paginated(APIView):
+    pagination_class = Pagination  # the schema declares its lists paginated
+
     def paginated(self, request: Request, queryset: QuerySet[Any], to_dict: Any) -> Response:
         paginator = Pagination()
         page = paginator.paginate_queryset(queryset, request, view=self) or []
@@ -430,6 +432,16 @@ class QueryDetailApi(APIView):
 CLAIM_RESULT = inline_serializer(
     "ClaimResult", {"claimed_by": serializers.IntegerField(), "claimed_until": serializers.DateTimeField()}
 )
+CLAIM_CONFLICT = inline_serializer(
+    "ClaimConflict",
+    {
+        "detail": serializers.CharField(),
+        "claimed_by": serializers.IntegerField(required=False, help_text="When someone else holds it."),
+        "claimed_until": serializers.DateTimeField(required=False, help_text="When someone else holds it."),
+        "status": serializers.ChoiceField(choices=QueryStatus.choices, required=False, help_text="When not open."),
+        "limit": serializers.IntegerField(required=False, help_text="When your cap of open claims is reached."),
+    },
+)
 
 
 class QueryClaimApi(APIView):
@@ -439,7 +451,7 @@ class QueryClaimApi(APIView):
             200: CLAIM_RESULT,
             404: NOT_FOUND,
             409: OpenApiResponse(
-                CLAIM_RESULT, description="Held by another (with who and until when), not open, or your cap reached."
+                CLAIM_CONFLICT, description="Held by another (with who and until when), not open, or your cap reached."
             ),
         },
         summary="Claim (or renew) the lease on a query",
