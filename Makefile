@@ -9,6 +9,9 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 ARGS ?=
+# The demo's administrator signs in with the published password alone, unless asked otherwise
+# (production's default asks admins for a second factor: README, ENGAGE_TOTP_REQUIRED_ROLES).
+ENGAGE_TOTP_REQUIRED_ROLES ?=
 # Checked by ruff and mypy: the apps, the platform and the scripts.
 APPS := accounts training content engage
 TYPED := $(APPS) config scripts
@@ -34,7 +37,7 @@ venv-dev:
 run: venv
 	@DEBUG=1 PORT=$(PORT) $(PY) manage.py migrate --noinput
 	@DEBUG=1 PORT=$(PORT) $(PY) manage.py seed_demo --url http://$(HOST):$(PORT)/
-	@DEBUG=1 PORT=$(PORT) exec $(PY) manage.py serve $(HOST):$(PORT)
+	@DEBUG=1 PORT=$(PORT) ENGAGE_TOTP_REQUIRED_ROLES=$(ENGAGE_TOTP_REQUIRED_ROLES) exec $(PY) manage.py serve $(HOST):$(PORT)
 
 test: venv-dev
 	@$(PY) scripts/test.py $(ARGS)

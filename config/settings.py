@@ -7,6 +7,7 @@ SQLite database, secret key and mail under ``var/`` and runs jobs in-process.
 
 from __future__ import annotations
 
+import json
 import secrets
 import sys
 from pathlib import Path
@@ -317,8 +318,13 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS: list[Path | tuple[str, Path]] = [BASE_DIR / "static"]
 NODE_MODULES_DIR = BASE_DIR / "node_modules"
-if NODE_MODULES_DIR.exists():
-    STATICFILES_DIRS.append(("vendor", NODE_MODULES_DIR))
+# Only the runtime front-end packages (package.json's "dependencies") are served, each under
+# /static/vendor/<name>/; the test tools among the devDependencies (axe-core, the OpenID
+# provider) stay on disk.
+FRONT_END_PACKAGES: list[str] = sorted(json.loads((BASE_DIR / "package.json").read_text())["dependencies"])
+STATICFILES_DIRS.extend(
+    (f"vendor/{name}", NODE_MODULES_DIR / name) for name in FRONT_END_PACKAGES if (NODE_MODULES_DIR / name).is_dir()
+)
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
 STORAGES = {

@@ -97,3 +97,14 @@ def test_static_files_served_by_whitenoise_carry_the_security_headers(client: An
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_only_the_runtime_front_end_packages_are_served(client: Any) -> None:
+    """chart.js (a runtime dependency) is served; the test tools among the devDependencies
+    (axe-core, the OpenID provider) are not, though npm ci puts them in node_modules."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "node_modules" / "axe-core" / "axe.min.js").exists():
+        pytest.skip("node_modules has no axe-core (run npm ci)")
+    assert client.get("/static/vendor/chart.js/dist/chart.umd.js").status_code == 200
+    assert client.get("/static/vendor/axe-core/axe.min.js").status_code == 404
+    assert client.get("/static/vendor/oidc-provider/package.json").status_code == 404
