@@ -297,7 +297,8 @@ _DELIVERY_IDS = (
     ("answer_id", "a.id"),
     ("payload", "%(payload)s::jsonb || jsonb_build_object('answer_id', a.id, 'query_external_id', ok.external_id)"),
 )
-_JOB_IDS = (("args", "jsonb_build_array(d.id)"),)
+# engage.deliver(delivery_id, attempt): the first attempt, as delivery_create_for_answer queues it.
+_JOB_IDS = (("args", "jsonb_build_array(d.id, 0)"),)
 
 
 @dataclass(frozen=True)
@@ -380,7 +381,7 @@ FROM (SELECT 1) AS one LEFT JOIN q ON TRUE
         state, holder, until, responder, returned, answer_id, delivery_id, job_id = cursor.fetchone()
     if answer_id is not None:
         answer.pk, delivery.pk, job.pk = answer_id, delivery_id, job_id
-        job.args = [delivery_id]
+        job.args = [delivery_id, 0]
     return Published(
         visible=state is not None, state=state, claimed_by_id=holder, claimed_until=until,
         responder=bool(responder), has_returned_draft=bool(returned), answer_id=answer_id,

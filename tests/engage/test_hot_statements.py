@@ -168,7 +168,7 @@ def test_publishing_an_answer_is_the_token_and_one_statement(api, responder, mak
     assert delivery.payload["answer_id"] == answer["id"]
     assert delivery.payload["query_external_id"] == query.external_id
     assert delivery.payload["author"] == {"name": responder.name}
-    assert OutboxJob.objects.filter(task_name="engage.deliver", args=[delivery.pk]).exists()
+    assert OutboxJob.objects.filter(task_name="engage.deliver", args=[delivery.pk, 0]).exists()
     event = ParticipationEvent.objects.get(key=f"answer_published:{answer['id']}")
     assert (event.object_id, event.actor_id, event.data["query_id"]) == (answer["id"], responder.pk, query.pk)
     assert not QueryDraft.objects.filter(query=query, author=responder).exists()
