@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from django.test.utils import override_settings
 
-from tests.browser.helpers import ConsoleWatch, shared_chromium
+from tests.browser.helpers import shared_chromium, watched_page
 from tests.browser.helpers import sign_in as _sign_in
 from tests.web.conftest import ensure_roles
 
@@ -83,14 +83,7 @@ def chromium() -> Iterator[Any]:
 @pytest.fixture
 def browser_page(chromium: Any, transactional_db: Any) -> Iterator[Any]:
     ensure_roles()
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    watch = ConsoleWatch.attach(page)
-    yield page
-    context.close()
-    if watch.problems:
-        pytest.fail("the browser reported problems:\n" + "\n".join(watch.problems), pytrace=False)
+    yield from watched_page(chromium, viewport={"width": 1280, "height": 900})
 
 
 @pytest.fixture

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+import pytest
 
 from tests.factories import TEST_PASSWORD
 
@@ -68,3 +71,17 @@ def sign_in(page: Any, live_server: Any, user: Any, *, password: str = TEST_PASS
         page.get_by_role("button", name="Sign in").click()
     if "/login/" in page.url:
         raise AssertionError(f"sign-in failed for {user.email}: still on {page.url}")
+
+
+def watched_page(chromium: Any, *, who: str = "the browser", **options: Any) -> Iterator[Any]:
+    """A page in a fresh context (its own cookies) whose console is watched: the test fails
+    if the page broke the Content-Security-Policy or threw a script error. ``options`` go to
+    ``new_context`` (viewport, color_scheme …). Yield from it in a fixture."""
+    context = chromium.new_context(**options)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    watch = ConsoleWatch.attach(page)
+    yield page
+    context.close()
+    if watch.problems:
+        pytest.fail(f"{who} reported problems:\n" + "\n".join(watch.problems), pytrace=False)

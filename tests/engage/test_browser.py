@@ -14,7 +14,7 @@ from content import services as content_services
 from engage import services
 from engage.models import Answer, AnswerStatus, Delivery, DeliveryStatus, Query, QueryState
 from tests.browser.conftest import browser_page, chromium, live_server, sign_in  # noqa: F401 (fixtures)
-from tests.browser.helpers import ConsoleWatch
+from tests.browser.helpers import watched_page
 from tests.factories import DepartmentFactory, TopicFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -28,14 +28,7 @@ def sign_out(page):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def second_page(chromium):  # type: ignore[no-untyped-def]  # noqa: F811
     """Another person's browser: its own context (cookies), its console watched too."""
-    context = chromium.new_context(viewport={"width": 390, "height": 844})  # a phone
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    watch = ConsoleWatch.attach(page)
-    yield page
-    context.close()
-    if watch.problems:
-        pytest.fail("the second browser reported problems:\n" + "\n".join(watch.problems), pytrace=False)
+    yield from watched_page(chromium, who="the second browser", viewport={"width": 390, "height": 844})  # a phone
 
 
 def test_claimed_query_leaves_the_other_queue_then_answered_reviewed_delivered(

@@ -12,7 +12,7 @@ from django.utils import timezone
 from engage import services
 from engage.models import Delivery, DeliveryStatus, InsightStatus
 from tests.browser.conftest import chromium, live_server, sign_in  # noqa: F401 (fixtures)
-from tests.browser.helpers import ConsoleWatch
+from tests.browser.helpers import watched_page
 from tests.engage.conftest import certify_responder
 from tests.web.conftest import ensure_roles
 
@@ -43,14 +43,7 @@ CONTRASTS = """
 
 def _page(chromium: Any, **options: Any) -> Iterator[Any]:  # noqa: F811
     ensure_roles()
-    context = chromium.new_context(**options)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    watch = ConsoleWatch.attach(page)
-    yield page
-    context.close()
-    if watch.problems:
-        pytest.fail("the browser reported problems:\n" + "\n".join(watch.problems), pytrace=False)
+    yield from watched_page(chromium, **options)
 
 
 @pytest.fixture
