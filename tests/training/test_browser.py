@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -17,17 +18,22 @@ from training import selectors, services
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_an_employee_takes_the_responder_course_passes_and_sees_the_certificate(
-    browser_page,  # noqa: F811
-    live_server,  # noqa: F811
-    sign_in,  # noqa: F811
-):
+def _published_course_and_learner(**learner: Any) -> tuple[Any, Any]:
+    """The responder course, published by a curator of Customer Support, and one of its learners."""
     department = DepartmentFactory(slug="support", name="Customer Support")
     curator = UserFactory(roles=[RoleName.CURATOR], department=department)
     course = services.course_publish(
         course=services.course_create(author=curator, **course_spec(audience=["support"])), user=curator
     )
-    employee = UserFactory(department=department, name="Sam Support")
+    return course, UserFactory(department=department, **learner)
+
+
+def test_an_employee_takes_the_responder_course_passes_and_sees_the_certificate(
+    browser_page,  # noqa: F811
+    live_server,  # noqa: F811
+    sign_in,  # noqa: F811
+):
+    course, employee = _published_course_and_learner(name="Sam Support")
     page = browser_page
     sign_in(page, live_server, employee)
 
@@ -73,12 +79,7 @@ def test_the_quiz_refuses_an_empty_submission_and_warns_about_unanswered_questio
     live_server,  # noqa: F811
     sign_in,  # noqa: F811
 ):
-    department = DepartmentFactory(slug="support", name="Customer Support")
-    curator = UserFactory(roles=[RoleName.CURATOR], department=department)
-    course = services.course_publish(
-        course=services.course_create(author=curator, **course_spec(audience=["support"])), user=curator
-    )
-    employee = UserFactory(department=department)
+    course, employee = _published_course_and_learner()
     page = browser_page
     sign_in(page, live_server, employee)
     page.goto(f"{live_server.url}/training/courses/{course.pk}/quiz/")
