@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -108,8 +109,39 @@ def _query_url(query_id: int) -> str:
 # --- Channels ----------------------------------------------------------------------------------
 
 
+CHANNEL_SLUG_MAX = 60
+CHANNEL_NAME_MAX = 120
+_CHANNEL_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+
+
+def _channel_slug(slug: Any) -> str:
+    """A slug as a channel's webhook address carries it: letters, digits, ``-`` and ``_``."""
+    if not isinstance(slug, str) or not slug.strip():
+        raise ServiceError("A channel needs a slug.", field="slug")
+    slug = slug.strip()
+    if len(slug) > CHANNEL_SLUG_MAX:
+        raise ServiceError(f"A slug is at most {CHANNEL_SLUG_MAX} characters (this one has {len(slug)}).", field="slug")
+    if not _CHANNEL_SLUG.fullmatch(slug):
+        raise ServiceError(
+            "A slug uses only letters, digits, hyphens and underscores (it is part of the webhook's address).",
+            field="slug",
+        )
+    return slug
+
+
+def _channel_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ServiceError("A channel needs a name.", field="name")
+    name = name.strip()
+    if len(name) > CHANNEL_NAME_MAX:
+        raise ServiceError(f"A name is at most {CHANNEL_NAME_MAX} characters (this one has {len(name)}).", field="name")
+    return name
+
+
 def channel_create(*, slug: str, name: str, kind: str, outbound_url: str = "") -> tuple[Channel, str]:
     """Make a channel; returns it and its secret, which is shown this once."""
+    slug = _channel_slug(slug)
+    name = _channel_name(name)
     if kind not in ChannelKind.values:
         raise ServiceError(f"kind must be one of {', '.join(ChannelKind.values)}", field="kind")
     try:
@@ -119,9 +151,7 @@ def channel_create(*, slug: str, name: str, kind: str, outbound_url: str = "") -
     secret = signing.new_secret()
     try:
         with transaction.atomic():
-            channel = Channel.objects.create(
-                slug=slug, name=name.strip(), kind=kind, outbound_url=outbound_url, secret=secret
-            )
+            channel = Channel.objects.create(slug=slug, name=name, kind=kind, outbound_url=outbound_url, secret=secret)
     except IntegrityError:
         raise ServiceError(f"A channel with slug {slug!r} already exists.", field="slug") from None
     return channel, secret
@@ -130,9 +160,7 @@ def channel_create(*, slug: str, name: str, kind: str, outbound_url: str = "") -
 def channel_update(*, channel: Channel, name: str | None = None, outbound_url: str | None = None) -> Channel:
     fields = []
     if name is not None:
-        if not name.strip():
-            raise ServiceError("The name cannot be empty.", field="name")
-        channel.name = name.strip()
+        channel.name = _channel_name(name)
         fields.append("name")
     if outbound_url is not None:
         try:

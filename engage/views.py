@@ -599,22 +599,20 @@ def channels(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     _require(user, RoleName.ADMIN)
     values = {"slug": "", "name": "", "kind": ChannelKind.FORUM, "outbound_url": ""}
-    error = ""
+    error = error_field = ""
     if request.method == "POST":
         values = {key: request.POST.get(key, "").strip() for key in values}
         try:
             channel, secret = services.channel_create(
-                slug=values["slug"][:60],
-                name=values["name"][:120],
+                slug=values["slug"],
+                name=values["name"],
                 kind=values["kind"],
                 outbound_url=values["outbound_url"],
             )
         except ServiceError as exc:
-            error = exc.message
+            error, error_field = exc.message, str(exc.extra.get("field", ""))
         else:
             return _secret_page(request, channel, secret, made=True)
-        if not values["slug"] or not values["name"]:
-            error = error or "A channel needs a slug and a name."
     return render(
         request,
         "engage/channels.html",
@@ -623,6 +621,7 @@ def channels(request: HttpRequest) -> HttpResponse:
             "kinds": ChannelKind.choices,
             "values": values,
             "error": error,
+            "error_field": error_field,
             "webhook_base": request.build_absolute_uri("/api/v1/channels/"),
         },
         status=400 if error else 200,
