@@ -731,6 +731,11 @@ def totp_enrolment_start(*, user: User) -> TOTPDevice:
         return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
 
 
+def totp_enrolment_pending(*, user: User) -> TOTPDevice | None:
+    """The new authenticator secret being set up, if there is one."""
+    return TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+
+
 def totp_enrolment_confirm(*, user: User, code: str) -> list[str]:
     """Confirm the new secret with a code from it; return the recovery codes (shown once)."""
     with transaction.atomic():
@@ -741,12 +746,68 @@ def totp_enrolment_confirm(*, user: User, code: str) -> list[str]:
             raise ServiceError(WRONG_CODE, field="code")
         TOTPDevice.objects.filter(user=user, confirmed=True).delete()
         TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
-        StaticDevice.objects.filter(user=user).delete()
-        static = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
-        codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
-        StaticToken.objects.bulk_create([StaticToken(device=static, token=code) for code in codes])
+        codes = _recovery_codes_issue(user=user)
         account_event_record(source="mfa", action="totp.enrolled", subject=user, actor=user)
     return codes
+
+
+def _recovery_codes_issue(*, user: User) -> list[str]:
+    """A fresh set of recovery codes for ``user`` (the old ones stop working)."""
+    StaticDevice.objects.filter(user=user).delete()
+    static = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create([StaticToken(device=static, token=code) for code in codes])
+    return codes
+
+
+def second_factor_removal_allowed(*, user: User) -> bool:
+    """False while ``user`` must have a second factor: their role needs one and password
+    sign-in is on, so removing the only one would let them in with the password alone."""
+    return not (settings.ENGAGE_PASSWORD_SIGN_IN and second_factor_required(user=user))
+
+
+def second_factor_prove(*, user: User, code: str = "", password: str = "", ip: str) -> str:
+    """Check that the person at the keyboard is ``user`` before a change to their second
+    factor: a current code (or a recovery code, used up) or their password. Returns which.
+
+    A wrong one counts as a failed sign-in (API.md's lock-out, ``RateLimited`` when locked).
+    """
+    if code.strip():
+        second_factor_verify(user=user, code=code, ip=ip)
+        return "code"
+    if password:
+        if not user.has_usable_password():
+            raise ServiceError("You have no Engage password: prove it is you with a code.", field="code")
+        try:
+            user_authenticate(email=user.email, password=password, ip=ip)
+        except RateLimited:
+            raise
+        except ServiceError:
+            raise ServiceError("That password is not right.", field="password") from None
+        return "password"
+    raise ServiceError("Type a code from your app, a recovery code or your password.", field="code")
+
+
+def second_factor_remove(*, user: User, code: str = "", password: str = "", ip: str) -> None:
+    """Remove ``user``'s authenticator and recovery codes, proven by a current code (or a
+    recovery code) or by their password.
+
+    A wrong code or password counts as a failed sign-in (API.md's lock-out); a person
+    whose role needs a second factor while password sign-in is on is refused
+    (``Conflict``), since theirs is the only one. Audited.
+    """
+    if not second_factor_enrolled(user=user):
+        raise Conflict("You have no second factor to remove.")
+    if not second_factor_removal_allowed(user=user):
+        raise Conflict(
+            "Your role needs a second factor while password sign-in is on, so you cannot remove your only one. "
+            "Set up a new authenticator instead, or ask an administrator."
+        )
+    proof = second_factor_prove(user=user, code=code, password=password, ip=ip)
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()
+        account_event_record(source="mfa", action="totp.removed", subject=user, actor=user, changes={"proof": proof})
 
 
 def second_factor_verify(*, user: User, code: str, ip: str) -> None:

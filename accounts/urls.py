@@ -16,6 +16,8 @@ urlpatterns = [
     # The link in reset emails and in invitations (services.invitation_send).
     path("password-reset/<uidb64>/<token>/", views.SetPasswordView.as_view(), name="password_reset_confirm"),
     path("profile/", views.profile, name="profile"),
+    path("profile/second-factor/set-up/", views.second_factor_set_up, name="second_factor_set_up"),
+    path("profile/second-factor/remove/", views.second_factor_remove, name="second_factor_remove"),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/bell/", views.notification_bell, name="notification_bell"),
     path("notifications/read-all/", views.notification_read_all, name="notifications_read_all"),

@@ -5,9 +5,11 @@ and notifications (the bell and its page). Thin: the rules are in ``accounts.ser
 from __future__ import annotations
 
 import time
+from base64 import b32encode
 from collections.abc import Iterable
 from typing import Any
 
+import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -29,7 +31,7 @@ from accounts import demo, notifications, oidc, services
 from accounts.forms import PasswordResetRequestForm, ProfileForm, SignInForm
 from accounts.models import Notification, User
 from accounts.network import client_address
-from config.errors import RateLimited, ServiceError
+from config.errors import Conflict, RateLimited, ServiceError
 
 # htmx stops polling when a poll is answered with this status.
 HTMX_STOP_POLLING = 286
@@ -136,9 +138,15 @@ MFA_PENDING_SECONDS = 600
 
 
 def _enrolment(device: Any) -> dict[str, Any]:
-    from base64 import b32encode
-
-    return {"device": device, "secret": b32encode(device.bin_key).decode(), "otpauth": device.config_url}
+    """What a person needs to add ``device``'s secret to an app: the key, the otpauth link,
+    and that link as a QR code (an SVG data URI, which the CSP's img-src allows)."""
+    otpauth = device.config_url
+    return {
+        "device": device,
+        "secret": b32encode(device.bin_key).decode(),
+        "otpauth": otpauth,
+        "qr": segno.make(otpauth, error="m").svg_data_uri(scale=4, border=2),
+    }
 
 
 @login_not_required
@@ -175,8 +183,10 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
             if codes:
                 return render(request, "accounts/recovery_codes.html", {"codes": codes, "next": pending.get("next")})
             return redirect(pending.get("next") or settings.LOGIN_REDIRECT_URL)
-    if not context["enrolled"] and (request.method == "GET" or status != 429):
-        context.update(_enrolment(services.totp_enrolment_start(user=user)))
+    if not context["enrolled"]:
+        # A wrong code keeps the secret the app was just given; a new visit starts afresh.
+        device = services.totp_enrolment_pending(user=user) if request.method == "POST" else None
+        context.update(_enrolment(device or services.totp_enrolment_start(user=user)))
     return render(request, "accounts/sign_in_code.html", context, status=status)
 
 
@@ -342,8 +352,94 @@ def profile(request: HttpRequest) -> HttpResponse:
         "form": form,
         "person": user,
         "roles": user.roles.order_by("slug"),
+        "second_factor": services.second_factor_enrolled(user=user),
+        "second_factor_required": services.second_factor_required(user=user),
+        "password_sign_in": settings.ENGAGE_PASSWORD_SIGN_IN,
     }
     return render(request, "accounts/profile.html", context, status=status)
+
+
+# --- The second factor from the profile ------------------------------------------------------
+
+
+@login_required
+@sensitive_post_parameters("code", "current_code", "password")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def second_factor_set_up(request: HttpRequest) -> HttpResponse:
+    """Add an authenticator app (or replace the one there is): the key and its QR code, then
+    a code from the app to confirm; the recovery codes are shown once, on the answer.
+
+    Replacing one needs proof first: a current code (or a recovery code) or the password.
+    """
+    user = _user(request)
+    enrolled = services.second_factor_enrolled(user=user)
+    error, error_field, status = "", "", 200
+    device = None
+    if request.method == "POST":
+        device = services.totp_enrolment_pending(user=user)
+        ip = client_address(request)
+        try:
+            if enrolled:
+                services.second_factor_prove(
+                    user=user,
+                    code=request.POST.get("current_code", ""),
+                    password=request.POST.get("password", ""),
+                    ip=ip,
+                )
+            codes = services.totp_enrolment_confirm(user=user, code=request.POST.get("code", ""))
+        except RateLimited as exc:
+            error, status = exc.message, 429
+        except ServiceError as exc:
+            error, error_field, status = exc.message, str(exc.extra.get("field") or ""), 400
+        else:
+            shown = {"codes": codes, "next": reverse("accounts:profile")}
+            return render(request, "accounts/recovery_codes.html", shown)
+    context: dict[str, Any] = {
+        "enrolled": enrolled,
+        "error": error,
+        "error_field": error_field,
+        "password_sign_in": settings.ENGAGE_PASSWORD_SIGN_IN,
+        "has_password": user.has_usable_password(),
+        **_enrolment(device or services.totp_enrolment_start(user=user)),
+    }
+    return render(request, "accounts/second_factor_set_up.html", context, status=status)
+
+
+@login_required
+@sensitive_post_parameters("code", "password")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def second_factor_remove(request: HttpRequest) -> HttpResponse:
+    """Remove the authenticator and recovery codes, after a current code or the password."""
+    user = _user(request)
+    if not services.second_factor_enrolled(user=user):
+        return redirect("accounts:profile")
+    error, error_field, status = "", "", 200
+    if request.method == "POST":
+        try:
+            services.second_factor_remove(
+                user=user,
+                code=request.POST.get("code", ""),
+                password=request.POST.get("password", ""),
+                ip=client_address(request),
+            )
+        except RateLimited as exc:
+            error, status = exc.message, 429
+        except Conflict as exc:
+            error, status = exc.message, 409
+        except ServiceError as exc:
+            error, error_field, status = exc.message, str(exc.extra.get("field") or ""), 400
+        else:
+            messages.success(request, "Your second factor is removed. You sign in with your password alone now.")
+            return redirect("accounts:profile")
+    context = {
+        "error": error,
+        "error_field": error_field,
+        "allowed": services.second_factor_removal_allowed(user=user),
+        "has_password": user.has_usable_password(),
+    }
+    return render(request, "accounts/second_factor_remove.html", context, status=status)
 
 
 # --- Notifications ---------------------------------------------------------------------------
