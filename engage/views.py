@@ -1,5 +1,5 @@
-"""Web pages of community queries: the department queue (live: rows someone else claims
-drop out without a reload), the query page (claim, release, answer with approved messaging
+"""Web pages of community queries: the department queue (live both ways without a reload,
+see ``engage.queue_feed``), the query page (claim, release, answer with approved messaging
 at hand, escalate, close, turn into an insight), the reviewers' section of the one review
 queue, the insights board, and for administrators the dead letters and the channels.
 
@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Department, RoleName, Topic, User
 from config.errors import ServiceError
 from config.markdown import render_markdown
-from engage import selectors, services
+from engage import queue_feed, selectors, services
 from engage.models import (
     AnswerStatus,
     ChannelKind,
@@ -40,7 +40,6 @@ from engage.models import (
 )
 
 QUEUE_PAGE_SIZE = 50
-LIVE_IDS_MAX = 200
 SUGGESTED_MESSAGES = 5
 SIMILAR_ANSWERED = 3
 PER_PAGE = 30
@@ -153,8 +152,12 @@ def queue(request: HttpRequest) -> HttpResponse:
         flash.error(request, exc.message)
         return redirect(reverse("engage:queue"))
     sees_all = selectors.sees_all_queries(user)
+    live_cursor = {"cursor": request.GET["cursor"]} if request.GET.get("cursor") else {}
     context = {
-        "rows": [(query, query.status_at(now)) for query in page.results],
+        "rows": [(query, query.status_at(now), queue_feed.row_signature(query, now)) for query in page.results],
+        "etag": queue_feed.fingerprint_of(page.results, now).etag,
+        "feed_url": f"{reverse('engage:queue_live')}?{filters.as_query_string(**live_cursor)}",
+        "back_url": request.get_full_path(),
         "filters": filters,
         "statuses": QUEUE_STATUSES,
         "topics": Topic.objects.order_by("name").only("slug", "name"),
@@ -190,24 +193,22 @@ def _scope_label(user: User, filters: QueueFilters) -> str:
 @login_required
 @require_GET
 def queue_live(request: HttpRequest) -> HttpResponse:
-    """Polled by the queue page: removes the rows it shows that the filter no longer lists.
-
-    Answers 204 (htmx swaps nothing) while every row shown still belongs; otherwise an
-    out-of-band delete for each row that left, and a line for screen readers.
-    """
+    """Polled by the queue page (``engage.queue_feed``): 304 while the page it shows is
+    current; else the page's new order and the rows it lacks or shows out of date."""
     user = _user(request)
-    shown = _ids(request.GET.getlist("shown"), limit=LIVE_IDS_MAX)
-    if not shown:
-        return HttpResponse(status=204)
     filters = _queue_filters(request.GET, user)
+    cursor = request.GET.get("cursor") or None
     try:
-        still = selectors.queue_ids_still_listed(_queue_queryset(user, filters), ids=shown)
-    except ServiceError:
-        return HttpResponse(status=204)
-    gone = [pk for pk in shown if pk not in still]
-    if not gone:
-        return HttpResponse(status=204)
-    return render(request, "engage/_queue_live.html", {"gone": gone, "left": len(shown) - len(gone)})
+        return queue_feed.feed_response(
+            request,
+            queries=_queue_queryset(user, filters),
+            cursor=cursor,
+            page_size=QUEUE_PAGE_SIZE,
+            now=timezone.now(),
+            back_url=queue_feed.queue_url(filters.as_query_string(**({"cursor": cursor} if cursor else {}))),
+        )
+    except ServiceError as exc:
+        return HttpResponse(exc.message, status=400, content_type="text/plain; charset=utf-8")
 
 
 # --- One query -----------------------------------------------------------------------------------

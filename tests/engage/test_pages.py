@@ -1,6 +1,6 @@
 """The web pages of community queries, through Django's test client with real sessions.
 
-The queue (filters, order, keyset pages, the live check that drops rows others claimed),
+The queue (filters, order, keyset pages, the live feed is in test_queue_feed.py),
 the query page (claim, release, answer with approved messaging, escalate, close, insight),
 the draft offered back after a lapsed claim, review from the one review queue, hostile
 Markdown, the insights board, dead letters and channels for administrators.
@@ -221,28 +221,6 @@ def test_the_queue_pages_by_keyset_and_its_queries_do_not_grow_with_rows(
     assert set(first_ids) | set(second_ids) == {q.pk for q in made}
     assert not set(first_ids) & set(second_ids)
     assert client.get("/queries/?cursor=not-a-cursor", follow=True).status_code == 200
-
-
-def test_the_live_check_drops_what_someone_else_claimed(owner, colleague, make_query, department):
-    kept = make_query("still open", department=department)
-    taken = make_query("claimed meanwhile", department=department)
-    client = client_for(owner)
-    shown = {"status": "open", "topic": "", "department": "", "shown": [kept.pk, taken.pk]}
-    assert client.get("/queries/live/", shown).status_code == 204  # nothing changed: htmx swaps nothing
-
-    services.query_claim(user=colleague, query_id=taken.pk)
-    response = client.get("/queries/live/", shown)
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert f'<li id="q-{taken.pk}" hx-swap-oob="delete">' in html
-    assert f'id="q-{kept.pk}"' not in html
-    assert 'id="queue-announce"' in html
-    # The row for "claimed" keeps it; a lapsed claim brings it back to "open".
-    assert client.get("/queries/live/", {**shown, "status": "claimed", "shown": [taken.pk]}).status_code == 204
-    Query.objects.filter(pk=taken.pk).update(claimed_until=timezone.now() - timedelta(seconds=1))
-    assert client.get("/queries/live/", shown).status_code == 204
-    # Junk is ignored, not an error.
-    assert client.get("/queries/live/", {"shown": ["x", "-1", "9" * 40]}).status_code == 204
 
 
 # --- Claim, release, answer ----------------------------------------------------------------------------
