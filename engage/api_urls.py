@@ -17,6 +17,7 @@ urlpatterns = [
     path("queries/<int:id>/draft/", apis.QueryDraftApi.as_view(), name="query_draft"),
     path("queries/<int:id>/escalate/", apis.QueryEscalateApi.as_view(), name="query_escalate"),
     path("queries/<int:id>/close/", apis.QueryCloseApi.as_view(), name="query_close"),
+    path("queries/<int:id>/handoff/", apis.QueryHandoffApi.as_view(), name="query_handoff"),
     path("answers/", apis.AnswerListApi.as_view(), name="answers"),
     path("answers/<int:id>/", apis.AnswerDetailApi.as_view(), name="answer"),
     path("answers/<int:id>/approve/", apis.AnswerApproveApi.as_view(), name="answer_approve"),

@@ -36,7 +36,7 @@ from accounts.models import User
 from accounts.permissions import IsAdmin
 from config.errors import ServiceError
 from config.pagination import MAX_PAGE_SIZE, Pagination
-from engage import selectors, services, signing, webhooks
+from engage import handoff, selectors, services, signing, webhooks
 from engage.models import (
     AnswerStatus,
     ChannelKind,
@@ -563,6 +563,46 @@ class QueryCloseApi(APIView):
     def post(self, request: Request, id: int) -> Response:
         query = services.query_close(user=_me(request), query_id=id, reason=_data(request).get("reason"))
         return Response(_query_dict(selectors.with_list_relations(Query.objects.all()).get(pk=query.pk)))
+
+
+class QueryHandoffApi(APIView):
+    @extend_schema_serializer(component_name="QueryHandoffInput")
+    class InputSerializer(serializers.Serializer):
+        to = serializers.IntegerField(help_text="The id of the colleague who gets the claim; they must see the query.")
+        note = serializers.CharField(required=False, allow_blank=True, default="", max_length=handoff.MAX_NOTE_LENGTH)
+        claimed_by = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            help_text="The holder you saw (null for nobody): if the claim moved since, 409 with who holds it now.",
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: QueryOutput,
+            400: BAD_INPUT,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: OpenApiResponse(
+                CLAIM_CONFLICT,
+                description="Not open or claimed, already theirs, their cap of open claims reached (`limit`), "
+                "or the claim changed meanwhile (with who holds it now).",
+            ),
+        },
+        summary="Hand the claim to a colleague (holder, reviewer); an addition to API.md",
+        description="The colleague gets the claim with a fresh lease, within their cap, and a notification. "
+        "Drafts stay with their authors.",
+    )
+    def post(self, request: Request, id: int) -> Response:
+        data = _data(request)
+        made = handoff.query_handoff(
+            user=_me(request),
+            query_id=id,
+            to=data.get("to"),
+            note=data.get("note", ""),
+            expected=data.get("claimed_by", handoff.UNSET),
+        )
+        return Response(_query_dict(selectors.with_list_relations(Query.objects.all()).get(pk=made.query_id)))
 
 
 # --- Answers -------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ class EngageConfig(AppConfig):
 
         register_kind("engage.query_routed", "New queries for your department", email_default=False)
         register_kind("engage.query_escalated", "Queries escalated to your department", email_default=False)
+        register_kind("engage.query_handoff", "Queries a colleague handed to you")
         register_kind("engage.answer_review", "Answers awaiting your review", email_default=False)
         register_kind("engage.answer_reviewed", "Reviews of your answers")
         register_kind("engage.sla_breach", "Queries that missed their response target")

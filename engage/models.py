@@ -607,3 +607,27 @@ class LeaderboardOptOut(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} off the leaderboard"
+
+
+# --- Hand-offs and customer ratings (engage.handoff, engage.ratings) ------------------------------
+
+
+class QueryHandoff(models.Model):
+    """A claimed query handed by its holder (or a reviewer) to a colleague: the record of who
+    gave it to whom, and when. The claim itself moves on the query; drafts stay with their author."""
+
+    query = models.ForeignKey(Query, on_delete=models.CASCADE, related_name="handoffs")
+    from_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )  # who held it (null when a reviewer handed over an unclaimed query)
+    to_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="handoffs_received")
+    by_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["query", "created_at"], name="queryhandoff_query_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.query_id}: {self.from_user_id or '-'} → {self.to_user_id}"

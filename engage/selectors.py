@@ -68,6 +68,12 @@ def visibility_scope(user: User) -> tuple[bool, int | None]:
     return sees_all_queries(user), user.department_id
 
 
+def can_see_query(user: User, query: Query) -> bool:
+    """Whether ``user`` sees ``query``: :func:`queries_visible_to` for one query already read."""
+    sees_all, department_id = visibility_scope(user)
+    return sees_all or query.department_id is None or query.department_id == department_id
+
+
 def queries_visible_to(user: User) -> QuerySet[Query]:
     queries = Query.objects.all()
     sees_all, department_id = visibility_scope(user)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("queries/<int:pk>/answer/", views.query_answer, name="query_answer"),
     path("queries/<int:pk>/escalate/", views.query_escalate, name="query_escalate"),
     path("queries/<int:pk>/close/", views.query_close, name="query_close"),
+    path("queries/<int:pk>/handoff/", views.query_handoff, name="query_handoff"),
     path("answers/<int:pk>/<str:decision>/", views.answer_review, name="answer_review"),
     path("insights/", views.insight_board, name="insights"),
     path("insights/new/", views.insight_create, name="insight_create"),

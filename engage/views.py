@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Department, RoleName, Topic, User
 from config.errors import ServiceError
 from config.markdown import render_markdown
-from engage import queue_feed, selectors, services
+from engage import handoff, queue_feed, selectors, services
 from engage.models import (
     AnswerStatus,
     ChannelKind,
@@ -276,6 +276,16 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "close_reasons": CloseReason.choices,
         "lease_minutes": services.claim_lease().seconds // 60,
     }
+    can_hand_off = status in (QueryStatus.OPEN, QueryStatus.CLAIMED) and (holds or can_review)
+    context["handoffs"] = list(handoff.handoffs_of(query=query))
+    context["handoff_to"] = (
+        handoff.handoff_candidates(
+            query=query, excluding=[user.pk, query.claimed_by_id if status == "claimed" else None]
+        )
+        if can_hand_off
+        else []
+    )
+    context["can_hand_off"] = can_hand_off
     return render(request, "engage/query_detail.html", context)
 
 
@@ -423,6 +433,26 @@ def query_close(request: HttpRequest, pk: int) -> HttpResponse:
     selectors.query_get_for_user(user=user, id=pk)
     reason = request.POST.get("reason", "")
     _run(request, lambda: services.query_close(user=user, query_id=pk, reason=reason), "Closed.")
+    return redirect(_query_url(pk))
+
+
+@login_required
+@require_POST
+def query_handoff(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    selectors.query_get_for_user(user=user, id=pk)
+    to = request.POST.get("to", "")
+    note = request.POST.get("note", "")
+    expected: Any = request.POST.get("claimed_by", handoff.UNSET)  # the holder the page showed ("" for nobody)
+    expected = None if expected == "" else expected
+    made: list[Any] = []
+    _run(
+        request,
+        lambda: made.append(handoff.query_handoff(user=user, query_id=pk, to=to, note=note, expected=expected)),
+        "",
+    )
+    if made:
+        flash.success(request, f"Handed to {made[0].to_user.name}: they hold it now and have been told.")
     return redirect(_query_url(pk))
 
 
