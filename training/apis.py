@@ -125,6 +125,14 @@ class CourseSummarySerializer(serializers.Serializer):
     pass_mark = serializers.FloatField(help_text="A fraction: score >= pass_mark passes.")
     certification = serializers.SerializerMethodField()
     question_count = serializers.IntegerField()
+    version = serializers.IntegerField(
+        help_text="1 when first published; one more each time a new version replaces it."
+    )
+    edition_of = serializers.IntegerField(
+        source="edition_of_id",
+        allow_null=True,
+        help_text="For the draft of a new version: the course it will replace when published.",
+    )
     created_at = serializers.DateTimeField()
     published_at = serializers.DateTimeField(allow_null=True)
 
@@ -209,6 +217,7 @@ class AttemptSerializer(serializers.Serializer):
     passed = serializers.BooleanField()
     correct_count = serializers.IntegerField()
     question_count = serializers.IntegerField()
+    course_version = serializers.IntegerField(help_text="The version of the course these answers were given to.")
     created_at = serializers.DateTimeField()
 
 
@@ -218,6 +227,7 @@ class AttemptResultSerializer(serializers.Serializer):
     passed = serializers.BooleanField(help_text="score >= pass_mark")
     correct_count = serializers.IntegerField()
     question_count = serializers.IntegerField()
+    course_version = serializers.IntegerField(help_text="The version of the course these answers were given to.")
     created_at = serializers.DateTimeField()
     certification = CertificationSerializer(required=False, help_text="Present when the pass issued or renewed one.")
 
@@ -321,7 +331,10 @@ class CourseDetailApi(APIView):
             409: CONFLICT,
         },
         summary="Edit a draft course (curators)",
-        description="Changes only the fields sent; `modules`, when sent, replaces them all. 409 unless a draft.",
+        description=(
+            "Changes only the fields sent; `modules`, when sent, replaces them all. 409 unless a draft: "
+            "a published course changes through a new version (`POST /courses/{id}/new-version/`)."
+        ),
     )
     def patch(self, request: Request, id: int) -> Response:
         course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
@@ -358,12 +371,46 @@ class CoursePublishApi(APIView):
             409: CONFLICT,
         },
         summary="Publish a draft (curators)",
-        description="A required course is assigned at once to everyone in its audience, due in `due_days`.",
+        description=(
+            "A required course is assigned at once to everyone in its audience, due in `due_days`. "
+            "The draft of a new version is published into its course: the answer is that course, "
+            "at the new version; the draft's id is gone."
+        ),
     )
     def post(self, request: Request, id: int) -> Response:
         course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
-        services.course_publish(course=course, user=request.user)  # type: ignore[arg-type]
-        return _course_answer(course.pk)
+        published = services.course_publish(course=course, user=request.user)  # type: ignore[arg-type]
+        return _course_answer(published.pk)
+
+
+class CourseNewVersionApi(APIView):
+    permission_classes = [IsCurator]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: CourseKeySerializer,
+            201: CourseKeySerializer,
+            401: NOT_AUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: CONFLICT,
+        },
+        summary="Start the next version of a published course (curators)",
+        description=(
+            "201 with a draft copy of the course (`edition_of` names the course, `version` is the next number), "
+            "to change with `PATCH` and publish; 200 with the same draft if one was already started. Publishing "
+            "it replaces the course's content, settings and audience in place: enrollments, attempts, completions "
+            "and certifications belong to the course and carry over. 409 for a draft or an archived course."
+        ),
+    )
+    def post(self, request: Request, id: int) -> Response:
+        course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
+        existed = Course.objects.filter(edition_of=course).exists()
+        edition = services.course_new_version(course=course, author=request.user)  # type: ignore[arg-type]
+        response = _course_answer(edition.pk, key=True)
+        response.status_code = status.HTTP_200_OK if existed else status.HTTP_201_CREATED
+        return response
 
 
 class CourseArchiveApi(APIView):

@@ -2,10 +2,12 @@
 ``modules`` shape the API takes (``training.services.clean_modules`` checks both).
 
 Field names: ``m-<i>-title``; lessons ``m-<i>-l-<j>-title`` / ``-body``; questions
-``m-<i>-q-<k>-text`` / ``-choices`` where choices are one per line and the right ones
-start with ``*``. Counts travel as ``module_count``, ``m-<i>-lesson_count`` and
-``m-<i>-question_count``. Entries left entirely blank are dropped, so the editor can
-always offer an empty slot to add one more.
+``m-<i>-q-<k>-text`` with one row per choice, ``m-<i>-q-<k>-c-<n>-text`` and the
+checkbox ``m-<i>-q-<k>-c-<n>-correct`` that marks it right. Counts travel as
+``module_count``, ``m-<i>-lesson_count``, ``m-<i>-question_count`` and
+``m-<i>-q-<k>-choice_count``. Entries left entirely blank are dropped, so the editor can
+always offer an empty slot to add one more (course_editor.js adds and removes choice rows
+with buttons; without script the empty rows do).
 """
 
 from __future__ import annotations
@@ -30,26 +32,44 @@ class LessonDraft:
         return not (self.title.strip() or self.body.strip())
 
 
+MIN_CHOICE_ROWS = 4
+
+
+@dataclass
+class ChoiceDraft:
+    text: str = ""
+    correct: bool = False
+
+    def blank(self) -> bool:
+        return not self.text.strip()
+
+
 @dataclass
 class QuestionDraft:
     text: str = ""
-    choices_text: str = ""
+    choices: list[ChoiceDraft] = field(default_factory=list)
 
     def blank(self) -> bool:
-        return not (self.text.strip() or self.choices_text.strip())
+        return not self.text.strip() and all(c.blank() for c in self.choices)
 
-    def parsed(self) -> tuple[list[str], list[int]]:
+    def with_empty_rows(self) -> QuestionDraft:
+        """At least four choice rows, and always one empty row to type another choice in."""
+        missing = max(MIN_CHOICE_ROWS - len(self.choices), 1 if not self.choices or not self.choices[-1].blank() else 0)
+        return QuestionDraft(self.text, [*self.choices, *(ChoiceDraft() for _ in range(missing))])
+
+    def parsed(self) -> tuple[list[str], list[int], bool]:
+        """The choices typed, the indexes of those marked right, and whether an empty row was marked."""
         choices: list[str] = []
         correct: list[int] = []
-        for raw in self.choices_text.splitlines():
-            line = raw.strip()
-            if not line:
+        marked_blank = False
+        for choice in self.choices:
+            if choice.blank():
+                marked_blank = marked_blank or choice.correct
                 continue
-            if line.startswith("*"):
+            if choice.correct:
                 correct.append(len(choices))
-                line = line[1:].strip()
-            choices.append(line)
-        return choices, correct
+            choices.append(choice.text.strip())
+        return choices, correct, marked_blank
 
 
 @dataclass
@@ -80,9 +100,14 @@ class CourseDraft:
     def with_empty_slots(self) -> CourseDraft:
         """The same draft with one empty module, lesson and question to fill in."""
         modules = [
-            ModuleDraft(m.title, [*m.lessons, LessonDraft()], [*m.questions, QuestionDraft()]) for m in self.modules
+            ModuleDraft(
+                m.title,
+                [*m.lessons, LessonDraft()],
+                [q.with_empty_rows() for q in [*m.questions, QuestionDraft()]],
+            )
+            for m in self.modules
         ]
-        modules.append(ModuleDraft(lessons=[LessonDraft()], questions=[QuestionDraft()]))
+        modules.append(ModuleDraft(lessons=[LessonDraft()], questions=[QuestionDraft().with_empty_rows()]))
         return CourseDraft(**{**self.__dict__, "modules": modules})
 
 
@@ -92,8 +117,8 @@ def draft_from_course(course: Course) -> CourseDraft:
     for module in course.modules.all():
         questions = []
         for question in module.questions.all():
-            lines = [("* " if i in question.correct else "") + choice for i, choice in enumerate(question.choices)]
-            questions.append(QuestionDraft(question.text, "\n".join(lines)))
+            choices = [ChoiceDraft(choice, i in question.correct) for i, choice in enumerate(question.choices)]
+            questions.append(QuestionDraft(question.text, choices))
         lessons = [LessonDraft(lesson.title, lesson.body) for lesson in module.lessons.all()]
         modules.append(ModuleDraft(module.title, lessons, questions))
     return CourseDraft(
@@ -128,10 +153,14 @@ def draft_from_post(data: QueryDict) -> CourseDraft:
             LessonDraft(data.get(f"{prefix}-l-{j}-title", ""), data.get(f"{prefix}-l-{j}-body", ""))
             for j in range(_count(data, f"{prefix}-lesson_count"))
         ]
-        questions = [
-            QuestionDraft(data.get(f"{prefix}-q-{k}-text", ""), data.get(f"{prefix}-q-{k}-choices", ""))
-            for k in range(_count(data, f"{prefix}-question_count"))
-        ]
+        questions = []
+        for k in range(_count(data, f"{prefix}-question_count")):
+            at = f"{prefix}-q-{k}"
+            choices = [
+                ChoiceDraft(data.get(f"{at}-c-{n}-text", ""), data.get(f"{at}-c-{n}-correct") == "on")
+                for n in range(_count(data, f"{at}-choice_count"))
+            ]
+            questions.append(QuestionDraft(data.get(f"{at}-text", ""), choices))
         modules.append(ModuleDraft(data.get(f"{prefix}-title", ""), lessons, questions))
     return CourseDraft(
         title=data.get("title", ""),
@@ -183,11 +212,13 @@ def service_arguments(draft: CourseDraft) -> dict[str, Any]:
     for m, module in enumerate(draft.modules, start=1):
         questions = []
         for q, question in enumerate([x for x in module.questions if not x.blank()], start=1):
-            choices, correct = question.parsed()
+            choices, correct, marked_blank = question.parsed()
+            if marked_blank:
+                raise DraftError(f"Module {m}, question {q}: a choice marked right has no text; type it or untick it.")
             if len(choices) < 2:
-                raise DraftError(f"Module {m}, question {q}: give at least two choices, one per line.")
+                raise DraftError(f"Module {m}, question {q}: give at least two choices.")
             if not correct:
-                raise DraftError(f"Module {m}, question {q}: mark the right choice(s) by starting the line with *.")
+                raise DraftError(f"Module {m}, question {q}: tick “Right” beside the right choice (or choices).")
             questions.append({"text": question.text, "choices": choices, "correct": correct})
         lessons = [{"title": x.title, "body": x.body} for x in module.lessons if not x.blank()]
         modules.append({"title": module.title, "lessons": lessons, "questions": questions})

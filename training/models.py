@@ -53,6 +53,15 @@ class Course(models.Model):
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Which version of the course this is: 1 when first published, one more each time a
+    # new version replaces it (training.services.course_publish).
+    version = models.PositiveIntegerField(default=1)
+    # A draft of the next version of a published course (at most one per course). Publishing
+    # it moves its content into that course, so enrollments, attempts and certifications,
+    # which belong to the course and not to a version, carry over.
+    edition_of = models.OneToOneField(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="next_edition"
+    )
 
     class Meta:
         ordering = ["title", "id"]
@@ -195,6 +204,8 @@ class Attempt(models.Model):
     question_count = models.PositiveIntegerField()
     score = models.FloatField()
     passed = models.BooleanField()
+    # The version of the course the answers were given to (``Course.version`` then).
+    course_version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -200,14 +200,53 @@ def _check_required(required: bool, due_days: int | None) -> None:
 
 
 def _write_modules(course: Course, modules: list[dict[str, Any]]) -> None:
-    course.modules.all().delete()
+    """Replace the course's content with ``modules`` (the shape :func:`clean_modules` returns).
+
+    Modules stay the same rows, position by position, so what learners worked through
+    (``ModuleProgress``) carries over to a new version; lessons and questions are rewritten.
+    """
+    existing = {module.position: module for module in course.modules.all()}
+    Lesson.objects.filter(module__course=course).delete()
+    Question.objects.filter(module__course=course).delete()
+    course.modules.filter(position__gte=len(modules)).delete()
     lessons, questions = [], []
     for m, spec in enumerate(modules):
-        module = Module.objects.create(course=course, position=m, title=spec["title"])
+        module = existing.get(m)
+        if module is None:
+            module = Module.objects.create(course=course, position=m, title=spec["title"])
+        elif module.title != spec["title"]:
+            module.title = spec["title"]
+            module.save(update_fields=["title"])
         lessons += [Lesson(module=module, position=n, **lesson) for n, lesson in enumerate(spec["lessons"])]
         questions += [Question(module=module, position=n, **question) for n, question in enumerate(spec["questions"])]
     Lesson.objects.bulk_create(lessons)
     Question.objects.bulk_create(questions)
+
+
+def _modules_of(course: Course) -> list[dict[str, Any]]:
+    """The course's content in the shape :func:`_write_modules` takes."""
+    content = selectors.course_with_content(course_id=course.pk)
+    return [
+        {
+            "title": module.title,
+            "lessons": [{"title": x.title, "body": x.body} for x in module.lessons.all()],
+            "questions": [{"text": q.text, "choices": q.choices, "correct": q.correct} for q in module.questions.all()],
+        }
+        for module in content.modules.all()
+    ]
+
+
+# What a new version carries from its draft into the published course.
+_VERSIONED_FIELDS = (
+    "title",
+    "description",
+    "required",
+    "due_days",
+    "pass_mark",
+    "certification_name",
+    "certification_grants",
+    "certification_valid_days",
+)
 
 
 def course_create(
@@ -268,7 +307,10 @@ def course_update(
     with transaction.atomic():
         course = Course.objects.select_for_update().get(pk=course.pk)
         if course.status != CourseStatus.DRAFT:
-            raise Conflict("Only a draft can be edited; this course is " + course.get_status_display().lower() + ".")
+            raise Conflict(
+                f"This course is {course.get_status_display().lower()}, so it is not changed directly: "
+                "start a new version of it, edit that and publish it."
+            )
         if title is not _UNSET:
             course.title = _text(title, field="title", max_length=200)
         if description is not _UNSET:
@@ -298,10 +340,50 @@ def course_update(
     return course
 
 
+def course_new_version(*, course: Course, author: User) -> Course:
+    """The draft of the next version of a published course, to edit and then publish.
+
+    The first call copies the course (settings, audience, modules); later calls return
+    that same draft, so there is one next version at a time. Learners keep taking the
+    published version until the draft is published (:func:`course_publish`).
+    """
+    with transaction.atomic():
+        course = Course.objects.select_for_update().get(pk=course.pk)
+        if course.edition_of_id is not None or course.status == CourseStatus.DRAFT:
+            raise Conflict("This course is a draft: edit it as it is and publish it when it is ready.")
+        if course.status != CourseStatus.PUBLISHED:
+            raise Conflict("This course is archived: nobody can take it, so it gets no new version.")
+        existing = Course.objects.filter(edition_of=course).first()
+        if existing is not None:
+            return existing
+        now = timezone.now()
+        edition = Course.objects.create(
+            **{name: getattr(course, name) for name in _VERSIONED_FIELDS},
+            created_by=author,
+            created_at=now,
+            updated_at=now,
+            version=course.version + 1,
+            edition_of=course,
+        )
+        edition.audience.set(course.audience.all())
+        _write_modules(edition, _modules_of(course))
+    return edition
+
+
 def course_publish(*, course: Course, user: User, now: datetime | None = None) -> Course:
-    """Publish a draft; a required course is assigned to its audience at once."""
+    """Publish a draft; a required course is assigned to its audience at once.
+
+    The draft of a new version (``edition_of``) is published into the course it is a
+    version of: that course takes its settings, audience and content and the next version
+    number, and the draft goes away. Enrollments, attempts and certifications belong to
+    the course, so completions and certificates carry over; progress through modules
+    carries over module by module (by position). Returns the published course.
+    """
     now = now or timezone.now()
     with transaction.atomic():
+        edition_of = Course.objects.filter(pk=course.pk).values_list("edition_of_id", flat=True).first()
+        if edition_of is not None:
+            return _publish_version(edition_id=course.pk, course_id=edition_of, user=user, now=now)
         course = Course.objects.select_for_update().get(pk=course.pk)
         if course.status != CourseStatus.DRAFT:
             raise Conflict(f"This course is {course.get_status_display().lower()}; only a draft can be published.")
@@ -314,6 +396,31 @@ def course_publish(*, course: Course, user: User, now: datetime | None = None) -
         course.save(update_fields=["status", "published_at", "published_by", "updated_at"])
         if course.required:
             required_assignments_sync(course=course, now=now)
+    return course
+
+
+def _publish_version(*, edition_id: int, course_id: int, user: User, now: datetime) -> Course:
+    # The published course first, then its draft: the order course_new_version locks in.
+    course = Course.objects.select_for_update().get(pk=course_id)
+    edition = Course.objects.select_for_update().get(pk=edition_id)
+    if course.status != CourseStatus.PUBLISHED:
+        raise Conflict(
+            f"“{course.title}” was archived after this new version was started, so the version cannot be published."
+        )
+    if not Question.objects.filter(module__course=edition).exists():
+        raise ServiceError("A course needs at least one question before it can be published.", field="modules")
+    for name in _VERSIONED_FIELDS:
+        setattr(course, name, getattr(edition, name))
+    course.version = edition.version
+    course.published_by = user
+    course.updated_at = now
+    course.save()
+    course.audience.set(edition.audience.all())
+    modules = _modules_of(edition)
+    edition.delete()
+    _write_modules(course, modules)
+    if course.required:
+        required_assignments_sync(course=course, now=now)
     return course
 
 
@@ -386,27 +493,43 @@ def score_answers(answers: list[list[int]], questions: list[Question]) -> int:
     return sum(1 for chosen, question in zip(answers, questions, strict=True) if set(chosen) == set(question.correct))
 
 
+NEW_VERSION_MESSAGE = (
+    "This course has a new version since you opened the quiz, so nothing was submitted and no attempt was "
+    "used. Read the questions again and answer them."
+)
+
+
 @dataclass(frozen=True)
 class AttemptResult:
     attempt: Attempt
     certification: Certification | None
 
 
-def attempt_submit(*, user: User, course_id: int, answers: Any, now: datetime | None = None) -> AttemptResult:
+def attempt_submit(
+    *, user: User, course_id: int, answers: Any, version: int | None = None, now: datetime | None = None
+) -> AttemptResult:
     """Score an attempt on the server; a pass issues or renews the course's certification.
 
     404 for a course the person may not see; 409 for one not published; 400 for answers
     of the wrong shape; 429 when the person already made ``ATTEMPT_LIMIT`` attempts at
     the course in the last 24 hours (counted in the database, under a row lock).
+    ``version``: the version of the course the answers were given to (the quiz page sends
+    it); 409, and no attempt used, when a newer version was published since.
     """
     now = now or timezone.now()
     with transaction.atomic():
         course = selectors.course_get_for_user(user=user, id=course_id)
         if course.status != CourseStatus.PUBLISHED:
             raise Conflict("This course is not published; it cannot be taken.")
+        if version is not None and version != course.version:
+            raise Conflict(NEW_VERSION_MESSAGE)
         questions = selectors.course_questions(course=course)
         if not questions:
             raise Conflict("This course has no questions.")
+        # A new version published between reading the course and its questions: the
+        # questions may be the new ones, so refuse rather than score against the wrong set.
+        if not Course.objects.filter(pk=course.pk, version=course.version).exists():
+            raise Conflict(NEW_VERSION_MESSAGE)
         chosen = clean_answers(answers, questions)
         enrollment = _enrollment_locked(user=user, course=course, now=now)
         recent = list(
@@ -432,6 +555,7 @@ def attempt_submit(*, user: User, course_id: int, answers: Any, now: datetime | 
             question_count=total,
             score=correct / total,
             passed=passed,
+            course_version=course.version,
             created_at=now,
         )
         certification = None

@@ -158,7 +158,10 @@ def quiz(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     error = warning = ""
     chosen: list[list[int]] = [[] for _ in questions]
-    if request.method == "POST":
+    if request.method == "POST" and request.POST.get("version", str(course.version)) != str(course.version):
+        # Answered on the page of an earlier version: the questions have changed.
+        error, status = services.NEW_VERSION_MESSAGE, 409
+    elif request.method == "POST":
         try:
             chosen = [[int(v) for v in request.POST.getlist(f"q-{n}")] for n in range(len(questions))]
         except ValueError:
@@ -177,7 +180,7 @@ def quiz(request: HttpRequest, pk: int) -> HttpResponse:
             )
         if not error and not warning:
             try:
-                result = services.attempt_submit(user=user, course_id=course.pk, answers=chosen)
+                result = services.attempt_submit(user=user, course_id=course.pk, answers=chosen, version=course.version)
             except RateLimited as exc:
                 error, status = exc.message, 429
             except Conflict as exc:
@@ -210,7 +213,7 @@ def attempt_result(request: HttpRequest, pk: int) -> HttpResponse:
     questions = selectors.course_questions(course=attempt.course)
     # Which questions were right, never which choices are: the quiz can be taken again.
     marks = []
-    if len(attempt.answers) == len(questions):
+    if attempt.course_version == attempt.course.version and len(attempt.answers) == len(questions):
         marks = [
             {"number": n + 1, "text": q.text, "right": set(chosen) == set(q.correct)}
             for n, (chosen, q) in enumerate(zip(attempt.answers, questions, strict=True))
@@ -239,7 +242,13 @@ def manage(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in CourseStatus.values:
         status = ""
-    courses = selectors.course_list_for_user(user=user, status=status or None).order_by("-created_at", "-id")
+    # A draft of a new version shows on the row of the course it is a version of.
+    courses = (
+        selectors.course_list_for_user(user=user, status=status or None)
+        .filter(edition_of__isnull=True)
+        .select_related("next_edition")
+        .order_by("-created_at", "-id")
+    )
     page = Paginator(courses, COURSES_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -253,6 +262,7 @@ def _editor(
 ) -> HttpResponse:
     context = {
         "course": course,
+        "edition": getattr(course, "next_edition", None) if course is not None else None,
         "draft": draft.with_empty_slots(),
         "departments": Department.objects.order_by("name"),
         "privileges": Privilege.choices,
@@ -300,7 +310,21 @@ def course_edit(request: HttpRequest, pk: int) -> HttpResponse:
     course = selectors.course_get_for_user(user=user, id=pk)
     if request.method == "POST":
         return _save(request, course)
-    return _editor(request, course=course, draft=draft_from_course(selectors.course_with_content(course_id=pk)))
+    content = selectors.course_with_content(course_id=pk)
+    return _editor(request, course=content, draft=draft_from_course(content))
+
+
+@login_required
+@require_POST
+def course_new_version(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _require_curator(request)
+    course = selectors.course_get_for_user(user=user, id=pk)
+    try:
+        edition = services.course_new_version(course=course, author=user)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("training:course_edit", pk=pk)
+    return redirect("training:course_edit", pk=edition.pk)
 
 
 @login_required
@@ -309,11 +333,18 @@ def course_publish(request: HttpRequest, pk: int) -> HttpResponse:
     user = _require_curator(request)
     course = selectors.course_get_for_user(user=user, id=pk)
     try:
-        services.course_publish(course=course, user=user)
+        published = services.course_publish(course=course, user=user)
     except ServiceError as exc:
         messages.error(request, exc.message)
         return redirect("training:course_edit", pk=pk)
-    messages.success(request, f"“{course.title}” is published.")
+    if course.edition_of_id is not None:
+        messages.success(
+            request,
+            f"Version {published.version} of “{published.title}” is published; "
+            "completions and certificates of earlier versions are kept.",
+        )
+    else:
+        messages.success(request, f"“{published.title}” is published.")
     return redirect("training:manage")
 
 

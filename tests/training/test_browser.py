@@ -124,3 +124,44 @@ def test_the_course_editor_audience_is_a_searchable_list(
     # Everything shows again once the search is cleared; the ticked one stays ticked.
     assert page.get_by_role("checkbox", name="People and HR").is_visible()
     assert page.get_by_role("checkbox", name="Finance").is_checked()
+
+
+def test_a_curator_edits_a_published_course_as_a_new_version_with_the_choice_editor(
+    browser_page,  # noqa: F811
+    live_server,  # noqa: F811
+    sign_in,  # noqa: F811
+):
+    course, learner = _published_course_and_learner()
+    services.attempt_submit(user=learner, course_id=course.pk, answers=[[1], [0, 2], [1]])
+    curator = UserFactory(roles=[RoleName.CURATOR])
+    page = browser_page
+    sign_in(page, live_server, curator)
+    page.goto(f"{live_server.url}/training/manage/")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Edit Responding to the community as a new version").click()
+    assert "This is the draft of version 2" in page.locator("[data-new-version]").inner_text()
+
+    # The first question: its three choices as rows, the right one ticked; no * syntax anywhere.
+    question = page.locator('[data-question="m-0-q-0"]')
+    assert question.get_by_label("Choice 1", exact=True).input_value() == "Argue"
+    assert question.get_by_role("checkbox", name="Choice 2 is Right").is_checked()
+    question.get_by_role("button", name="Remove choice 3").click()  # "Ignore" goes
+    assert question.get_by_label("Choice 3", exact=True).input_value() == ""  # the empty row moved up
+    question.get_by_role("button", name="Add a choice").click()
+    added = question.get_by_label("Choice 4", exact=True)
+    assert added.evaluate("el => el === document.activeElement")
+    added.fill("Thank them")
+    question.get_by_role("checkbox", name="Choice 4 is Right").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save draft").click()
+    assert page.get_by_text("Draft saved.").is_visible()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Publish version 2").click()
+    assert page.get_by_text("Version 2 of “Responding to the community” is published").is_visible()
+
+    course.refresh_from_db()
+    first = selectors.course_questions(course=course)[0]
+    assert (course.version, first.choices, first.correct) == (2, ["Argue", "Acknowledge", "Thank them"], [1, 2])
+    # The learner passed version 1: still completed and certified.
+    assert selectors.enrollments_for_user(user=learner).get().completed_at is not None
+    assert selectors.user_holds_privilege(user=learner, privilege="responder")

@@ -232,7 +232,13 @@ def test_the_editor_creates_and_edits_a_draft(client, curator, department):
         "m-0-l-1-body": "",
         "m-0-question_count": "1",
         "m-0-q-0-text": "Which are fine?",
-        "m-0-q-0-choices": "* Thanking\nInsulting\n*Helping\n",
+        "m-0-q-0-choice_count": "4",
+        "m-0-q-0-c-0-text": "Thanking",
+        "m-0-q-0-c-0-correct": "on",
+        "m-0-q-0-c-1-text": "Insulting",
+        "m-0-q-0-c-2-text": " Helping ",
+        "m-0-q-0-c-2-correct": "on",
+        "m-0-q-0-c-3-text": "",
         "m-1-title": "",
         "m-1-lesson_count": "1",
         "m-1-question_count": "1",
@@ -249,13 +255,27 @@ def test_the_editor_creates_and_edits_a_draft(client, curator, department):
     question = course.modules.get().questions.get()
     assert (question.choices, question.correct) == (["Thanking", "Insulting", "Helping"], [0, 2])
     editor = client.get(f"/training/manage/{course.pk}/edit/").content.decode()
-    assert "* Thanking\nInsulting\n* Helping" in editor
+    # One row per choice, the right ones ticked, and empty rows to add more (no * syntax).
+    assert 'name="m-0-q-0-c-0-text" type="text" maxlength="500" value="Thanking"' in editor
+    assert 'name="m-0-q-0-c-0-correct" checked' in editor
+    assert 'name="m-0-q-0-c-1-correct">' in editor
+    assert 'name="m-0-q-0-c-3-text" type="text" maxlength="500" value=""' in editor
+    assert 'name="m-0-q-0-choice_count" value="4"' in editor
     # A question without a right choice is refused with a message, and nothing is lost.
-    bad = {**form, "m-0-q-0-choices": "Thanking\nInsulting", "title": "Renamed"}
+    unticked = {k: v for k, v in form.items() if not k.endswith("-correct")}
+    bad = {**unticked, "title": "Renamed"}
     refused = client.post(f"/training/manage/{course.pk}/edit/", bad)
     assert refused.status_code == 400
-    assert "mark the right choice" in refused.content.decode()
+    assert "Module 1, question 1: tick “Right” beside the right choice (or choices)." in refused.content.decode()
     assert "Renamed" in refused.content.decode()
+    # A tick on an empty row is a mistake to explain, not to drop silently.
+    refused = client.post(f"/training/manage/{course.pk}/edit/", {**form, "m-0-q-0-c-3-correct": "on"})
+    assert refused.status_code == 400
+    assert "a choice marked right has no text; type it or untick it" in refused.content.decode()
+    one_choice = {**unticked, "m-0-q-0-c-0-correct": "on", "m-0-q-0-c-1-text": "", "m-0-q-0-c-2-text": ""}
+    refused = client.post(f"/training/manage/{course.pk}/edit/", one_choice)
+    assert refused.status_code == 400
+    assert "Module 1, question 1: give at least two choices." in refused.content.decode()
     course.refresh_from_db()
     assert course.title == "Social media policy"
     # The pass mark is typed as a percentage; a fraction-style or out-of-range value is explained.
