@@ -247,3 +247,23 @@ class AccountEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} ({self.source}) for {self.subject_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class RecoveryCode(models.Model):
+    """A one-use recovery code for the second factor.
+
+    Only an HMAC-SHA256 of the code is stored, keyed from ``SECRET_KEY``
+    (``accounts.services.recovery_code_hash``): the table alone gives no code away. The
+    codes themselves are shown once, when they are made.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "used_at"], name="recoverycode_user_idx")]
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user_id}{' (used)' if self.used_at else ''}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from base64 import b32encode
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -22,9 +23,9 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import notifications
@@ -37,6 +38,7 @@ from accounts.models import (
     LoginFailure,
     LoginLock,
     Notification,
+    RecoveryCode,
     Role,
     RoleName,
     Topic,
@@ -419,6 +421,8 @@ def user_erase(*, user: User) -> User:
         user.save()
         user.api_tokens.all().delete()
         user.notifications.all().delete()
+        TOTPDevice.objects.filter(user=user).delete()
+        RecoveryCode.objects.filter(user=user).delete()
         LoginFailure.objects.filter(email__iexact=former_email).delete()
         LoginLock.objects.filter(key__endswith=f":{former_email.lower()}").delete()
         user_erased.send(sender=User, user=user)
@@ -751,13 +755,61 @@ def totp_enrolment_confirm(*, user: User, code: str) -> list[str]:
     return codes
 
 
+RECOVERY_CODE_SALT = "engage.recovery-code"  # also in migration accounts 0004
+RECOVERY_CODE_BYTES = 6  # 48 random bits: ten characters of base32
+
+
+def _recovery_code_normal(code: str) -> str:
+    return "".join(code.split()).replace("-", "").lower()
+
+
+def recovery_code_hash(code: str, *, secret: str | bytes | None = None) -> str:
+    """What is stored for a recovery code: an HMAC-SHA256 of it keyed from ``SECRET_KEY``
+    (or ``secret``). Case, spaces and hyphens do not count."""
+    return salted_hmac(RECOVERY_CODE_SALT, _recovery_code_normal(code), secret=secret, algorithm="sha256").hexdigest()
+
+
 def _recovery_codes_issue(*, user: User) -> list[str]:
-    """A fresh set of recovery codes for ``user`` (the old ones stop working)."""
-    StaticDevice.objects.filter(user=user).delete()
-    static = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
-    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create([StaticToken(device=static, token=code) for code in codes])
+    """A fresh set of recovery codes for ``user`` (the old ones stop working); only their
+    hashes are kept, so the returned list is the one time they exist in full."""
+    RecoveryCode.objects.filter(user=user).delete()
+    codes = [
+        b32encode(secrets.token_bytes(RECOVERY_CODE_BYTES)).decode().lower()[:10] for _ in range(RECOVERY_CODE_COUNT)
+    ]
+    RecoveryCode.objects.bulk_create([RecoveryCode(user=user, code_hash=recovery_code_hash(code)) for code in codes])
     return codes
+
+
+def recovery_codes_left(*, user: User) -> int:
+    return RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
+
+
+def recovery_code_use(*, user: User, code: str) -> bool:
+    """Use up one of ``user``'s recovery codes: True if ``code`` is one not used before.
+
+    The offered code's hash is compared with every unused one in constant time (no early
+    exit), under ``SECRET_KEY`` and each of ``SECRET_KEY_FALLBACKS``, so a rotated key keeps
+    the codes working while the old key is a fallback. Using it is one conditional UPDATE:
+    two sign-ins offering the same code at the same moment cannot both succeed.
+    """
+    normal = _recovery_code_normal(code)
+    if not normal or len(normal) > 32:
+        return False
+    keys = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    offered = [recovery_code_hash(normal, secret=key) for key in keys]
+    match: int | None = None
+    for pk, stored in RecoveryCode.objects.filter(user=user, used_at__isnull=True).values_list("pk", "code_hash"):
+        for candidate in offered:
+            if constant_time_compare(stored, candidate):
+                match = pk
+    if match is None:
+        return False
+    used = RecoveryCode.objects.filter(pk=match, used_at__isnull=True).update(used_at=timezone.now())
+    if used:
+        account_event_record(
+            source="mfa", action="recovery_code.used", subject=user, changes={"left": recovery_codes_left(user=user)}
+        )
+    return bool(used)
 
 
 def second_factor_removal_allowed(*, user: User) -> bool:
@@ -806,7 +858,7 @@ def second_factor_remove(*, user: User, code: str = "", password: str = "", ip: 
     proof = second_factor_prove(user=user, code=code, password=password, ip=ip)
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
-        StaticDevice.objects.filter(user=user).delete()
+        RecoveryCode.objects.filter(user=user).delete()
         account_event_record(source="mfa", action="totp.removed", subject=user, actor=user, changes={"proof": proof})
 
 
@@ -820,9 +872,13 @@ def second_factor_verify(*, user: User, code: str, ip: str) -> None:
     now = timezone.now()
     _check_not_locked(email=email, ip=ip, now=now)
     code = code.strip().replace(" ", "")
-    ok = any(device.verify_token(code) for device in TOTPDevice.objects.filter(user=user, confirmed=True))
+    # Six digits are the app's; anything else can only be a recovery code (and trying it
+    # on the app would slow the app's codes down: django-otp throttles after a miss).
+    ok = code.isdigit() and any(
+        device.verify_token(code) for device in TOTPDevice.objects.filter(user=user, confirmed=True)
+    )
     if not ok:
-        ok = any(device.verify_token(code.lower()) for device in StaticDevice.objects.filter(user=user))
+        ok = recovery_code_use(user=user, code=code)
     if ok:
         return
     LoginFailure.objects.create(email=email, ip=ip, at=now)

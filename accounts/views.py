@@ -353,6 +353,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         "person": user,
         "roles": user.roles.order_by("slug"),
         "second_factor": services.second_factor_enrolled(user=user),
+        "recovery_codes_left": services.recovery_codes_left(user=user),
         "second_factor_required": services.second_factor_required(user=user),
         "password_sign_in": settings.ENGAGE_PASSWORD_SIGN_IN,
     }

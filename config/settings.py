@@ -50,6 +50,9 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Former keys, still accepted while what they signed or keyed ages out (sessions, reset
+# links, recovery codes' hashes): rotate by moving the old key here.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", "") if env_str("SECRET_KEY_FALLBACKS", "").strip() else []
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
 TIME_ZONE = env_time_zone("TIME_ZONE", "UTC")
 USE_TZ = True
@@ -70,6 +73,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # Recovery codes live in accounts.RecoveryCode (hashed); otp_static stays installed for
+    # accounts' migration 0004, which moved its plain-text codes there.
     "django_otp.plugins.otp_static",
     "config",
     "accounts",
