@@ -787,8 +787,8 @@ class ToolkitItemUseApi(APIView):
 class ToolkitItemFileApi(APIView):
     @extend_schema(
         operation_id="toolkits_items_file",
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
-        description="Download a file item (counts as a use).",
+        responses={(200, "*/*"): OpenApiTypes.BINARY},
+        description="Download a file item (counts as a use), with the content type checked at upload.",
     )
     def get(self, request: Request, pk: int, item_id: int) -> Any:
         from django.http import Http404
@@ -800,10 +800,19 @@ class ToolkitItemFileApi(APIView):
 
 
 def file_response(item: Any) -> Any:
-    """Serve a toolkit file as a download, with the type we checked and no sniffing."""
-    from django.http import FileResponse
+    """Serve a toolkit file as a download, with the type we checked and no sniffing.
 
-    response = FileResponse(item.file.open("rb"), as_attachment=True, filename=item.file_name)
+    A curator may remove the item between the moment it was found and the moment its file
+    is opened (the file goes when the removal commits): that download is a 404, as it
+    would have been a moment later, never a 500.
+    """
+    from django.http import FileResponse, Http404
+
+    try:
+        handle = item.file.open("rb")
+    except (FileNotFoundError, IsADirectoryError):
+        raise Http404("This item has just been removed.") from None
+    response = FileResponse(handle, as_attachment=True, filename=item.file_name)
     response["Content-Type"] = item.content_type or "application/octet-stream"
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"

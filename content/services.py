@@ -1036,7 +1036,8 @@ def toolkit_item_remove(*, user: User, toolkit_id: int, item_id: int, now: datet
     toolkit = _toolkit_locked(user=user, toolkit_id=toolkit_id, now=now)
     _require_curator(user)
     _require_draft(toolkit, now)
-    item = toolkit.items.filter(pk=item_id).first()
+    # Locked first, so a download's use either waits for the removal or is removed with it.
+    item = toolkit.items.select_for_update().filter(pk=item_id).first()
     if item is None:
         from django.http import Http404
 
@@ -1157,6 +1158,27 @@ def toolkit_reopen(*, user: User, toolkit_id: int, now: datetime | None = None) 
     return toolkit
 
 
+def _item_held_for_use(toolkit_id: int, item_id: int) -> bool:
+    """Whether the item is still there, held (``FOR KEY SHARE``) with its toolkit until this
+    use commits.
+
+    A curator's removal locks the toolkit, then the item (``toolkit_item_remove``), in the
+    same order: either it waits for this use and removes it with the item, or this use
+    waits for the removal and finds the item gone. Without the hold, a use inserted after
+    the removal had looked for uses failed its foreign key at commit (a 500).
+    """
+    from content.models import Toolkit, ToolkitItem
+
+    if connection.vendor != "postgresql":
+        return ToolkitItem.objects.filter(pk=item_id).exists()  # SQLite: one writer at a time
+    with connection.cursor() as cursor:
+        for table, pk in ((Toolkit._meta.db_table, toolkit_id), (ToolkitItem._meta.db_table, item_id)):
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR KEY SHARE", [pk])  # noqa: S608
+            if cursor.fetchone() is None:
+                return False
+    return True
+
+
 @transaction.atomic
 def toolkit_item_use(*, user: User, toolkit_id: int, item_id: int, now: datetime | None = None) -> Any:
     """Record that ``user`` used an item of a live toolkit (counted per person, item and day)."""
@@ -1167,6 +1189,10 @@ def toolkit_item_use(*, user: User, toolkit_id: int, item_id: int, now: datetime
     item = selectors.toolkit_item_get_for_user(user=user, toolkit=toolkit, item_id=item_id, now=now)
     if not toolkit.is_live(now):
         return item  # curators trying a draft out: not a use
+    if not _item_held_for_use(toolkit.pk, item.pk):
+        from django.http import Http404
+
+        raise Http404("This item has just been removed.")
     day = timezone.localdate(now)
     try:
         with transaction.atomic():
