@@ -279,6 +279,8 @@ ENGAGE_SITE_URL = env_str(
 ENGAGE_CLAIM_LEASE_MINUTES = env_int("ENGAGE_CLAIM_LEASE_MINUTES", 15, minimum=1, maximum=24 * 60)
 ENGAGE_MAX_OPEN_CLAIMS = env_int("ENGAGE_MAX_OPEN_CLAIMS", 5, minimum=1, maximum=1000)
 ENGAGE_OUTBOUND_ALLOW_LOOPBACK = env_bool("ENGAGE_OUTBOUND_ALLOW_LOOPBACK", False)
+# How long a published answer's rating link (engage.ratings) lets the customer rate it, or change it.
+ENGAGE_RATING_WINDOW_DAYS = env_int("ENGAGE_RATING_WINDOW_DAYS", 14, minimum=1, maximum=365)
 # The benchmark (bench/) mounts its ceiling views only when it runs the server.
 ENGAGE_BENCH_VIEWS = env_bool("ENGAGE_BENCH", False)
 # The webhook's routing job and a published answer's delivery job go to the broker with the

@@ -20,6 +20,7 @@ urlpatterns = [
     path("queries/<int:id>/handoff/", apis.QueryHandoffApi.as_view(), name="query_handoff"),
     path("answers/", apis.AnswerListApi.as_view(), name="answers"),
     path("answers/<int:id>/", apis.AnswerDetailApi.as_view(), name="answer"),
+    path("answers/<int:id>/rating/", apis.AnswerRatingApi.as_view(), name="answer_rating"),
     path("answers/<int:id>/approve/", apis.AnswerApproveApi.as_view(), name="answer_approve"),
     path("answers/<int:id>/reject/", apis.AnswerRejectApi.as_view(), name="answer_reject"),
     path("insights/", apis.InsightListApi.as_view(), name="insights"),

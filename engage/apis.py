@@ -36,7 +36,7 @@ from accounts.models import User
 from accounts.permissions import IsAdmin
 from config.errors import ServiceError
 from config.pagination import MAX_PAGE_SIZE, Pagination
-from engage import handoff, selectors, services, signing, webhooks
+from engage import handoff, ratings, selectors, services, signing, webhooks
 from engage.models import (
     AnswerStatus,
     ChannelKind,
@@ -639,6 +639,28 @@ class AnswerDetailApi(APIView):
     @extend_schema(responses={200: AnswerOutput, 404: NOT_FOUND}, summary="One answer")
     def get(self, request: Request, id: int) -> Response:
         return Response(selectors.answer_as_dict(selectors.answer_get_for_user(user=_me(request), id=id)))
+
+
+class RatingOutput(serializers.Serializer):
+    answer = serializers.IntegerField()
+    rated = serializers.BooleanField(help_text="Whether the customer has rated the answer.")
+    score = serializers.IntegerField(allow_null=True, min_value=1, max_value=5)
+    comment = serializers.CharField(
+        allow_blank=True, help_text="Plain text, as the customer wrote it (markup removed)."
+    )
+    created_at = serializers.DateTimeField(allow_null=True, help_text="When it was first rated.")
+    updated_at = serializers.DateTimeField(allow_null=True, help_text="When the rating last changed.")
+
+
+class AnswerRatingApi(APIView):
+    @extend_schema(
+        responses={200: RatingOutput, 404: NOT_FOUND},
+        summary="The customer's rating of an answer (anyone who can see the answer); an addition to API.md",
+        description="Customers rate a published answer 1 to 5 through the `rating_url` of its outbound delivery.",
+    )
+    def get(self, request: Request, id: int) -> Response:
+        answer, rating = ratings.rating_of_answer(user=_me(request), answer_id=id)
+        return Response(ratings.rating_as_dict(answer, rating))
 
 
 class AnswerApproveApi(APIView):

@@ -631,3 +631,22 @@ class QueryHandoff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.query_id}: {self.from_user_id or '-'} → {self.to_user_id}"
+
+
+class AnswerRating(models.Model):
+    """The customer's rating of a published answer, 1 to 5 with an optional comment: one per
+    answer, changeable through its signed link until the link expires (engage.ratings)."""
+
+    answer = models.OneToOneField(Answer, on_delete=models.CASCADE, related_name="rating")
+    score = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)  # plain text, tags and control characters removed
+    created_at = models.DateTimeField(default=timezone.now)  # the first rating
+    updated_at = models.DateTimeField(default=timezone.now)  # the latest change
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(score__gte=1, score__lte=5), name="answerrating_score_range")]
+        indexes = [models.Index(fields=["created_at"], name="answerrating_created_idx")]
+
+    def __str__(self) -> str:
+        return f"answer {self.answer_id}: {self.score}/5"

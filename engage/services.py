@@ -31,7 +31,7 @@ from config.errors import Conflict, ServiceError
 from config.jobs import enqueue
 from config.markdown import render_markdown
 from content.selectors import messages_visible_to
-from engage import outbound, participation, signing, statements
+from engage import outbound, participation, ratings, signing, statements
 from engage.models import (
     INSIGHT_MOVES,
     RESPONSE_TARGETS,
@@ -1026,9 +1026,10 @@ def delivery_attempt(*, delivery_id: int, attempt: int | None = None) -> str:
         return "waiting"
     delivery = Delivery.objects.select_related("channel").get(pk=delivery_id)
     channel = delivery.channel
-    outcome = outbound.post_signed(
-        channel.outbound_url, delivery.payload, secret=channel.secret, delivery_id=str(delivery.pk)
-    )
+    payload = delivery.payload
+    if delivery.kind == DeliveryKind.ANSWER and delivery.answer_id is not None:
+        payload = ratings.with_rating_link(payload, answer_id=delivery.answer_id)  # made here, not when published
+    outcome = outbound.post_signed(channel.outbound_url, payload, secret=channel.secret, delivery_id=str(delivery.pk))
     finished = timezone.now()
     attempts = delivery.attempts + 1
     with transaction.atomic():

@@ -17,6 +17,7 @@ urlpatterns = [
     path("queries/<int:pk>/close/", views.query_close, name="query_close"),
     path("queries/<int:pk>/handoff/", views.query_handoff, name="query_handoff"),
     path("answers/<int:pk>/<str:decision>/", views.answer_review, name="answer_review"),
+    path("rate/<str:token>/", views.rate, name="rate"),
     path("insights/", views.insight_board, name="insights"),
     path("insights/new/", views.insight_create, name="insight_create"),
     path("insights/<int:pk>/", views.insight_detail, name="insight_detail"),

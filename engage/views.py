@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages as flash
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
@@ -23,12 +23,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Department, RoleName, Topic, User
 from config.errors import ServiceError
 from config.markdown import render_markdown
-from engage import handoff, queue_feed, selectors, services
+from engage import handoff, queue_feed, ratings, selectors, services
 from engage.models import (
     AnswerStatus,
     ChannelKind,
@@ -454,6 +455,42 @@ def query_handoff(request: HttpRequest, pk: int) -> HttpResponse:
     if made:
         flash.success(request, f"Handed to {made[0].to_user.name}: they hold it now and have been told.")
     return redirect(_query_url(pk))
+
+
+# --- The customer's rating page (public: the signed link is its authority) ------------------------
+
+
+@login_not_required
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def rate(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        link = ratings.link_open(token)
+    except ratings.LinkExpired:
+        return render(request, "engage/rate_closed.html", status=410)
+    context: dict[str, Any] = {
+        "answer": link.answer,
+        "expires_at": link.expires_at,
+        "rating": link.rating,
+        "scores": ratings.SCORES,
+        "thanks": request.GET.get("thanks") == "1" and link.rating is not None,
+        "chosen": str(link.rating.score) if link.rating else "",
+        "comment": link.rating.comment if link.rating else "",
+        "errors": {},
+    }
+    if request.method == "POST":
+        score, comment = request.POST.get("score", ""), request.POST.get("comment", "")
+        try:
+            ratings.rating_save(token=token, score=score, comment=comment)
+        except ratings.LinkExpired:
+            return render(request, "engage/rate_closed.html", status=410)
+        except ServiceError as exc:
+            field = str(exc.extra.get("field") or "score")
+            context.update(errors={field: exc.message}, chosen=score, comment=comment[: ratings.MAX_COMMENT_LENGTH])
+            return render(request, "engage/rate.html", context, status=400)
+        return redirect(f"{reverse('engage:rate', args=[token])}?thanks=1")
+    return render(request, "engage/rate.html", context)
 
 
 # --- Review of answers (a section of the one review queue) -----------------------------------------

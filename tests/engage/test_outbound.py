@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts.models import Notification
 from config.models import OutboxJob
-from engage import outbound, services, signing
+from engage import outbound, ratings, services, signing
 from engage.models import Channel, Delivery
 from tests.engage.conftest import names_field
 
@@ -236,6 +236,7 @@ def test_a_published_answer_is_delivered_signed(
         "body_html": answer.body_html,
         "author": {"name": responder.name},
         "published_at": answer.published_at.isoformat(),
+        "rating_url": ratings.link_for(answer_id=answer.pk, published_at=answer.published_at),
     }
     stamp = request["headers"]["X-Engage-Timestamp"]
     expected = signing.signature(channel.secret, stamp, request["body"])
