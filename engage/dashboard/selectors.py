@@ -9,7 +9,7 @@ the engine's own definitions) and applies here, in one place, what the person ma
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -31,6 +31,7 @@ HISTORY_CHOICES = (30, 90, 180, 365)
 HISTORY_DEFAULT = 180
 TABLE_STEP_DAYS = 7  # the figures under each chart: one row a week
 ORGANISATION_KEY = 0
+MINUS = "\N{MINUS SIGN}"  # a falling figure, as typeset
 
 # Columns of the department heat map: the metrics that can apply to a single department.
 HEAT_KEYS = tuple(m.key for m in METRICS if m.department != "never")
@@ -91,6 +92,8 @@ class GateView:
     summary: str
     distance: str = ""
     departments: list[dict[str, Any]] = field(default_factory=list)
+    # The same figure at the end of the previous period, for the change beside it.
+    before: GateView | None = None
 
     @classmethod
     def from_entry(cls, entry: dict[str, Any]) -> GateView:
@@ -178,6 +181,47 @@ class GateView:
     @property
     def drill_kind(self) -> str:
         return phase_selectors.DRILL_DOWN[self.key]
+
+    @property
+    def delta(self) -> float | None:
+        """This figure less the previous period's (None when either cannot be measured)."""
+        before = self.before
+        if before is None or self.value is None or before.value is None or not self.applicable:
+            return None
+        if not before.applicable:
+            return None
+        return float(self.value) - float(before.value)
+
+    @property
+    def delta_direction(self) -> str:
+        delta = self.delta
+        if delta is None or self.delta_text in ("no change", ""):
+            return "same"
+        return "up" if delta > 0 else "down"
+
+    @property
+    def delta_text(self) -> str:
+        """``+3 points`` for a ratio, ``+12`` for a count, ``+0.05`` for a score; ``no change``."""
+        delta = self.delta
+        if delta is None:
+            return ""
+        if self.kind == "ratio":
+            points = round(delta * 100)
+            if points == 0:
+                return "no change"
+            return f"{points:+d} point{'' if abs(points) == 1 else 's'}".replace("-", MINUS)
+        if self.kind == "score":
+            return "no change" if abs(delta) < 0.005 else f"{delta:+.2f}".replace("-", MINUS)
+        whole = round(delta)
+        return "no change" if whole == 0 else f"{whole:+d}".replace("-", MINUS)
+
+
+def with_previous(gates: list[GateView], previous: dict[str, Any] | None) -> list[GateView]:
+    """``gates`` with the previous period's figure of each (``before``), for the deltas beside them."""
+    if previous is None:
+        return gates
+    before = {g.key: g for g in gate_views(previous)}
+    return [replace(g, before=before.get(g.key)) for g in gates]
 
 
 def _whole(value: float | None) -> str:
@@ -475,12 +519,60 @@ def _participation(*, as_of: date, window_days: int, first: date, department: De
     }
 
 
-def dashboard_overview(*, days: int = HISTORY_DEFAULT) -> dict[str, Any] | None:
-    """Everything the organisation's dashboard shows (None before the first snapshot)."""
-    snapshot = phase_selectors.phase_snapshot_latest()
+def snapshot_for(*, as_of: date | None, department: Department | None = None) -> PhaseSnapshot | None:
+    """The snapshot of ``as_of``, or the latest before it when that day has none; the
+    latest of all without ``as_of``."""
+    if as_of is None:
+        return phase_selectors.phase_snapshot_latest(department=department)
+    key = department.pk if department is not None else ORGANISATION_KEY
+    return PhaseSnapshot.objects.filter(scope_key=key, day__lte=as_of).order_by("-day").first()
+
+
+def _previous_period(snapshot: PhaseSnapshot, department: Department | None) -> PhaseSnapshot | None:
+    """The snapshot that ends the period before ``snapshot``'s window (same length), if one exists
+    within that period."""
+    window = int(snapshot.result["window_days"])
+    end = snapshot.day - timedelta(days=window)
+    previous = snapshot_for(as_of=end, department=department)
+    if previous is None or previous.day <= end - timedelta(days=window):
+        return None
+    return previous
+
+
+def _kind_counts(*, first: date, last: date) -> dict[str, int]:
+    return {
+        row["kind"]: row["events"]
+        for row in phase_selectors.participation_counts(first=first, last=last, group_by=["kind"])
+    }
+
+
+def _comparison(snapshot: PhaseSnapshot, asked: date | None, department: Department | None) -> dict[str, Any]:
+    """What the page says about the day shown and the period it is compared with."""
+    previous = _previous_period(snapshot, department)
+    window = int(snapshot.result["window_days"])
+    return {
+        "asked_as_of": asked,
+        "as_of_moved": asked is not None and asked != snapshot.day,
+        "previous": previous.result if previous is not None else None,
+        "previous_as_of": previous.day if previous is not None else None,
+        "previous_first": previous.day - timedelta(days=window - 1) if previous is not None else None,
+        "latest_day": snapshot.day
+        if asked is None
+        else (phase_selectors.phase_snapshot_latest(department=department) or snapshot).day,
+        "earliest_day": timezone.localdate() - timedelta(days=phase_selectors.HISTORY_MAX_DAYS),
+    }
+
+
+def dashboard_overview(*, days: int = HISTORY_DEFAULT, as_of: date | None = None) -> dict[str, Any] | None:
+    """Everything the organisation's dashboard shows on ``as_of`` (the latest snapshot on or
+    before it; the latest of all by default), with the previous period's figures beside
+    (None before the first snapshot)."""
+    snapshot = snapshot_for(as_of=as_of)
     if snapshot is None:
         return None
     result = snapshot.result
+    comparison = _comparison(snapshot, as_of, None)
+    previous = comparison["previous"]
     departments = [row.result for row in phase_selectors.phase_snapshots_of_day(day=snapshot.day)]
     history = list(phase_selectors.phase_history(days=days, today=snapshot.day))
     chart = history_chart(history)
@@ -489,17 +581,24 @@ def dashboard_overview(*, days: int = HISTORY_DEFAULT) -> dict[str, Any] | None:
     answers_total = sum(row.answers for row in rows)
     evenness = next((g for g in gate_views(result) if g.key == "contribution_evenness"), None)
     first = history[0].day if history else snapshot.day
+    participation = _participation(as_of=snapshot.day, window_days=result["window_days"], first=first, department=None)
+    if comparison["previous_as_of"] is not None:
+        before = _kind_counts(first=comparison["previous_first"], last=comparison["previous_as_of"])
+        for row in participation["kinds"]:
+            row["before"] = before.get(row["kind"], 0)
+            row["delta"] = row["events"] - row["before"]
     return {
+        **comparison,
         "result": result,
         "as_of": snapshot.day,
         "ladder": ladder(result["phase"]),
         "reasons": reason_views(result),
-        "next_gates": next_gate_views(result),
-        "gates": gate_views(result),
+        "next_gates": with_previous(next_gate_views(result), previous),
+        "gates": with_previous(gate_views(result), previous),
         "periods": phase_periods([(s.day, s.phase) for s in history]),
         "chart": chart,
         "table": history_table(chart),
-        "metric_cards": metric_cards(chart, result),
+        "metric_cards": with_previous(metric_cards(chart, result), previous),
         "heat_columns": heat_columns(),
         "heat_rows": rows,
         "grid": department_phase_grid(days=days, last_day=snapshot.day),
@@ -514,36 +613,39 @@ def dashboard_overview(*, days: int = HISTORY_DEFAULT) -> dict[str, Any] | None:
             if row.answers and answers_total
         ],
         "changes": week_changes(result, week_before.result if week_before else None),
-        "participation": _participation(
-            as_of=snapshot.day, window_days=result["window_days"], first=first, department=None
-        ),
+        "participation": participation,
         "days": days,
         "day_choices": HISTORY_CHOICES,
     }
 
 
-def department_overview(*, department: Department, days: int = HISTORY_DEFAULT) -> dict[str, Any] | None:
-    """What a department's page shows (None before its first snapshot)."""
-    snapshot = phase_selectors.phase_snapshot_latest(department=department)
+def department_overview(
+    *, department: Department, days: int = HISTORY_DEFAULT, as_of: date | None = None
+) -> dict[str, Any] | None:
+    """What a department's page shows on ``as_of`` (as :func:`dashboard_overview`)."""
+    snapshot = snapshot_for(as_of=as_of, department=department)
     if snapshot is None:
         return None
     result = snapshot.result
+    comparison = _comparison(snapshot, as_of, department)
+    previous = comparison["previous"]
     history = list(phase_selectors.phase_history(days=days, department=department, today=snapshot.day))
     chart = history_chart(history)
     week_before = next((s for s in history if s.day == snapshot.day - timedelta(days=7)), None)
     first = history[0].day if history else snapshot.day
     return {
+        **comparison,
         "result": result,
         "department": department,
         "as_of": snapshot.day,
         "ladder": ladder(result["phase"]),
         "reasons": reason_views(result),
-        "next_gates": next_gate_views(result),
-        "gates": gate_views(result),
+        "next_gates": with_previous(next_gate_views(result), previous),
+        "gates": with_previous(gate_views(result), previous),
         "periods": phase_periods([(s.day, s.phase) for s in history]),
         "chart": chart,
         "table": history_table(chart),
-        "metric_cards": metric_cards(chart, result),
+        "metric_cards": with_previous(metric_cards(chart, result), previous),
         "changes": week_changes(result, week_before.result if week_before else None),
         "participation": _participation(
             as_of=snapshot.day, window_days=result["window_days"], first=first, department=department

@@ -47,6 +47,12 @@ def _bad_request(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "engage/dashboard/bad_request.html", {"message": message}, status=400)
 
 
+def _as_of(request: HttpRequest) -> Any:
+    """``?as_of=YYYY-MM-DD``: the day the page shows (None: the latest); ValueError for a bad day."""
+    value = (request.GET.get("as_of") or "").strip()
+    return selectors.parse_day(value) if value else None
+
+
 def _ensure_snapshots() -> None:
     """The very first read computes today, as the API does."""
     phase_services.phase_ensure_computed()
@@ -63,13 +69,14 @@ def overview(request: HttpRequest) -> HttpResponse:
     _require_executive(user)
     try:
         days = selectors.history_days(request.GET.get("days"))
+        as_of = _as_of(request)
     except ValueError as exc:
         return _bad_request(request, str(exc))
-    data = selectors.dashboard_overview(days=days)
-    if data is None:
+    data = selectors.dashboard_overview(days=days, as_of=as_of)
+    if data is None and selectors.snapshot_for(as_of=None) is None:
         _ensure_snapshots()
-        data = selectors.dashboard_overview(days=days)
-    context: dict[str, Any] = {"empty": data is None}
+        data = selectors.dashboard_overview(days=days, as_of=as_of)
+    context: dict[str, Any] = {"empty": data is None, "asked_as_of": as_of}
     if data is not None:
         context.update(
             data, drill_query=urlencode({"as_of": data["as_of"].isoformat()}), export_query="", executive=True
@@ -85,13 +92,14 @@ def department(request: HttpRequest, slug: str) -> HttpResponse:
     chosen = phase_selectors.phase_department_get_for_user(user=user, slug=slug)
     try:
         days = selectors.history_days(request.GET.get("days"))
+        as_of = _as_of(request)
     except ValueError as exc:
         return _bad_request(request, str(exc))
-    data = selectors.department_overview(department=chosen, days=days)
-    if data is None:
+    data = selectors.department_overview(department=chosen, days=days, as_of=as_of)
+    if data is None and selectors.snapshot_for(as_of=None, department=chosen) is None:
         _ensure_snapshots()
-        data = selectors.department_overview(department=chosen, days=days)
-    context: dict[str, Any] = {"empty": data is None}
+        data = selectors.department_overview(department=chosen, days=days, as_of=as_of)
+    context: dict[str, Any] = {"empty": data is None, "asked_as_of": as_of}
     if data is not None:
         context.update(
             data,

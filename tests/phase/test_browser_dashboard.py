@@ -79,3 +79,31 @@ def test_the_dashboard_fits_a_phone(chromium, live_server, sign_in):  # noqa: F8
     finally:
         context.close()
     assert problems == []
+
+
+def test_an_executive_picks_the_day_the_dashboard_shows(
+    browser_page,  # noqa: F811
+    live_server,  # noqa: F811
+    sign_in,  # noqa: F811
+):
+    from datetime import timedelta
+
+    from engage.phase import services as phase_services
+
+    world = World()
+    week_ago = world.today - timedelta(days=7)
+    phase_services.phase_recompute(first=week_ago, last=week_ago)
+    page = browser_page
+    sign_in(page, live_server, world.executive)
+    page.goto(f"{live_server.url}/dashboard/")
+    picker = page.get_by_label("Figures as of", exact=True)
+    assert picker.input_value() == world.today.isoformat()
+    picker.fill(week_ago.isoformat())
+    with page.expect_navigation():
+        page.get_by_role("button", name="Show", exact=True).click()
+    assert f"as_of={week_ago.isoformat()}" in page.url
+    assert f"on {week_ago.day} {week_ago:%B %Y}" in page.locator(".dash-hero__kicker").text_content()
+    assert page.get_by_label("Figures as of", exact=True).input_value() == week_ago.isoformat()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Latest").click()
+    assert f"on {world.today.day} {world.today:%B %Y}" in page.locator(".dash-hero__kicker").text_content()

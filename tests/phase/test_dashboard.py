@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import DepartmentKind, RoleName
 from engage.dashboard.csv_export import inert
+from engage.models import PhaseSnapshot
 from engage.phase import services as phase_services
 from tests.factories import DepartmentFactory
 from tests.phase.conftest import department, person
@@ -255,3 +256,67 @@ def test_the_first_open_computes_today_when_there_is_no_snapshot_yet(db):
     response = client_for(executive).get(DASHBOARD)
     assert response.status_code == 200
     assert "Authoritarian" in response.content.decode()
+
+
+# --- As of a day, compared with the period before -----------------------------------------------------
+
+
+def test_the_dashboard_shows_the_figures_as_of_a_chosen_day(world):
+    client = client_for(world.executive)
+    yesterday = world.today - timedelta(days=1)
+    phase_services.phase_recompute(first=yesterday, last=yesterday)
+    page = client.get(DASHBOARD, {"as_of": yesterday.isoformat()}).content.decode()
+    shown = f"{yesterday.day} {yesterday:%B %Y}"
+    assert f"The organisation on {shown}" in page
+    assert f'name="as_of" value="{yesterday.isoformat()}"' in page  # the date picker shows the day
+    assert f'max="{world.today.isoformat()}"' in page
+    assert f"/dashboard/figures/response_rate/?as_of={yesterday.isoformat()}" in page
+    assert "Latest</a>" in page
+    department_page = client.get(f"{DASHBOARD}departments/support/", {"as_of": yesterday.isoformat()})
+    assert f"{world.support.name} on {shown}" in department_page.content.decode()
+    # The latest, without as_of.
+    latest = client.get(DASHBOARD).content.decode()
+    assert f"The organisation on {world.today.day} {world.today:%B %Y}" in latest
+    assert "Latest</a>" not in latest
+
+
+def test_a_day_without_figures_shows_the_last_day_before_it_or_says_there_is_none(world):
+    client = client_for(world.executive)
+    early = world.today - timedelta(days=40)
+    phase_services.phase_recompute(first=early, last=early)  # computes every day from then to today
+    PhaseSnapshot.objects.filter(day__gt=early, day__lt=world.today).delete()  # a gap after the early day
+    asked = early + timedelta(days=5)
+    page = client.get(DASHBOARD, {"as_of": asked.isoformat()}).content.decode()
+    assert f"No figures were computed on {asked.day} {asked:%B %Y}" in page
+    assert f"these are the figures of {early.day} {early:%B %Y}, the last day before it" in page
+    before = early - timedelta(days=1)
+    none = client.get(DASHBOARD, {"as_of": before.isoformat()})
+    assert none.status_code == 200
+    assert f"No figures on or before {before.day} {before:%B %Y}" in none.content.decode()
+
+
+def test_the_figures_are_compared_with_the_previous_period(world):
+    client = client_for(world.executive)
+    page = client.get(DASHBOARD).content.decode()
+    assert "There are no figures for the 30 days before this period, so nothing is compared." in page
+    assert 'class="delta' not in page
+    previous_end = world.today - timedelta(days=30)
+    phase_services.phase_recompute(first=previous_end, last=previous_end)
+    page = client.get(DASHBOARD).content.decode()
+    first = previous_end - timedelta(days=29)
+    assert (
+        "The changes beside the figures (▲ up, ▼ down) compare them with the previous 30 days, "
+        f"{first.day} {first:%B} to {previous_end.day} {previous_end:%B %Y}." in page
+    )
+    # Participation: Bob's share is new in this period (none in the previous one).
+    row = re.search(r"<th scope=\"row\">Messages shared</th>(.*?)</tr>", page, re.S)
+    assert row, page
+    assert re.findall(r'<td class="num[^"]*">([^<]*)</td>', row.group(1)) == ["1", "0", "+1"]
+    # Gates: the active people's share rose from nothing a period ago.
+    rose = r'class="delta delta--up"><span aria-hidden="true">▲</span> \+\d+ points<span class="delta__was"> from 0%'
+    assert re.search(rose, page)
+
+
+def test_a_bad_as_of_is_a_400_in_words(world):
+    response = client_for(world.executive).get(DASHBOARD, {"as_of": "last tuesday"})
+    assert response.status_code == 400
