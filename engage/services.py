@@ -30,6 +30,7 @@ from config.activity import Activity, ActivityKind
 from config.errors import Conflict, ServiceError
 from config.jobs import enqueue
 from config.markdown import render_markdown
+from content.models import Message
 from content.selectors import messages_visible_to
 from engage import outbound, participation, ratings, signing, statements
 from engage.models import (
@@ -563,8 +564,11 @@ def _answer_publish_one_statement(*, user: User, query_id: int, body: Any) -> An
     published = statements.publish(scope=visibility_scope(user), answer=answer, event=event, delivery=delivery, job=job)
     if published.job is not None:
         jobs.hand_over(published.job)
-        # What the API answers with, known already: no messages, the author is the caller.
-        answer._prefetched_objects_cache = {"messages": answer.messages.none()}  # type: ignore[attr-defined]
+        # What the API answers with, known already: no messages, the author is the caller. The
+        # messages as an evaluated empty result, so listing them compiles no statement.
+        no_messages = Message.objects.none()
+        no_messages._result_cache, no_messages._prefetch_done = [], True  # type: ignore[attr-defined]
+        answer._prefetched_objects_cache = {"messages": no_messages}  # type: ignore[attr-defined]
         return answer
     if not published.visible:
         raise Http404("No such query")

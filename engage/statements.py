@@ -18,7 +18,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 
 from config.activity import Activity
@@ -203,7 +203,8 @@ def _insert_parts(obj: Model, *, skip: tuple[str, ...] = ()) -> tuple[str, str, 
     untyped parameter (a ``None``, say) would be read as text.
     """
     fields, columns, marks = _insert_shape(type(obj), skip)
-    return columns, marks, [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy each field would look it up through
+    return columns, marks, [f.get_db_prep_save(f.pre_save(obj, add=True), db) for f in fields]
 
 
 @lru_cache(maxsize=4)
@@ -283,7 +284,8 @@ def _named(obj: Model, prefix: str, overrides: tuple[tuple[str, str], ...] = ())
     """An unsaved instance's columns, typed named placeholders and values (as ``save`` writes
     them), some columns given instead as SQL expressions (what depends on a new id)."""
     fields, columns, marks = _named_shape(type(obj), prefix, overrides)
-    values = {f"{prefix}{n}": f.get_db_prep_save(f.pre_save(obj, add=True), connection) for n, f in enumerate(fields)}
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy each field would look it up through
+    values = {f"{prefix}{n}": f.get_db_prep_save(f.pre_save(obj, add=True), db) for n, f in enumerate(fields)}
     return columns, marks, values
 
 
