@@ -69,6 +69,9 @@ logger = logging.getLogger(__name__)
 
 SECRET_OVERLAP = timedelta(hours=24)
 MAX_ANSWER_LENGTH = 20_000
+ESCALATION_NOTE_MAX = 2000
+INSIGHT_TITLE_MAX = 200
+INSIGHT_DESCRIPTION_MAX = 10_000
 MAX_MESSAGES_PER_ANSWER = 50
 # Outbound retries: 30 s, 1, 2, 4, 8, 16 and 32 minutes — about an hour — then a dead letter.
 DELIVERY_MAX_ATTEMPTS = 8
@@ -741,6 +744,11 @@ def query_escalate(*, user: User, query_id: int, department: Any, note: Any = ""
             )
         if not isinstance(note, str):
             raise ServiceError("note must be text.", field="note")
+        if len(note.strip()) > ESCALATION_NOTE_MAX:
+            raise ServiceError(
+                f"A note is at most {ESCALATION_NOTE_MAX:,} characters (this one has {len(note.strip()):,}).",
+                field="note",
+            )
         if query.state != QueryState.OPEN:
             status = query.status_at(now)
             raise Conflict(f"This query is {status.replace('_', ' ')}.", status=status)
@@ -750,7 +758,7 @@ def query_escalate(*, user: User, query_id: int, department: Any, note: Any = ""
         query.department = target
         query.escalated_at = now
         query.escalated_by = user
-        query.escalation_note = (note or "").strip()[:2000]
+        query.escalation_note = (note or "").strip()
         query.routed_at = query.routed_at or now
         query.claimed_by = None
         query.claimed_at = None
@@ -832,8 +840,19 @@ def insight_create(*, user: User, title: str, description: str, query_ids: list[
     """Turn queries the person can see into an insight for the product department."""
     if not isinstance(title, str) or not title.strip():
         raise ServiceError("An insight needs a title.", field="title")
-    if len(title.strip()) > 200:
-        raise ServiceError("A title is at most 200 characters.", field="title")
+    if len(title.strip()) > INSIGHT_TITLE_MAX:
+        raise ServiceError(
+            f"A title is at most {INSIGHT_TITLE_MAX} characters (this one has {len(title.strip())}).", field="title"
+        )
+    description = "" if description is None else description
+    if not isinstance(description, str):
+        raise ServiceError("description must be text.", field="description")
+    if len(description.strip()) > INSIGHT_DESCRIPTION_MAX:
+        raise ServiceError(
+            f"A description is at most {INSIGHT_DESCRIPTION_MAX:,} characters"
+            f" (this one has {len(description.strip()):,}).",
+            field="description",
+        )
     if (
         not isinstance(query_ids, list)
         or not query_ids

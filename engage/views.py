@@ -252,6 +252,8 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
     unsent = request.session.pop(_unsent_key(pk), None) if holds else None
     context = {
         "unsent": unsent,
+        "escalate_kept": _refused(request, f"escalate:{pk}"),
+        "insight_kept": _refused(request, f"insight:{pk}"),
         "query": query,
         "status": status,
         "now": now,
@@ -331,6 +333,16 @@ def query_release(request: HttpRequest, pk: int) -> HttpResponse:
         "Released: it is back in the queue. Your draft stays here for you.",
     )
     return redirect(_back(request, _query_url(pk)))
+
+
+def _keep_refused(request: HttpRequest, form: str, values: dict[str, Any]) -> None:
+    """What a refused form held comes back in it once, with the error, never cut or lost."""
+    request.session[f"engage:refused:{form}"] = values
+
+
+def _refused(request: HttpRequest, form: str) -> dict[str, Any]:
+    kept = request.session.pop(f"engage:refused:{form}", None)
+    return kept if isinstance(kept, dict) else {}
 
 
 def _unsent_key(pk: int) -> str:
@@ -416,12 +428,14 @@ def query_escalate(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     selectors.query_get_for_user(user=user, id=pk)
     department = request.POST.get("department", "")
-    note = request.POST.get("note", "")[:2000]
+    note = request.POST.get("note", "")
     ok = _run(
         request,
         lambda: services.query_escalate(user=user, query_id=pk, department=department, note=note),
         "Escalated: the department it went to has been told.",
     )
+    if not ok:
+        _keep_refused(request, f"escalate:{pk}", {"department": department, "note": note})
     if ok and not selectors.queries_visible_to(user).filter(pk=pk).exists():
         return redirect("engage:queue")  # it left what this person can see
     return redirect(_query_url(pk))
@@ -594,15 +608,14 @@ def insight_create(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     query_ids = _ids(request.POST.getlist("query_ids"), limit=100)
     back = _back(request, reverse("engage:insights"))
+    title, description = request.POST.get("title", ""), request.POST.get("description", "")
     try:
-        insight = services.insight_create(
-            user=user,
-            title=request.POST.get("title", "")[:200],
-            description=request.POST.get("description", "")[:10_000],
-            query_ids=query_ids,
-        )
+        insight = services.insight_create(user=user, title=title, description=description, query_ids=query_ids)
     except ServiceError as exc:
         flash.error(request, exc.message)
+        if query_ids:  # the form on the query's page: its text comes back there
+            values = {"title": title, "description": description, "field": exc.extra.get("field", "")}
+            _keep_refused(request, f"insight:{query_ids[0]}", values)
         return redirect(back)
     flash.success(request, "Insight submitted: the product team has been told.")
     return redirect("engage:insight_detail", pk=insight.pk)
