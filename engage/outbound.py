@@ -37,6 +37,10 @@ class OutboundRefused(Exception):
     """The target may not be reached (a private address, a bad URL): retrying will not help."""
 
 
+class Unresolved(OutboundRefused):
+    """The host's name does not resolve (now)."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     ok: bool
@@ -60,7 +64,26 @@ def validate_url(url: str) -> str:
         raise OutboundRefused("The outbound URL must be an http or https URL with a host.")
     if parts.username or parts.password:
         raise OutboundRefused("The outbound URL must not carry credentials.")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise OutboundRefused("The outbound URL's port is not a number from 1 to 65535.") from None
+    _refuse_private_target(parts.hostname, port)
     return url
+
+
+def _refuse_private_target(host: str, port: int) -> None:
+    """At save: refuse a host that is, or resolves to, an address no delivery may reach.
+
+    Resolved, never connected to. A name that does not resolve now is kept (DNS may not be
+    set up yet); every delivery and every redirect resolves and vets it again anyway.
+    """
+    try:
+        resolve(host, port)
+    except Unresolved:
+        return
+    except OutboundRefused as exc:
+        raise OutboundRefused(f"The outbound URL must point at a public address: {host} is not one ({exc}).") from None
 
 
 def _allow_loopback() -> bool:
@@ -106,10 +129,10 @@ def resolve(host: str, port: int) -> str:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise OutboundRefused(f"cannot resolve {host!r}: {exc}") from None
+        raise Unresolved(f"cannot resolve {host!r}: {exc}") from None
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not addresses:
-        raise OutboundRefused(f"{host!r} resolves to no address")
+        raise Unresolved(f"{host!r} resolves to no address")
     for address in addresses:
         vet_address(address)
     return addresses[0]

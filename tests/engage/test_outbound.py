@@ -206,6 +206,68 @@ def test_channel_outbound_urls_must_be_http(admin_user, api):
     assert names_field(response.json(), "outbound_url")
 
 
+SAVE_REFUSED = [
+    "http://127.0.0.1:9/hook",
+    "http://localhost:9/hook",
+    "http://[::1]/hook",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://10.255.255.1/hook",  # would hang, were it ever connected to
+    "http://192.168.1.1/",
+    "http://172.16.0.1/",
+    "http://100.64.0.1/",
+    "http://0.0.0.0/",
+    "http://[::ffff:10.0.0.1]/",
+    "http://[fe80::1]/",
+    "http://[fc00::1]/",
+]
+
+
+@pytest.mark.parametrize("url", SAVE_REFUSED)
+def test_a_channel_pointing_at_a_private_address_is_refused_when_saved(url, admin_user, api, socket_guard):
+    client = api(admin_user)
+    made = client.post(
+        "/api/v1/channels/", {"slug": "x", "name": "X", "kind": "web", "outbound_url": url}, format="json"
+    )
+    assert made.status_code == 400
+    assert names_field(made.json(), "outbound_url")
+    assert "public address" in json.dumps(made.json())
+    assert not Channel.objects.filter(slug="x").exists()
+
+    services.channel_create(slug="y", name="Y", kind="web")
+    changed = client.patch("/api/v1/channels/y/", {"outbound_url": url}, format="json")
+    assert changed.status_code == 400
+    assert names_field(changed.json(), "outbound_url")
+    assert Channel.objects.get(slug="y").outbound_url == ""
+    services_ports = {5432, 6379}  # the database and Redis the test itself uses
+    outbound_attempts = [a for a in socket_guard if isinstance(a, tuple) and a[1] not in services_ports]
+    assert outbound_attempts == [], "resolved and checked, never connected to"
+
+
+def test_the_new_channel_page_refuses_a_private_address_as_the_fields_error(admin_user, socket_guard):
+    client = Client()
+    client.force_login(admin_user)
+    url = "http://169.254.169.254/latest/meta-data/"
+    page = client.post("/channels/", {"slug": "meta", "name": "Meta", "kind": "web", "outbound_url": url})
+    assert page.status_code == 400
+    html = page.content.decode()
+    assert "public address" in html
+    assert 'name="outbound_url" aria-invalid="true"' in html
+    assert f'value="{url}"' in html
+    assert not Channel.objects.filter(slug="meta").exists()
+
+
+def test_a_public_or_not_yet_resolvable_address_is_kept_and_vetted_again_at_delivery(admin_user, api, settings):
+    client = api(admin_user)
+    for slug, url in (("pub", "https://93.184.215.14/hook"), ("later", "https://hooks.engage-test.invalid/in")):
+        made = client.post(
+            "/api/v1/channels/", {"slug": slug, "name": slug, "kind": "web", "outbound_url": url}, format="json"
+        )
+        assert made.status_code == 201, made.content
+        assert Channel.objects.get(slug=slug).outbound_url == url
+    settings.ENGAGE_OUTBOUND_ALLOW_LOOPBACK = True  # a test receiver on loopback, as the delivery tests use
+    assert services.channel_update(channel=Channel.objects.get(slug="pub"), outbound_url="http://127.0.0.1:9/x")
+
+
 # --- Delivery of published answers --------------------------------------------------------------
 
 
