@@ -27,7 +27,8 @@ HOST = "127.0.0.1"
 LOOPBACK = (HOST, "localhost", "::1")
 BENCH_DATABASE = "engage_bench"
 ROLLUP_DATABASE = "engage_rollbench"
-OWN_DATABASES = frozenset({BENCH_DATABASE, ROLLUP_DATABASE})
+LIVE_DATABASE = "engage_livebench"  # bench.live_queue
+OWN_DATABASES = frozenset({BENCH_DATABASE, ROLLUP_DATABASE, LIVE_DATABASE})
 BENCH_REDIS_DB = 13
 
 

@@ -85,6 +85,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The live queue's "nothing changed" (a body-less 304) is answered before the rest.
+    "engage.queue_feed.NotModifiedMiddleware",
     # Before WhiteNoise, so the static files it serves carry CSP and X-Frame-Options too.
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

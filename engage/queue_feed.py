@@ -18,15 +18,32 @@ issue 13 and README for the figures measured).
 The fingerprint is read from the database, not from a counter bumped by every write, so
 nothing is added to the claim, answer and webhook paths, and changes that no write makes —
 a claim that lapses, a query that becomes overdue — show up too.
+
+Most polls do not even read it: each read is kept in the cache (Redis) for
+``ENGAGE_QUEUE_FEED_CACHE_SECONDS`` (1.5 s) under the page's *scope* (what the person may
+see, the filters, the page), and the page's feed address carries a signed token naming that
+scope and bound to the person's session cookie. A poll whose token is good and whose ETag is
+the one cached is answered ``304`` by :class:`NotModifiedMiddleware`, before the session or
+the person is loaded and before the other middleware: no SQL at all.
+Anything else (no token, another cookie, a different or expired ETag) takes the full,
+authenticated path. The fast path answers only "nothing changed", so it shows nothing that
+the person could not see; a change reaches the page within the poll interval plus the cache
+time (2.5 + 1.5 s).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.template.loader import get_template
@@ -34,6 +51,10 @@ from django.urls import reverse
 
 from engage import selectors
 from engage.models import Query, QueryStatus
+
+SIGNING_SALT = "engage.queue_feed"  # not a secret: separates these signatures from others
+TOKEN_MAX_AGE = 12 * 3600  # a page left open longer takes the full path (and gets a fresh page)
+DEFAULT_CACHE_SECONDS = 1.5
 
 # How many rows the page may tell us it has (a page is 50; more is ignored, not an error).
 HAVE_MAX = 200
@@ -81,8 +102,12 @@ class Fingerprint:
         return '"' + hashlib.blake2s(text.encode(), digest_size=8).hexdigest() + '"'
 
 
-def fingerprint_of(queries: list[Query], now: datetime) -> Fingerprint:
-    return Fingerprint(rows=[(query.pk, row_signature(query, now)) for query in queries])
+def fingerprint_of(queries: list[Query], now: datetime, *, scope: str | None = None) -> Fingerprint:
+    """The fingerprint of a page already read (the queue page's own rows); kept for the feed."""
+    fingerprint = Fingerprint(rows=[(query.pk, row_signature(query, now)) for query in queries])
+    if scope is not None:
+        _remember(scope, fingerprint.etag)
+    return fingerprint
 
 
 def read_fingerprint(queries: Any, *, cursor: str | None, page_size: int, now: datetime) -> Fingerprint:
@@ -90,6 +115,72 @@ def read_fingerprint(queries: Any, *, cursor: str | None, page_size: int, now: d
     slim = queries.select_related(None).prefetch_related(None).only(*_FINGERPRINT_FIELDS)
     page = selectors.queue_page(slim, cursor=cursor, page_size=page_size)
     return fingerprint_of(page.results, now)
+
+
+def cache_seconds() -> float:
+    return float(getattr(settings, "ENGAGE_QUEUE_FEED_CACHE_SECONDS", DEFAULT_CACHE_SECONDS))
+
+
+def scope_key(*, sees_all: bool, department_id: int | None, mine_of: int | None, filters: str) -> str:
+    """Who sees the same page: the visibility rule's inputs, the person when "mine", the filters and page."""
+    text = f"{int(sees_all)}:{department_id or ''}:{mine_of or ''}:{filters}"
+    return hashlib.blake2s(text.encode(), digest_size=12).hexdigest()
+
+
+def _cookie_digest(request: HttpRequest) -> str:
+    cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+    return hashlib.blake2s(cookie.encode(), digest_size=8).hexdigest() if cookie else ""
+
+
+def feed_token(request: HttpRequest, scope: str) -> str:
+    """The signed token of the page's feed address: its scope, bound to this session cookie."""
+    return signing.dumps([scope, _cookie_digest(request)], salt=SIGNING_SALT, compress=False)
+
+
+def _remember(scope: str, etag: str) -> None:
+    seconds = cache_seconds()
+    if seconds > 0:
+        cache.set(f"queue-feed:{scope}", [etag, time.time()], timeout=math.ceil(seconds) + 1)
+
+
+def not_modified_fast(request: HttpRequest) -> HttpResponse | None:
+    """``304`` without loading the session or the person, when the token is good, bound to this
+    session cookie, and the ETag asked about is the scope's, read at most the cache time ago."""
+    token = request.GET.get("t", "")
+    asked = request.headers.get("If-None-Match", "").strip()
+    if not token or not asked or cache_seconds() <= 0:
+        return None
+    try:
+        scope, cookie = signing.loads(token, salt=SIGNING_SALT, max_age=TOKEN_MAX_AGE)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    if not cookie or cookie != _cookie_digest(request):
+        return None
+    cached = cache.get(f"queue-feed:{scope}")
+    if not cached or cached[0] != asked or time.time() - cached[1] > cache_seconds():
+        return None
+    response = HttpResponse(status=304)
+    response["ETag"] = asked
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+class NotModifiedMiddleware:
+    """Answers the feed's cached ``304`` first thing, before sessions, CSRF, CSP and the rest
+    (a body-less ``304`` needs none of them); every other request passes through untouched."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.path = ""
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not self.path:
+            self.path = reverse("engage:queue_live")
+        if request.method == "GET" and request.path_info == self.path:
+            fast = not_modified_fast(request)
+            if fast is not None:
+                return fast
+        return self.get_response(request)
 
 
 def parse_have(values: list[str]) -> dict[int, str]:
@@ -123,10 +214,12 @@ def feed_response(
     page_size: int,
     now: datetime,
     back_url: str,
+    scope: str,
 ) -> HttpResponse:
     """304 while the page is current; else the page's new order and the rows it lacks."""
     current = read_fingerprint(queries, cursor=cursor, page_size=page_size, now=now)
     etag = current.etag
+    _remember(scope, etag)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:
         response = HttpResponse(status=304)

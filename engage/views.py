@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_not_required, login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
@@ -153,11 +154,15 @@ def queue(request: HttpRequest) -> HttpResponse:
         flash.error(request, exc.message)
         return redirect(reverse("engage:queue"))
     sees_all = selectors.sees_all_queries(user)
-    live_cursor = {"cursor": request.GET["cursor"]} if request.GET.get("cursor") else {}
+    cursor = request.GET.get("cursor") or None
+    scope = _feed_scope(user, filters, cursor)
+    live = {"cursor": cursor} if cursor else {}
     context = {
         "rows": [(query, query.status_at(now), queue_feed.row_signature(query, now)) for query in page.results],
-        "etag": queue_feed.fingerprint_of(page.results, now).etag,
-        "feed_url": f"{reverse('engage:queue_live')}?{filters.as_query_string(**live_cursor)}",
+        "etag": queue_feed.fingerprint_of(page.results, now, scope=scope).etag,
+        "feed_url": (
+            f"{reverse('engage:queue_live')}?{filters.as_query_string(**live, t=queue_feed.feed_token(request, scope))}"
+        ),
         "back_url": request.get_full_path(),
         "filters": filters,
         "statuses": QUEUE_STATUSES,
@@ -191,11 +196,24 @@ def _scope_label(user: User, filters: QueueFilters) -> str:
     return "Unrouted queries"
 
 
-@login_required
+def _feed_scope(user: User, filters: QueueFilters, cursor: str | None) -> str:
+    sees_all, department_id = selectors.visibility_scope(user)
+    return queue_feed.scope_key(
+        sees_all=sees_all,
+        department_id=department_id,
+        mine_of=user.pk if filters.mine else None,
+        filters=filters.as_query_string(**({"cursor": cursor} if cursor else {})),
+    )
+
+
 @require_GET
 def queue_live(request: HttpRequest) -> HttpResponse:
     """Polled by the queue page (``engage.queue_feed``): 304 while the page it shows is
-    current; else the page's new order and the rows it lacks or shows out of date."""
+    current (most often by the middleware, before the session is even read); else the page's new
+    order and the rows it lacks or shows out of date."""
+    # The cached 304 was answered before this view (engage.queue_feed.NotModifiedMiddleware).
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
     user = _user(request)
     filters = _queue_filters(request.GET, user)
     cursor = request.GET.get("cursor") or None
@@ -207,6 +225,7 @@ def queue_live(request: HttpRequest) -> HttpResponse:
             page_size=QUEUE_PAGE_SIZE,
             now=timezone.now(),
             back_url=queue_feed.queue_url(filters.as_query_string(**({"cursor": cursor} if cursor else {}))),
+            scope=_feed_scope(user, filters, cursor),
         )
     except ServiceError as exc:
         return HttpResponse(exc.message, status=400, content_type="text/plain; charset=utf-8")

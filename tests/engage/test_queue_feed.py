@@ -6,7 +6,9 @@ the filters and visibility of the page; a constant number of statements."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from django.test import Client
@@ -17,6 +19,12 @@ from engage.models import Query
 from tests.factories import DepartmentFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_feed_cache(settings) -> None:  # type: ignore[no-untyped-def]
+    """Every poll reads the database here; the cached fast path has its own tests below."""
+    settings.ENGAGE_QUEUE_FEED_CACHE_SECONDS = 0
 
 
 def client_for(user) -> Client:  # type: ignore[no-untyped-def]
@@ -148,3 +156,56 @@ def test_feed_statements_do_not_grow_with_rows(
     etag = client.get("/queries/live/")["ETag"]
     with django_assert_num_queries(not_modified):
         assert client.get("/queries/live/", headers={"If-None-Match": etag}).status_code == 304
+
+
+def page_feed(client: Client) -> tuple[str, str]:
+    """The queue page's feed address (with its signed token) and ETag."""
+    html = client.get("/queries/").content.decode()
+    url = unescape(re.search(r'data-feed-url="([^"]*)"', html).group(1))
+    return url, unescape(re.search(r'data-etag="([^"]*)"', html).group(1))
+
+
+def test_most_polls_are_answered_from_the_cache_with_no_sql(
+    owner, colleague, make_query, department, settings, django_assert_num_queries, django_assert_max_num_queries
+):
+    settings.ENGAGE_QUEUE_FEED_CACHE_SECONDS = 1.0
+    query = make_query("will be claimed", department=department)
+    client = client_for(owner)
+    url, etag = page_feed(client)
+    assert "t=" in url
+    with django_assert_num_queries(0):
+        response = client.get(url, headers={"If-None-Match": etag})
+    assert response.status_code == 304
+    assert response["ETag"] == etag
+
+    # The token is bound to the session cookie: another person's cookie takes the full path.
+    colleague_client = client_for(colleague)
+    with django_assert_max_num_queries(10) as other:
+        assert colleague_client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    assert len(other.captured_queries) >= 3  # the session, the person, the fingerprint
+    # A tampered token, or an ETag that is not the one cached, takes the full path too.
+    with django_assert_max_num_queries(10) as tampered:
+        client.get(url.replace("t=", "t=x"), headers={"If-None-Match": etag})
+    assert tampered.captured_queries
+    with django_assert_max_num_queries(10) as stale:
+        assert client.get(url, headers={"If-None-Match": '"old"'}).status_code == 200
+    assert stale.captured_queries
+
+    # A change shows once the cached read is older than the cache time.
+    services.query_claim(user=colleague, query_id=query.pk)
+    time.sleep(1.1)
+    response = client.get(url, headers={"If-None-Match": etag})
+    assert response.status_code == 200
+    assert response.json()["rows"] == []
+
+
+def test_the_fast_path_never_outlives_the_session(owner, make_query, department, settings):
+    settings.ENGAGE_QUEUE_FEED_CACHE_SECONDS = 5.0
+    make_query("anything", department=department)
+    client = client_for(owner)
+    url, etag = page_feed(client)
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    client.logout()
+    response = client.get(url, headers={"If-None-Match": etag})
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
