@@ -696,6 +696,7 @@ SIDES: dict[str, list[tuple[str, str]]] = {
     "department_coverage": [("took_part", "Took part"), ("did_not", "Did not take part")],
     "certified_ratio": [("certified", "Certified"), ("not_certified", "Not certified")],
     "non_marketing_answer_share": [("outside_marketing", "Outside marketing"), ("marketing", "Marketing")],
+    "customer_satisfaction": [("satisfied", "Rated 4 or 5"), ("not_satisfied", "Rated 1 to 3")],
 }
 
 DRILL_TITLES = {
@@ -703,6 +704,7 @@ DRILL_TITLES = {
     "answers": "Answers published in the window",
     "people": "People at the end of the day",
     "insight_changes": "Insights adopted",
+    "ratings": "Customers' ratings of answers published in the window",
 }
 
 
@@ -761,6 +763,10 @@ def _side_filter(key: str, rows: QuerySet[Any], side: str) -> QuerySet[Any]:
         return rows.filter(certified=True)
     if side == "not_certified":
         return rows.filter(certified=False)
+    if side == "satisfied":
+        return rows.filter(satisfied=True)
+    if side == "not_satisfied":
+        return rows.filter(satisfied=False)
     if side == "outside_marketing":
         return rows.exclude(author_department__kind=DepartmentKind.MARKETING)
     if side == "marketing":
@@ -807,6 +813,8 @@ def drill_for_user(
         rows = rows.select_related("query__department")
         if not sees_all_queries(user):
             rows = rows.filter(pk__in=answers_visible_to(user).values("pk"))
+    if kind == "ratings" and not sees_all_queries(user):
+        rows = rows.filter(answer__in=answers_visible_to(user).values("pk"))
     if kind == "insight_changes":
         rows = rows.select_related("insight__submitted_by__department")
     sides = SIDES.get(key, [])
@@ -853,6 +861,7 @@ def drill_header(kind: str) -> list[str]:
         "answers": ["Published", "Author", "Author's department", "Query", "Query's department"],
         "people": ["Name", "Department", "Took part in the window", "Holds a responder certification"],
         "insight_changes": ["Moved", "Insight", "To", "Submitted by", "Submitter's department"],
+        "ratings": ["Rated", "Score", "Comment", "Answer by", "Author's department", "Query"],
     }[kind]
 
 
@@ -893,6 +902,16 @@ def drill_cells(kind: str, row: Any, *, full_text: bool = False) -> list[dict[st
             cell(row.department.name if row.department else ""),
             cell(_yes(row.took_part)),
             cell(_yes(row.certified)),
+        ]
+    if kind == "ratings":
+        answer = row.answer
+        return [
+            cell(_when(row.created_at)),
+            cell(f"{row.score} of 5"),
+            cell(clip(row.comment)),
+            cell(str(answer.author)),
+            cell(answer.author_department.name if answer.author_department else ""),
+            cell(clip(answer.query.text), reverse("engage:query_detail", args=[answer.query_id])),
         ]
     insight = row.insight
     submitter = insight.submitted_by

@@ -31,6 +31,7 @@ PARTICIPATION_KINDS = frozenset(
 ANSWERS_FOR_ANSWERING_DEPARTMENT = 3  # answering_departments: "at least 3 answers published in W"
 ACTIVE_SHARE_FOR_COVERED_DEPARTMENT = 0.2  # department_coverage: "at least 20 % of their people active"
 INSIGHT_ADOPTION_DAYS = 90  # insights_adopted: "reached within the 90 days before as_of"
+SATISFIED_SCORES = (4, 5)  # customer_satisfaction: the ratings (1 to 5) that count as satisfied
 
 DEFAULT_WINDOW_DAYS = 30
 DEFAULT_STABILITY_DAYS = 7
@@ -68,6 +69,8 @@ METRICS: tuple[MetricDef, ...] = (
     MetricDef("insights_adopted", "Insights adopted", 4, 1, integer=True, maximum=100_000),
     # Reported and trended; it gates Social only if an administrator gives it a threshold.
     MetricDef("contribution_evenness", "Contribution evenness", None, None, department="never"),
+    # Customers' ratings of answers (engage.ratings): reported, and a gate only if given a threshold.
+    MetricDef("customer_satisfaction", "Customer satisfaction", None, None),
 )
 METRIC_BY_KEY = {metric.key: metric for metric in METRICS}
 GATE_KEYS = tuple(metric.key for metric in METRICS)

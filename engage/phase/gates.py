@@ -166,6 +166,14 @@ def summary(key: str, measure: Measure | None, scope: Scope) -> str:  # noqa: C9
             f"{n} {plural(int(n), 'insight')} from community queries{who} "
             f"{'was' if n == 1 else 'were'} planned or shipped in the last {INSIGHT_ADOPTION_DAYS} days."
         )
+    if key == "customer_satisfaction":
+        whose = f" by {scope.name}" if scope.is_department else ""
+        if not d:
+            return f"No customer rated an answer published{whose} in {w} days."
+        return (
+            f"{n} of {d} customer ratings of answers published{whose} in {w} days were 4 or 5 "
+            f"({pct(measure.value or 0)})."
+        )
     if key == "contribution_evenness":
         if measure.value is None:
             return f"Fewer than two departments published answers in {w} days, so evenness cannot be measured."
@@ -281,6 +289,14 @@ def distance(key: str, measure: Measure | None, threshold: float, scope: Scope) 
         return (
             f"{n} {plural(n, 'insight')} from community queries{who} {'was' if n == 1 else 'were'} planned or "
             f"shipped in the last {INSIGHT_ADOPTION_DAYS} days; {words(k)} more must be."
+        )
+    if key == "customer_satisfaction":
+        if t >= 1:
+            return f"{d - n} of {d} customer ratings in {w} days were below 4; a share of 100% allows none."
+        k = _ceil((t * d - n) / (1 - t))
+        return (
+            f"{n} of {d} customer ratings in {w} days were 4 or 5 ({pct(measure.value)}); the next "
+            f"{words(k)} {plural(k, 'rating')} of 4 or 5 would reach {pct(t)}."
         )
     if key == "contribution_evenness":
         return (

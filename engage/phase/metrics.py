@@ -31,6 +31,7 @@ from config.activity import ActivityKind
 from engage.models import (
     NO_DEPARTMENT_KEY,
     Answer,
+    AnswerRating,
     AnswerStatus,
     CloseReason,
     DailyRollup,
@@ -44,6 +45,7 @@ from engage.phase.definitions import (
     ACTIVE_SHARE_FOR_COVERED_DEPARTMENT,
     ANSWERS_FOR_ANSWERING_DEPARTMENT,
     INSIGHT_ADOPTION_DAYS,
+    SATISFIED_SCORES,
 )
 from training.models import Certification, Privilege
 from training.selectors import privilege_holder_ids
@@ -110,6 +112,22 @@ def answers_published(window: Window) -> QuerySet[Answer]:
     return Answer.objects.filter(
         status=AnswerStatus.PUBLISHED, published_at__gte=window.start, published_at__lt=window.end
     )
+
+
+def ratings_counted(window: Window) -> QuerySet[AnswerRating]:
+    """Customers' ratings of the answers published in the window, given by its end (each
+    with its current score: a rating changed later counts as changed)."""
+    return AnswerRating.objects.filter(
+        answer__status=AnswerStatus.PUBLISHED,
+        answer__published_at__gte=window.start,
+        answer__published_at__lt=window.end,
+        created_at__lt=window.end,
+    )
+
+
+def rating_satisfied() -> Q:
+    """Of :func:`ratings_counted`: rated 4 or 5."""
+    return Q(score__in=SATISFIED_SCORES)
 
 
 def people_active_at(window: Window) -> QuerySet[User]:
@@ -205,6 +223,8 @@ class DayFacts:
     active: dict[int | None, int] = field(default_factory=dict)
     certified: dict[int | None, int] = field(default_factory=dict)
     insights: dict[int | None, int] = field(default_factory=dict)
+    rated: dict[int | None, int] = field(default_factory=dict)  # by the answer's author's department
+    satisfied: dict[int | None, int] = field(default_factory=dict)
 
     @property
     def answering_candidates(self) -> list[DepartmentInfo]:
@@ -277,6 +297,15 @@ def day_facts(*, as_of: date, window_days: int) -> DayFacts:
         .annotate(n=Count("insight_id", distinct=True))
     )
     facts.insights = {(row["dept"] or None): int(row["n"]) for row in adoption_rows}
+    rating_rows = (
+        ratings_counted(window)
+        .order_by()
+        .values("answer__author_department_id")
+        .annotate(rated=Count("id"), satisfied=Count("id", filter=rating_satisfied()))
+    )
+    for rated in rating_rows:
+        facts.rated[rated["answer__author_department_id"]] = int(rated["rated"])
+        facts.satisfied[rated["answer__author_department_id"]] = int(rated["satisfied"])
     return facts
 
 
@@ -392,6 +421,9 @@ def organisation_measures(facts: DayFacts) -> dict[str, Measure]:
             "contribution_evenness",
             {by_slug[dept]: n for dept, n in facts.answers.items() if dept is not None and dept in by_slug},
         ),
+        "customer_satisfaction": ratio(
+            "customer_satisfaction", sum(facts.satisfied.values()), sum(facts.rated.values())
+        ),
     }
 
 
@@ -409,4 +441,5 @@ def department_measures(facts: DayFacts, department: DepartmentInfo) -> dict[str
         "active_employee_ratio": ratio("active_employee_ratio", facts.active.get(dept, 0), people),
         "certified_ratio": ratio("certified_ratio", facts.certified.get(dept, 0), people),
         "insights_adopted": count("insights_adopted", facts.insights.get(dept, 0)),
+        "customer_satisfaction": ratio("customer_satisfaction", facts.satisfied.get(dept, 0), facts.rated.get(dept, 0)),
     }

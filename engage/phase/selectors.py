@@ -275,6 +275,7 @@ DRILL_DOWN = {
     "department_coverage": "people",
     "certified_ratio": "people",
     "insights_adopted": "insight_changes",
+    "customer_satisfaction": "ratings",
 }
 
 
@@ -337,6 +338,13 @@ def metric_rows(*, key: str, as_of: date, window_days: int, department: Departme
         if department is not None:
             people = people.filter(department=department)
         return people.order_by("department__name", "name", "id")
+    if kind == "ratings":
+        rated = metrics.ratings_counted(window).select_related(
+            "answer__author", "answer__author_department", "answer__query__department"
+        )
+        if department is not None:
+            rated = rated.filter(answer__author_department=department)
+        return rated.annotate(satisfied=_flag(metrics.rating_satisfied())).order_by("created_at", "id")
     changes = metrics.insight_adoptions(window).select_related("insight", "insight__submitted_by")
     if department is not None:
         changes = changes.filter(insight__submitted_by__department=department)
