@@ -19,11 +19,12 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts import services
-from accounts.models import ApiToken, Department, LoginLock, Notification, Role, Topic, User
+from accounts.models import ApiToken, Department, LoginLock, Notification, Role, ScimToken, Topic, User
 from config.errors import ServiceError
 from config.jobs import dispatch
 from config.models import OutboxJob
@@ -352,6 +353,60 @@ class ApiTokenAdmin(ReadOnlyAdmin):
         for token in tokens:
             services.token_revoke(token=token)
         self.message_user(request, f"Revoked {len(tokens)} token{'s' if len(tokens) != 1 else ''}.")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ScimToken)
+class ScimTokenAdmin(admin.ModelAdmin):
+    """Provisioning tokens for identity providers (SCIM). Adding one shows it once; the hash
+    never leaves the database; revoking ends its access at once."""
+
+    list_display = ["name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    actions = ["revoke"]
+
+    shown = ("name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ["name"] if obj is None else list(self.shown)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [] if obj is None else list(self.shown)
+
+    def save_model(self, request: HttpRequest, obj: ScimToken, form: ModelForm, change: bool) -> None:
+        assert not change
+        actor = request.user if isinstance(request.user, User) else None
+        issued = services.scim_token_create(name=obj.name, created_by=actor)
+        obj.__dict__.update({key: value for key, value in issued.record.__dict__.items() if key != "_state"})
+        obj._state.adding = False
+        obj._state.db = issued.record._state.db
+        request._scim_token = issued.token  # type: ignore[attr-defined]
+
+    def response_add(self, request: HttpRequest, obj: ScimToken, post_url_continue: str | None = None) -> HttpResponse:
+        """The token, once: on this page only (not in a message, which a cookie would carry)."""
+        return render(
+            request,
+            "admin/accounts/scimtoken/created.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Provisioning token made",
+                "token": request._scim_token,  # type: ignore[attr-defined]
+                "record": obj,
+                "scim_base": request.build_absolute_uri("/scim/v2/"),
+                "opts": self.model._meta,
+            },
+        )
+
+    @admin.action(description="Revoke")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ScimToken]) -> None:
+        actor = request.user if isinstance(request.user, User) else None
+        done = sum(services.scim_token_revoke(token=token, actor=actor) for token in queryset)
+        self.message_user(request, f"Revoked {done} provisioning token{'s' if done != 1 else ''}.")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -91,6 +91,8 @@ class User(AbstractBaseUser):
     deactivated_at = models.DateTimeField(null=True, blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
     notification_prefs = models.JSONField(default=dict, blank=True)
+    # The identity provider's own id for the person (SCIM ``externalId``), as it sent it.
+    external_id = models.CharField(max_length=255, blank=True, default="")
 
     objects = UserManager()
 
@@ -267,3 +269,29 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"recovery code of {self.user_id}{' (used)' if self.used_at else ''}"
+
+
+class ScimToken(models.Model):
+    """The bearer token an identity provider provisions people with (``/scim/v2/``).
+
+    Like an API token, only its SHA-256 is stored and the token itself is shown once; it
+    belongs to no person and is good for SCIM only. An administrator makes and revokes it.
+    """
+
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "SCIM provisioning token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None

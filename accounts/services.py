@@ -41,6 +41,7 @@ from accounts.models import (
     RecoveryCode,
     Role,
     RoleName,
+    ScimToken,
     Topic,
     User,
 )
@@ -889,3 +890,269 @@ def second_factor_verify(*, user: User, code: str, ip: str) -> None:
         if LoginFailure.objects.filter(ip=ip, at__gt=since).count() >= ADDRESS_FAILURE_LIMIT:
             _lock(key=_address_key(ip), now=now)
     raise ServiceError(WRONG_CODE, field="code")
+
+
+# --- Provisioning (SCIM 2.0: accounts/scim/) ---------------------------------------------------
+
+SCIM_SOURCE = "scim"
+
+
+@dataclass(frozen=True)
+class IssuedScimToken:
+    token: str
+    record: ScimToken
+
+
+def scim_token_create(*, name: str, created_by: User | None) -> IssuedScimToken:
+    """A provisioning token for an identity provider; the raw token exists only in the return
+    value (shown once). Audited."""
+    name = name.strip()
+    if not name:
+        raise ServiceError("Name the token after the provider that uses it.", field="name")
+    if len(name) > 100:
+        raise ServiceError("A token's name is at most 100 characters.", field="name")
+    raw = f"scim_{secrets.token_urlsafe(32)}"
+    with transaction.atomic():
+        record = ScimToken.objects.create(name=name, key_hash=hash_token(raw), prefix=raw[5:13], created_by=created_by)
+        account_event_record(
+            source=SCIM_SOURCE,
+            action="token.created",
+            subject=None,
+            actor=created_by,
+            changes={"token": record.prefix, "name": name},
+        )
+    return IssuedScimToken(token=raw, record=record)
+
+
+def scim_token_revoke(*, token: ScimToken, actor: User | None) -> bool:
+    """Revoke a provisioning token at once (its next request is refused). Audited."""
+    with transaction.atomic():
+        revoked = ScimToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        if revoked:
+            account_event_record(
+                source=SCIM_SOURCE, action="token.revoked", subject=None, actor=actor, changes={"token": token.prefix}
+            )
+    return bool(revoked)
+
+
+def scim_token_lookup(raw: str) -> ScimToken | None:
+    """The live provisioning token ``raw``, or ``None``; notes when it was last used (at most
+    once a minute, so a busy sync does not write on every request)."""
+    token = (
+        ScimToken.objects.select_related("created_by").filter(key_hash=hash_token(raw), revoked_at__isnull=True).first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ScimToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+def _scim_email(value: str) -> str:
+    from django.core.validators import validate_email
+
+    email = value.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ServiceError(f"userName must be an email address; {value!r} is not one.", field="userName") from None
+    if len(email) > 254:
+        raise ServiceError("userName is at most 254 characters.", field="userName")
+    return email
+
+
+def _scim_name(name: str, *, email: str) -> str:
+    name = " ".join(name.split()) or email.split("@")[0]
+    if len(name) > 150:
+        raise ServiceError("A name is at most 150 characters.", field="name")
+    return name
+
+
+def _scim_external_id(value: str) -> str:
+    if len(value) > 255:
+        raise ServiceError("externalId is at most 255 characters.", field="externalId")
+    return value
+
+
+def scim_user_create(
+    *,
+    email: str,
+    name: str,
+    external_id: str = "",
+    active: bool = True,
+    department: Department | None = None,
+    roles: list[str] | None = None,
+    token: ScimToken,
+) -> User:
+    """A person the identity provider provisions: no password (they sign in by single
+    sign-on), ``employee`` unless ``roles`` say more. Audited with the token that did it."""
+    email = _scim_email(email)
+    name = _scim_name(name, email=email)
+    external_id = _scim_external_id(external_id)
+    if User.objects.filter(email__iexact=email).exists():
+        raise Conflict(f"A person with userName {email!r} already exists.", field="userName")
+    with transaction.atomic():
+        user = user_create(
+            email=email, name=name, password=None, department=department, roles=roles or [RoleName.EMPLOYEE]
+        )
+        if external_id:
+            User.objects.filter(pk=user.pk).update(external_id=external_id)
+            user.external_id = external_id
+        if not active:
+            User.objects.filter(pk=user.pk).update(is_active=False, deactivated_at=timezone.now())
+            user.refresh_from_db()
+        account_event_record(
+            source=SCIM_SOURCE,
+            action="user.created",
+            subject=user,
+            actor=token.created_by,
+            changes={
+                "token": token.prefix,
+                "department": department.slug if department else None,
+                "roles": sorted(user.role_set),
+                "active": active,
+            },
+        )
+    return user
+
+
+def scim_user_update(
+    *,
+    user: User,
+    token: ScimToken,
+    email: str | None = None,
+    name: str | None = None,
+    external_id: str | None = None,
+    active: bool | None = None,
+    department: Department | None = UNSET,
+    roles: list[str] | None = None,
+) -> User:
+    """Bring a provisioned person up to date; only what is passed changes, and only what
+    differs is written and audited. Deactivating ends every session and token at once
+    (:func:`user_deactivate`); reactivating an erased person is refused (``Conflict``), as is
+    leaving Engage without an active administrator."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        changes: dict[str, Any] = {}
+        if email is not None:
+            email = _scim_email(email)
+            if email != user.email:
+                if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+                    raise Conflict(f"A person with userName {email!r} already exists.", field="userName")
+                changes["email"] = [user.email, email]
+                User.objects.filter(pk=user.pk).update(email=email)
+        if name is not None:
+            name = _scim_name(name, email=email or user.email)
+            if name != user.name:
+                changes["name"] = [user.name, name]
+        if external_id is not None:
+            external_id = _scim_external_id(external_id)
+            if external_id != user.external_id:
+                changes["externalId"] = [user.external_id, external_id]
+                User.objects.filter(pk=user.pk).update(external_id=external_id)
+        new_department: Any = UNSET
+        if department is not UNSET and user.department_id != (department.pk if department else None):
+            changes["department"] = [
+                user.department.slug if user.department else None,
+                department.slug if department else None,
+            ]
+            new_department = department
+        new_roles = None
+        if roles is not None:
+            held = sorted(user.role_set)
+            wanted = _validate_roles(roles)
+            if wanted != held:
+                changes["roles"] = [held, wanted]
+                new_roles = wanted
+        new_active = None
+        if active is not None and active != user.is_active:
+            changes["active"] = [user.is_active, active]
+            new_active = active
+        if not changes:
+            return user
+        user = user_update(
+            user=user,
+            name=name if "name" in changes else None,
+            department=new_department,
+            roles=new_roles,
+            is_active=new_active,
+        )
+        account_event_record(
+            source=SCIM_SOURCE,
+            action="user.updated",
+            subject=user,
+            actor=token.created_by,
+            changes={"token": token.prefix, **changes},
+        )
+    user.refresh_from_db()
+    user.__dict__.pop("role_set", None)
+    return user
+
+
+def scim_department_create(*, name: str, token: ScimToken) -> Department:
+    """A department a provider pushes as a group (kind ``other``, not customer-facing: an
+    administrator sets those). Its slug comes from the name. Audited."""
+    from django.utils.text import slugify
+
+    name = " ".join(name.split())
+    slug = slugify(name)[:SLUG_MAX_LENGTH]
+    if not slug:
+        raise ServiceError("A group's displayName needs a letter or a digit.", field="displayName")
+    if Department.objects.filter(name__iexact=name).exists() or Department.objects.filter(slug=slug).exists():
+        raise Conflict(f"A department called {name!r} already exists.", field="displayName")
+    with transaction.atomic():
+        department = department_create(slug=slug, name=name, kind=DepartmentKind.OTHER, customer_facing=False)
+        account_event_record(
+            source=SCIM_SOURCE,
+            action="department.created",
+            subject=None,
+            actor=token.created_by,
+            changes={"token": token.prefix, "department": slug, "name": name},
+        )
+    return department
+
+
+def scim_department_rename(*, department: Department, name: str, token: ScimToken) -> Department:
+    name = " ".join(name.split())
+    if not name:
+        raise ServiceError("A group needs a displayName.", field="displayName")
+    if len(name) > 120:
+        raise ServiceError("A department's name is at most 120 characters.", field="displayName")
+    if name == department.name:
+        return department
+    if Department.objects.filter(name__iexact=name).exclude(pk=department.pk).exists():
+        raise Conflict(f"A department called {name!r} already exists.", field="displayName")
+    with transaction.atomic():
+        Department.objects.filter(pk=department.pk).update(name=name)
+        account_event_record(
+            source=SCIM_SOURCE,
+            action="department.renamed",
+            subject=None,
+            actor=token.created_by,
+            changes={"token": token.prefix, "department": department.slug, "name": [department.name, name]},
+        )
+    department.name = name
+    return department
+
+
+def scim_department_delete(*, department: Department, token: ScimToken) -> None:
+    """Delete a department a provider no longer has: only when nobody is in it and no
+    topic routes to it (``Conflict`` otherwise: move them in Engage first)."""
+    from django.db.models import ProtectedError
+
+    try:
+        with transaction.atomic():
+            Department.objects.filter(pk=department.pk).delete()
+            account_event_record(
+                source=SCIM_SOURCE,
+                action="department.deleted",
+                subject=None,
+                actor=token.created_by,
+                changes={"token": token.prefix, "department": department.slug},
+            )
+    except ProtectedError:
+        raise Conflict(
+            f"Department {department.name!r} still has people or topics; Engage keeps it until they move."
+        ) from None

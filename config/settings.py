@@ -403,7 +403,11 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Engage API",
-    "DESCRIPTION": "The public contract of Engage: identity, messaging, community queries, training, the phase.",
+    "DESCRIPTION": (
+        "The public contract of Engage: identity, messaging, community queries, training, the phase. "
+        "SCIM 2.0 provisioning at /scim/v2/ is not described here: its contract is RFC 7643/7644 as "
+        "/scim/v2/ServiceProviderConfig and /scim/v2/Schemas state it (docs/API.md, Provisioning)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

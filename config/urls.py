@@ -26,6 +26,8 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("readyz/web", health.readyz_web, name="readyz_web"),
     path("api/v1/", include(api_v1)),
+    # SCIM 2.0 provisioning (RFC 7644): its contract is RFC 7643/7644 and /scim/v2/Schemas.
+    path("scim/v2/", include("accounts.scim.urls")),
     path("admin/", admin.site.urls),
     path("", home, name="home"),
     path("", include("accounts.urls")),
