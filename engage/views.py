@@ -30,13 +30,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Department, RoleName, Topic, User
 from config.errors import ServiceError
 from config.markdown import render_markdown
-from engage import handoff, queue_feed, ratings, selectors, services
+from engage import handoff, queue_feed, queue_search, ratings, selectors, services
 from engage.models import (
     AnswerStatus,
+    Channel,
     ChannelKind,
     CloseReason,
     DeliveryStatus,
     InsightStatus,
+    Priority,
     QueryStatus,
     insight_moves_from,
 )
@@ -102,13 +104,26 @@ class QueueFilters:
     topic: str
     department: str
     mine: bool
+    q: str = ""
+    channel: str = ""
+    priority: str = ""
+    overdue: bool = False
 
     def as_query_string(self, **extra: str) -> str:
-        params = {"status": self.status, "topic": self.topic, "department": self.department}
+        params = {"q": self.q, "status": self.status, "topic": self.topic, "department": self.department}
+        params.update({"channel": self.channel, "priority": self.priority})
+        if self.overdue:
+            params["overdue"] = "1"
         if self.mine:
             params["mine"] = "1"
         params.update(extra)
-        return urlencode({key: value for key, value in params.items() if value != "" or key == "status"})
+        # status and department stay even when empty: "any status", "every department" differ from the defaults.
+        kept = {key: value for key, value in params.items() if value != "" or key in ("status", "department")}
+        return urlencode(kept)
+
+    @property
+    def narrowed(self) -> bool:
+        return bool(self.q or self.topic or self.channel or self.priority or self.overdue or self.mine)
 
 
 def _queue_filters(params: QueryDict, user: User) -> QueueFilters:
@@ -121,21 +136,31 @@ def _queue_filters(params: QueryDict, user: User) -> QueueFilters:
         department = user.department.slug if selectors.sees_all_queries(user) and user.department else ""
     if not selectors.sees_all_queries(user):
         department = ""
+    priority = params.get("priority") or ""
     return QueueFilters(
         status=status,
         topic=(params.get("topic") or "")[:60],
         department=department[:60],
         mine=params.get("mine") in {"1", "on", "true"},
+        q=" ".join((params.get("q") or "").split())[: queue_search.MAX_SEARCH_LENGTH],
+        channel=(params.get("channel") or "")[:60],
+        priority=priority if priority in Priority.values else "",
+        overdue=params.get("overdue") in {"1", "on", "true"},
     )
 
 
 def _queue_queryset(user: User, filters: QueueFilters) -> Any:
-    return selectors.query_list(
+    now = timezone.now()
+    queries = selectors.query_list(
         user=user,
         status=filters.status or None,
         department=filters.department or None,
         topic=filters.topic or None,
         mine=filters.mine,
+        now=now,
+    )
+    return queue_search.narrow(
+        queries, text=filters.q, channel=filters.channel, priority=filters.priority, overdue=filters.overdue, now=now
     )
 
 
@@ -167,6 +192,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "statuses": QUEUE_STATUSES,
         "topics": Topic.objects.order_by("name").only("slug", "name"),
+        "channels": Channel.objects.order_by("name").only("slug", "name"),
+        "priorities": Priority.choices,
         "departments": Department.objects.order_by("name").only("slug", "name") if sees_all else None,
         "next_url": (
             f"{reverse('engage:queue')}?{filters.as_query_string(cursor=page.next_cursor)}"
