@@ -371,6 +371,8 @@ def user_export(*, user: User) -> dict[str, Any]:
             "date_joined": user.date_joined.isoformat(),
             "deactivated_at": user.deactivated_at.isoformat() if user.deactivated_at else None,
             "notification_prefs": user.notification_prefs,
+            "external_id": user.external_id,
+            "second_factor": second_factor_enrolled(user=user),
         },
         "tokens": [
             {
@@ -418,6 +420,7 @@ def user_erase(*, user: User) -> User:
         user.deactivated_at = user.deactivated_at or now
         user.erased_at = user.erased_at or now
         user.notification_prefs = {}
+        user.external_id = ""
         user.set_unusable_password()
         user.save()
         user.api_tokens.all().delete()

@@ -107,10 +107,15 @@ def test_wrong_recovery_codes_count_towards_the_lock_out() -> None:
 
 
 @pytest.mark.django_db
-def test_erasure_takes_the_second_factor() -> None:
-    person = UserFactory()
+def test_export_tells_and_erasure_takes_the_second_factor_and_the_providers_id() -> None:
+    person = UserFactory(external_id="00u1a2b3c4")
     _enrol(person)
+    profile = services.user_export(user=person)["profile"]
+    assert profile["external_id"] == "00u1a2b3c4"
+    assert profile["second_factor"] is True
     services.user_erase(user=person)
+    person.refresh_from_db()
+    assert person.external_id == ""
     assert not RecoveryCode.objects.filter(user=person).exists()
     assert not services.second_factor_enrolled(user=person)
 
