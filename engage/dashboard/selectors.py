@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import cached_property, lru_cache
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
+from django.utils.dateformat import format as format_date
 from django.utils.dateparse import parse_date
 
 from accounts.models import Department, DepartmentKind, RoleName, User
@@ -120,15 +122,15 @@ class GateView:
     def phase_name(self) -> str:
         return PHASE_NAMES.get(self.phase or 0, "")
 
-    @property
+    @cached_property
     def value_text(self) -> str:
         return format_value(self.key, self.value) if self.applicable else "n/a"
 
-    @property
+    @cached_property
     def threshold_text(self) -> str:
         return format_value(self.key, self.threshold) if self.threshold is not None else ""
 
-    @property
+    @cached_property
     def status(self) -> str:
         """``met``, ``unmet``, ``undefined`` (no denominator: never met), ``na`` or ``reported``."""
         if not self.applicable:
@@ -139,7 +141,7 @@ class GateView:
             return "undefined"
         return "met" if self.met else "unmet"
 
-    @property
+    @cached_property
     def status_text(self) -> str:
         return {
             "met": "Met",
@@ -149,7 +151,7 @@ class GateView:
             "reported": "Reported",
         }[self.status]
 
-    @property
+    @cached_property
     def progress_percent(self) -> int:
         """How far the value is towards the threshold, 0 to 100 (100 when met)."""
         if self.value is None or not self.applicable:
@@ -167,7 +169,7 @@ class GateView:
             return ""
         return f"{_whole(self.numerator)} of {_whole(self.denominator)}"
 
-    @property
+    @cached_property
     def heat_bucket(self) -> str:
         """A class for the heat map: ``met``, ``b0`` to ``b3`` (share of the threshold), ``none``, ``na``."""
         status = self.status
@@ -177,6 +179,11 @@ class GateView:
             return "none"
         step = min(3, self.progress_percent // 25)
         return f"b{step}"
+
+    @property
+    def drill_path(self) -> str:
+        """The drill-down page of this figure (``{% url 'dashboard:drill' key %}``)."""
+        return _drill_path(get_script_prefix(), self.key)
 
     @property
     def drill_kind(self) -> str:
@@ -366,6 +373,12 @@ class HeatRow:
     answers: int  # answers published in the window (for contribution evenness)
 
 
+@lru_cache(maxsize=64)
+def _drill_path(prefix: str, key: str) -> str:
+    """Reversed once per figure (and script prefix), not once per cell of the heat map."""
+    return reverse("dashboard:drill", args=[key])
+
+
 def heat_rows(results: list[dict[str, Any]]) -> list[HeatRow]:
     rows = []
     for result in results:
@@ -406,14 +419,20 @@ def department_phase_grid(*, days: int, last_day: date) -> dict[str, Any]:
     for department_id, slug, name, day, phase in rows:
         entry = by_department.setdefault(department_id, {"slug": slug, "name": name, "phases": {}})
         entry["phases"][day] = phase
+    # Each day's label formatted once, not once per department (the page has hundreds of cells).
+    labels = {day: format_date(day, "j M") for day in wanted}
     grid = []
     for entry in sorted(by_department.values(), key=lambda e: e["name"]):
         cells = []
         for day in wanted:
             phase = entry["phases"].get(day)
-            cells.append({"day": day, "phase": phase, "name": PHASE_NAMES.get(phase or 0, "")})
+            name = PHASE_NAMES.get(phase or 0, "")
+            cells.append({
+                "day": day, "phase": phase, "name": name, "label": labels[day],
+                "title": f"{entry['name']}, {labels[day]}: {name or 'no snapshot'}",
+            })  # fmt: skip
         grid.append({"slug": entry["slug"], "name": entry["name"], "cells": cells})
-    return {"days": wanted, "rows": grid}
+    return {"days": wanted, "day_labels": [labels[day] for day in wanted], "rows": grid}
 
 
 # --- What changed --------------------------------------------------------------------------------------
