@@ -36,7 +36,7 @@ from accounts.models import User
 from accounts.permissions import IsAdmin
 from config.errors import ServiceError
 from config.pagination import MAX_PAGE_SIZE, Pagination
-from engage import handoff, ratings, selectors, services, signing, webhooks
+from engage import handoff, ratings, selectors, services, signing, threads, webhooks
 from engage.models import (
     AnswerStatus,
     ChannelKind,
@@ -46,6 +46,7 @@ from engage.models import (
     Priority,
     Query,
     QueryStatus,
+    RevisionOutcome,
 )
 
 DETAIL = inline_serializer("EngageDetail", {"detail": serializers.CharField()})
@@ -289,10 +290,26 @@ class WebhookInput(serializers.Serializer):
     url = serializers.URLField(required=False)
     created_at = serializers.DateTimeField(required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    thread_id = serializers.CharField(
+        max_length=255,
+        required=False,
+        help_text="Addition: a follow-up on the thread started by this external id (outbound deliveries carry it).",
+    )
+    in_reply_to = serializers.CharField(
+        max_length=255,
+        required=False,
+        help_text="Addition: a follow-up replying to this earlier message's external id.",
+    )
 
 
 WEBHOOK_RESULT = inline_serializer(
-    "WebhookResult", {"id": serializers.IntegerField(), "created": serializers.BooleanField()}
+    "WebhookResult",
+    {
+        "id": serializers.IntegerField(help_text="The query (a follow-up's: the query it joined)."),
+        "created": serializers.BooleanField(),
+        "message_id": serializers.IntegerField(required=False, help_text="Follow-ups only: the stored message."),
+        "reopened": serializers.BooleanField(required=False, help_text="Follow-ups only: it re-opened the query."),
+    },
 )
 
 
@@ -348,6 +365,18 @@ class ChannelWebhookApi(APIView):
             inbound = webhooks.parse(body)
         except webhooks.InvalidPayload as exc:
             return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+        if inbound.thread_id or inbound.in_reply_to:
+            follow_up = threads.followup_receive(channel=channel, inbound=inbound)
+            if follow_up is not None:
+                return Response(
+                    {
+                        "id": follow_up.query_id,
+                        "created": follow_up.created,
+                        "message_id": follow_up.message_id,
+                        "reopened": follow_up.reopened,
+                    },
+                    status=status.HTTP_201_CREATED if follow_up.created else status.HTTP_200_OK,
+                )
         query_id, created = services.query_receive(channel=channel, inbound=inbound)
         return Response(
             {"id": query_id, "created": created}, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -603,6 +632,111 @@ class QueryHandoffApi(APIView):
             expected=data.get("claimed_by", handoff.UNSET),
         )
         return Response(_query_dict(selectors.with_list_relations(Query.objects.all()).get(pk=made.query_id)))
+
+
+# --- Conversations (additions: README, "Additions to the API contract") ---------------------------
+
+
+class ThreadEntryOutput(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=[("message", "Customer message"), ("answer", "Published answer"), ("note", "Internal note")]
+    )
+    id = serializers.IntegerField(allow_null=True, help_text="The message's, answer's or note's id.")
+    at = serializers.DateTimeField(help_text="Received, published or written.")
+    turn = serializers.IntegerField(allow_null=True, help_text="Messages and answers: the customer turn.")
+    external_id = serializers.CharField(allow_null=True, help_text="Messages: the channel's id of it.")
+    in_reply_to = serializers.CharField(allow_null=True, help_text="Answers: the external id of the message answered.")
+    author = serializers.CharField(help_text="Messages: the customer's handle; answers and notes: the employee's name.")
+    author_id = serializers.IntegerField(allow_null=True, help_text="Answers and notes: the employee.")
+    text = serializers.CharField(help_text="Messages: as sent; answers and notes: the Markdown source.")
+    html = serializers.CharField(allow_null=True, help_text="Answers and notes: sanitised HTML.")
+    mentions = serializers.ListField(child=serializers.IntegerField(), help_text="Notes: the people mentioned.")
+
+
+class NoteOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    query = serializers.IntegerField()
+    author = serializers.IntegerField()
+    author_name = serializers.CharField()
+    body = serializers.CharField()
+    body_html = serializers.CharField()
+    mentions = serializers.ListField(child=serializers.IntegerField())
+    created_at = serializers.DateTimeField()
+
+
+def _note_dict(note: Any) -> dict[str, Any]:
+    return {
+        "id": note.pk,
+        "query": note.query_id,
+        "author": note.author_id,
+        "author_name": note.author.name,
+        "body": note.body,
+        "body_html": note.body_html,
+        "mentions": sorted(person.pk for person in note.mentions.all()),
+        "created_at": note.created_at,
+    }
+
+
+class QueryThreadApi(_Paginated):
+    @extend_schema(
+        responses={200: ThreadEntryOutput(many=True), 404: NOT_FOUND},
+        summary="The conversation: customer messages, published answers and internal notes, oldest first",
+    )
+    def get(self, request: Request, id: int) -> Response:
+        query = selectors.query_get_for_user(user=_me(request), id=id)
+        return self.paginated(request, threads.thread_of(user=_me(request), query=query), threads.entry_as_dict)  # type: ignore[arg-type]
+
+
+class QueryNotesApi(_Paginated):
+    @extend_schema_serializer(component_name="QueryNoteInput")
+    class InputSerializer(serializers.Serializer):
+        body = serializers.CharField(
+            max_length=threads.MAX_NOTE_LENGTH,
+            help_text="Markdown; `@name` (an email's part before the @) or `@email` mentions a colleague who can see "
+            "the query.",
+        )
+
+    @extend_schema(responses={200: NoteOutput(many=True), 404: NOT_FOUND}, summary="The query's internal notes")
+    def get(self, request: Request, id: int) -> Response:
+        query = selectors.query_get_for_user(user=_me(request), id=id)
+        return self.paginated(request, threads.notes_of(query), _note_dict)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: NoteOutput, 400: BAD_INPUT, 404: NOT_FOUND},
+        summary="Leave an internal note; the people it mentions are told (in the app and by mail, by their choice)",
+    )
+    def post(self, request: Request, id: int) -> Response:
+        note = threads.note_add(user=_me(request), query_id=id, body=_data(request).get("body"))
+        return Response(_note_dict(note), status=status.HTTP_201_CREATED)
+
+
+class AnswerRevisionOutput(serializers.Serializer):
+    number = serializers.IntegerField()
+    author = serializers.IntegerField()
+    body = serializers.CharField()
+    body_html = serializers.CharField()
+    message_ids = serializers.ListField(child=serializers.IntegerField())
+    submitted_at = serializers.DateTimeField()
+    outcome = serializers.ChoiceField(choices=RevisionOutcome.choices)
+    comment = serializers.CharField(help_text="The reviewer's, when sent back.")
+    reviewed_by = serializers.IntegerField(allow_null=True)
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+
+
+class AnswerRevisionsApi(_Paginated):
+    @extend_schema(
+        responses={200: AnswerRevisionOutput(many=True), 403: FORBIDDEN, 404: NOT_FOUND},
+        summary="Every submission of an answer and its review decision (its author and reviewers)",
+    )
+    def get(self, request: Request, id: int) -> Response:
+        answer = selectors.answer_get_for_user(user=_me(request), id=id)
+        if answer.author_id != _me(request).pk and not selectors.can_review(_me(request)):
+            return Response(
+                {"detail": "Only the answer's author and reviewers see its revisions."},
+                status=status.HTTP_403_FORBIDDEN,
+            )
+        return self.paginated(request, threads.revisions_of(answer), threads.revision_as_dict)
 
 
 # --- Answers -------------------------------------------------------------------------------------

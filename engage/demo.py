@@ -50,6 +50,7 @@ from engage.models import (
     AnswerStatus,
     Channel,
     CloseReason,
+    CustomerMessage,
     Delivery,
     DeliveryKind,
     DeliveryStatus,
@@ -976,6 +977,10 @@ class _Story:
         Query.topics.through.objects.bulk_create(
             [Query.topics.through(query_id=p.pk, topic_id=t) for p in plans for t in p.topic_ids], batch_size=1000
         )
+        # Each query's first message on its thread: its own text.
+        firsts = [services.first_message(query=row) for row in rows]
+        CustomerMessage.objects.bulk_create(firsts, batch_size=500)
+        first_of = {message.query_id: message.pk for message in firsts}
 
         answered = [p for p in plans if p.answer is not None]
         answers = []
@@ -996,6 +1001,7 @@ class _Story:
                     review_comment=a.review_comment,
                     reviewed_by=a.reviewed_by,
                     reviewed_at=a.reviewed_at,
+                    in_reply_to_id=first_of[plan.pk] if a.status == AnswerStatus.PUBLISHED else None,
                 )
             )
         Answer.objects.bulk_create(answers, batch_size=500)
@@ -1040,6 +1046,8 @@ class _Story:
             assert plan.pk
             payload = {
                 "query_external_id": plan.external_id,
+                "thread_id": plan.external_id,
+                "in_reply_to": plan.external_id,
                 "answer_id": a.pk,
                 "body": a.body,
                 "body_html": render_markdown(a.body),

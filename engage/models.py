@@ -152,7 +152,23 @@ class Query(models.Model):
     )
     escalated_from = models.ForeignKey(Department, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     escalation_note = models.TextField(blank=True)
-    sla_breached_at = models.DateTimeField(null=True, blank=True)  # set once, by the breach job
+    sla_breached_at = models.DateTimeField(null=True, blank=True)  # set once per turn, by the breach job
+
+    # The conversation (engage.threads): the customer turn being answered (1 until a follow-up
+    # re-opens an answered query), when that last happened, and the first response target,
+    # kept here when a re-opening moves ``sla_due_at`` to the follow-up's target (null while
+    # never re-opened: ``sla_due_at`` is then still the first target). ``answered_at`` is the
+    # time of the first published answer, whatever follows.
+    turn = models.PositiveIntegerField(default=1)
+    reopened_at = models.DateTimeField(null=True, blank=True)
+    first_sla_due_at = models.DateTimeField(null=True, blank=True)
+    # The customer's latest follow-up (null: the first message is the latest), kept on the row
+    # so that publishing, which locks the row in one statement, reads it as of the lock: a
+    # follow-up committed while that statement waited is then what the answer replies to.
+    latest_message = models.ForeignKey(
+        "CustomerMessage", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+    latest_external_id = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["sla_due_at", "id"]
@@ -202,6 +218,38 @@ class Query(models.Model):
             and self.claimed_until is not None
             and self.claimed_until > at
         )
+
+
+class CustomerMessage(models.Model):
+    """One message from the customer on a query's thread, in the order received.
+
+    The first is the query's own text (written with the query); follow-ups arrive through
+    the inbound webhook with a thread key (engage.threads). ``(channel, external_id)`` is
+    unique over every message a channel sent, first or follow-up, so a redelivery of either
+    is found and stored once. ``turn`` is the query's turn it belongs to: the answer of a
+    turn replies to its messages.
+    """
+
+    query = models.ForeignKey(Query, on_delete=models.CASCADE, related_name="customer_messages", db_index=False)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+", db_index=False)
+    external_id = models.CharField(max_length=255)
+    text = models.TextField()
+    author_handle = models.CharField(max_length=255)
+    author_name = models.CharField(max_length=255, blank=True)
+    url = models.CharField(max_length=2000, blank=True)
+    sender_created_at = models.DateTimeField(null=True, blank=True)  # for display only
+    received_at = models.DateTimeField(default=timezone.now)
+    turn = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "external_id"], name="custmsg_channel_external_unique"),
+        ]
+        indexes = [models.Index(fields=["query", "received_at", "id"], name="custmsg_query_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}:{self.external_id} on {self.query_id}"
 
 
 def query_status(*, state: str, claimed_until: datetime | None, at: datetime | None = None) -> str:
@@ -256,12 +304,18 @@ class Answer(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # The customer turn it answers (set when published) and the customer message it replies
+    # to: the turn's latest when it was published. One published answer per turn.
+    turn = models.PositiveIntegerField(default=1)
+    in_reply_to = models.ForeignKey(
+        CustomerMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="answers", db_index=False
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["query"], condition=Q(status="published"), name="answer_one_published_per_query"
+                fields=["query", "turn"], condition=Q(status="published"), name="answer_one_published_per_turn"
             ),
             models.UniqueConstraint(
                 fields=["query"], condition=Q(status="pending_review"), name="answer_one_in_review_per_query"
@@ -278,6 +332,60 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"answer {self.pk} on {self.query_id}"
+
+
+class RevisionOutcome(models.TextChoices):
+    PENDING = "pending", "Awaiting review"
+    APPROVED = "approved", "Approved and published"
+    REJECTED = "rejected", "Sent back"
+    PUBLISHED = "published", "Published (no review needed)"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class AnswerRevision(models.Model):
+    """What an author submitted, each time, and the review decision on it. Never edited but
+    for its decision: a text sent back and the reviewer's comment stay here when the answer
+    is written again (``Answer`` holds the latest)."""
+
+    answer = models.ForeignKey(Answer, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    body_html = models.TextField(blank=True)
+    message_ids = models.JSONField(default=list, blank=True)
+    submitted_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=20, choices=RevisionOutcome.choices, default=RevisionOutcome.PENDING)
+    comment = models.TextField(blank=True)  # the reviewer's, when sent back
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["answer", "number"]
+        constraints = [models.UniqueConstraint(fields=["answer", "number"], name="answer_revision_number_unique")]
+
+    def __str__(self) -> str:
+        return f"answer {self.answer_id} revision {self.number}"
+
+
+class QueryNote(models.Model):
+    """An internal note on a query's thread: seen only by employees who can see the query,
+    never sent to the customer. ``mentions`` are the people it named with ``@``."""
+
+    query = models.ForeignKey(Query, on_delete=models.CASCADE, related_name="notes", db_index=False)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    body_html = models.TextField(blank=True)
+    mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["query", "created_at", "id"], name="querynote_query_idx")]
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on {self.query_id}"
 
 
 class DeliveryKind(models.TextChoices):

@@ -32,7 +32,7 @@ from config.jobs import enqueue
 from config.markdown import render_markdown
 from content.models import Message
 from content.selectors import messages_visible_to
-from engage import outbound, participation, ratings, signing, statements
+from engage import outbound, participation, ratings, signing, statements, threads
 from engage.models import (
     INSIGHT_MOVES,
     RESPONSE_TARGETS,
@@ -41,6 +41,7 @@ from engage.models import (
     Channel,
     ChannelKind,
     CloseReason,
+    CustomerMessage,
     Delivery,
     DeliveryKind,
     DeliveryStatus,
@@ -52,6 +53,7 @@ from engage.models import (
     QueryDraft,
     QueryState,
     QueryStatus,
+    RevisionOutcome,
     query_status,
 )
 from engage.routing import route
@@ -205,6 +207,10 @@ class Inbound:
     url: str = ""
     sender_created_at: datetime | None = None
     priority: str = Priority.NORMAL
+    # A follow-up's thread key (engage.threads): the external id that started the thread,
+    # or any earlier message's external id. Both empty for a new query.
+    thread_id: str = ""
+    in_reply_to: str = ""
 
 
 def query_receive(*, channel: Channel, inbound: Inbound, received_at: datetime | None = None) -> tuple[int, bool]:
@@ -221,12 +227,21 @@ def query_receive(*, channel: Channel, inbound: Inbound, received_at: datetime |
     existing = (
         Query.objects.filter(channel=channel, external_id=inbound.external_id).values_list("pk", flat=True).first()
     )
+    if existing is None:
+        existing = (
+            CustomerMessage.objects.filter(channel=channel, external_id=inbound.external_id)
+            .values_list("query_id", flat=True)
+            .first()
+        )
     if existing is not None:
         return existing, False
     try:
         with transaction.atomic():
+            if CustomerMessage.objects.filter(channel=channel, external_id=inbound.external_id).exists():
+                raise IntegrityError("a follow-up used this external id")  # found below
             query = _new_query(channel=channel, inbound=inbound, received_at=received_at, priority=priority)
             query.save(force_insert=True)
+            first_message(query=query).save(force_insert=True)
             participation.record(
                 _received_event(channel=channel, query_id=query.pk, received_at=received_at, priority=priority)
             )
@@ -234,6 +249,10 @@ def query_receive(*, channel: Channel, inbound: Inbound, received_at: datetime |
     except IntegrityError:
         existing = (
             Query.objects.filter(channel=channel, external_id=inbound.external_id).values_list("pk", flat=True).first()
+        ) or (
+            CustomerMessage.objects.filter(channel=channel, external_id=inbound.external_id)
+            .values_list("query_id", flat=True)
+            .first()
         )
         if existing is None:
             raise
@@ -262,13 +281,21 @@ def _query_receive_one_statement(*, channel: Channel, inbound: Inbound, received
         _received_event(channel=channel, query_id=0, received_at=received_at, priority=priority)
     )
     received = statements.receive(
-        query=query, event=event, key_prefix="query_received:", job=jobs.outbox_row("engage.route_query")
-    )
+        query=query, message=first_message(query=query), event=event, key_prefix="query_received:",
+        job=jobs.outbox_row("engage.route_query"),
+    )  # fmt: skip
     if received.job is not None:
         jobs.hand_over(received.job)
     if received.query_id is None:  # a racing delivery of the same id had not committed: it has now
         existing = Query.objects.filter(channel=channel, external_id=inbound.external_id).values_list("pk", flat=True)
-        return existing.get(), False
+        found = existing.first() or (
+            CustomerMessage.objects.filter(channel=channel, external_id=inbound.external_id)
+            .values_list("query_id", flat=True)
+            .first()
+        )
+        if found is None:
+            raise IntegrityError(f"no query holds {inbound.external_id!r} after a conflict")
+        return found, False
     return received.query_id, received.created
 
 
@@ -284,6 +311,30 @@ def _new_query(*, channel: Channel, inbound: Inbound, received_at: datetime, pri
         priority=priority,
         received_at=received_at,
         sla_due_at=received_at + RESPONSE_TARGETS[Priority(priority)],
+    )
+
+
+def latest_customer_message(*, query: Query) -> CustomerMessage | None:
+    """The customer's latest message on a query (read with its row lock held): what an answer
+    published now replies to."""
+    if query.latest_message_id is not None:
+        return CustomerMessage.objects.filter(pk=query.latest_message_id).first()
+    return CustomerMessage.objects.filter(query=query, external_id=query.external_id).first()
+
+
+def first_message(*, query: Query) -> CustomerMessage:
+    """A query's first message, unsaved: the query's own text, as received."""
+    return CustomerMessage(
+        query=query,
+        channel_id=query.channel_id,
+        external_id=query.external_id,
+        text=query.text,
+        author_handle=query.author_handle,
+        author_name=query.author_name,
+        url=query.url,
+        sender_created_at=query.sender_created_at,
+        received_at=query.received_at,
+        turn=1,
     )
 
 
@@ -503,12 +554,14 @@ def _publish(*, query: Query, answer: Answer, now: datetime, message_ids: list[i
     is_new = answer.pk is None
     answer.status = AnswerStatus.PUBLISHED
     answer.published_at = now
+    answer.turn = query.turn
+    answer.in_reply_to = latest_customer_message(query=query)
     answer.save()
     if message_ids is not None and (message_ids or not is_new):
         answer.messages.set(message_ids)
     used = message_ids if message_ids is not None else list(answer.messages.values_list("pk", flat=True))
     query.state = QueryState.ANSWERED
-    query.answered_at = now
+    query.answered_at = query.answered_at or now  # the first published answer's time, kept
     query.claimed_until = None
     query.save(update_fields=["state", "answered_at", "claimed_until"])
     participation.record(
@@ -611,12 +664,14 @@ def answer_submit(*, user: User, query_id: int, body: Any, message_ids: Any = No
         answer.submitted_at = now
         if responder:
             _publish(query=query, answer=answer, now=now, message_ids=ids)
+            threads.revision_record(answer=answer, message_ids=ids, outcome=RevisionOutcome.PUBLISHED, at=now)
         else:
             is_new = answer.pk is None
             answer.status = AnswerStatus.PENDING_REVIEW
             answer.save()
             if ids or not is_new:
                 answer.messages.set(ids)
+            threads.revision_record(answer=answer, message_ids=ids, outcome=RevisionOutcome.PENDING, at=now)
             query.state = QueryState.PENDING_REVIEW
             query.claimed_until = None
             query.save(update_fields=["state", "claimed_until"])
@@ -673,6 +728,7 @@ def answer_approve(*, user: User, answer_id: int) -> Answer:
         answer.reviewed_at = now
         answer.review_comment = ""
         _publish(query=query, answer=answer, now=now)
+        threads.revision_decide(answer=answer, outcome=RevisionOutcome.APPROVED, reviewer=user, comment="", at=now)
         _record_review(reviewer=user, answer=answer, outcome="approved", now=now)
         notify(
             user_ids=[answer.author_id],
@@ -694,6 +750,9 @@ def answer_reject(*, user: User, answer_id: int, comment: Any) -> Answer:
         answer.reviewed_by = user
         answer.reviewed_at = now
         answer.save(update_fields=["status", "review_comment", "reviewed_by", "reviewed_at"])
+        threads.revision_decide(
+            answer=answer, outcome=RevisionOutcome.REJECTED, reviewer=user, comment=answer.review_comment, at=now
+        )
         query.state = QueryState.OPEN
         query.claimed_by_id = answer.author_id
         query.claimed_at = now
@@ -721,6 +780,7 @@ def _holder_or_reviewer(*, user: User, query: Query, now: datetime, action: str)
 
 
 def _withdraw_in_review(query: Query) -> None:
+    threads.revisions_withdraw(query=query)
     Answer.objects.filter(query=query, status__in=[AnswerStatus.PENDING_REVIEW, AnswerStatus.DRAFT]).update(
         status=AnswerStatus.WITHDRAWN
     )
@@ -991,8 +1051,11 @@ def _tell_insight_shipped(*, insight: Insight, now: datetime) -> None:
 
 def answer_payload(*, query: Query, answer: Answer) -> dict[str, Any]:
     """The outbound body of API.md (Outbound delivery)."""
+    reply = answer.in_reply_to
     return {
         "query_external_id": query.external_id,
+        "thread_id": query.external_id,
+        "in_reply_to": reply.external_id if reply is not None else None,
         "answer_id": answer.pk,
         "body": answer.body,
         "body_html": answer.body_html,
@@ -1157,7 +1220,9 @@ def sla_breaches_escalate(*, limit: int = 500) -> int:
                 sla_due_at__lte=now,
             )
             .order_by("sla_due_at")
-            .values("pk", "department_id", "claimed_by_id", "claimed_until", "state", "priority", "text")[:limit]
+            .values("pk", "department_id", "claimed_by_id", "claimed_until", "state", "priority", "text", "turn")[
+                :limit
+            ]
         )
         if not due:
             return 0
@@ -1184,6 +1249,6 @@ def sla_breaches_escalate(*, limit: int = 500) -> int:
                 title=f"A {row['priority']} query missed its response target",
                 body=row["text"][:280],
                 url=_query_url(row["pk"]),
-                dedupe_key=f"sla-breach:{row['pk']}",
+                dedupe_key=f"sla-breach:{row['pk']}" + (f":{row['turn']}" if row["turn"] > 1 else ""),
             )
     return len(due)

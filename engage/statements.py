@@ -23,12 +23,13 @@ from django.db.models import Model
 
 from config.activity import Activity
 from config.models import OutboxJob
-from engage.models import Answer, Delivery, ParticipationEvent, Query, QueryDraft, QueryState
+from engage.models import Answer, CustomerMessage, Delivery, ParticipationEvent, Query, QueryDraft, QueryState
 
 _QUERY = Query._meta.db_table
 _EVENT = ParticipationEvent._meta.db_table
 _JOB = OutboxJob._meta.db_table
 _QUERY_TOPICS = Query.topics.through._meta.db_table
+_MESSAGE = CustomerMessage._meta.db_table
 
 # The visibility rule (engage.selectors.visibility_scope) as a condition on alias ``q``.
 VISIBLE = "(%(sees_all)s OR q.department_id IS NULL OR q.department_id = %(department)s)"
@@ -208,12 +209,18 @@ def _insert_parts(obj: Model, *, skip: tuple[str, ...] = ()) -> tuple[str, str, 
 
 
 @lru_cache(maxsize=4)
-def _receive_sql(query: tuple[str, str], event: tuple[str, str], job: tuple[str, str]) -> str:
+def _receive_sql(query: tuple[str, str], message: tuple[str, str], event: tuple[str, str], job: tuple[str, str]) -> str:
+    # The query is not written when a follow-up already used its external id (the message's
+    # unique key spans first messages and follow-ups): that delivery's query answers instead.
     return f"""
 WITH ins AS (
-    INSERT INTO "{_QUERY}" ({query[0]}) VALUES ({query[1]})
+    INSERT INTO "{_QUERY}" ({query[0]}) SELECT {query[1]}
+    WHERE NOT EXISTS (SELECT 1 FROM "{_MESSAGE}" m WHERE m.channel_id = %s AND m.external_id = %s)
     ON CONFLICT (channel_id, external_id) DO NOTHING
     RETURNING id
+), message AS (
+    INSERT INTO "{_MESSAGE}" ({message[0]}, query_id) SELECT {message[1]}, ins.id FROM ins
+    ON CONFLICT (channel_id, external_id) DO NOTHING
 ), event AS (
     INSERT INTO "{_EVENT}" ({event[0]}, object_id, key)
     SELECT {event[1]}, ins.id, %s::text || ins.id FROM ins
@@ -224,7 +231,8 @@ WITH ins AS (
     RETURNING id
 )
 SELECT (SELECT id FROM ins), (SELECT id FROM job),
-       (SELECT q.id FROM "{_QUERY}" q WHERE q.channel_id = %s AND q.external_id = %s)
+       COALESCE((SELECT q.id FROM "{_QUERY}" q WHERE q.channel_id = %s AND q.external_id = %s),
+                (SELECT m.query_id FROM "{_MESSAGE}" m WHERE m.channel_id = %s AND m.external_id = %s))
 """  # noqa: S608 (names from the models; every value is a parameter)
 
 
@@ -235,19 +243,28 @@ class Received:
     job: OutboxJob | None
 
 
-def receive(*, query: Query, event: ParticipationEvent, key_prefix: str, job: OutboxJob) -> Received:
-    """Store a delivered query with its event and its job in one statement, or find it stored.
+def receive(
+    *, query: Query, message: CustomerMessage, event: ParticipationEvent, key_prefix: str, job: OutboxJob
+) -> Received:
+    """Store a delivered query with its first message, its event and its job in one
+    statement, or find it stored.
 
-    ``query``, ``event`` and ``job`` are unsaved instances built by the service (their
-    defaults and values come from the models); the event's ``object_id`` and ``key`` and the
-    job's ``args`` are the new query's id, known only inside the statement. A redelivery
-    hits the unique ``(channel, external_id)`` and writes nothing.
+    ``query``, ``message``, ``event`` and ``job`` are unsaved instances built by the service
+    (their defaults and values come from the models); the message's query, the event's
+    ``object_id`` and ``key`` and the job's ``args`` are the new query's id, known only
+    inside the statement. A redelivery hits the unique ``(channel, external_id)`` and
+    writes nothing.
     """
     query_columns, query_marks, query_values = _insert_parts(query)
+    message_columns, message_marks, message_values = _insert_parts(message, skip=("query_id",))
     event_columns, event_marks, event_values = _insert_parts(event, skip=("object_id", "key"))
     job_columns, job_marks, job_values = _insert_parts(job, skip=("args",))
-    sql = _receive_sql((query_columns, query_marks), (event_columns, event_marks), (job_columns, job_marks))
-    params = [*query_values, *event_values, key_prefix, *job_values, query.channel_id, query.external_id]
+    sql = _receive_sql(
+        (query_columns, query_marks), (message_columns, message_marks), (event_columns, event_marks),
+        (job_columns, job_marks),
+    )  # fmt: skip
+    key = [query.channel_id, query.external_id]
+    params = [*query_values, *key, *message_values, *event_values, key_prefix, *job_values, *key, *key]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         new_id, job_id, existing = cursor.fetchone()
@@ -289,6 +306,10 @@ def _named(obj: Model, prefix: str, overrides: tuple[tuple[str, str], ...] = ())
     return columns, marks, values
 
 
+_ANSWER_IDS = (
+    ("turn", "ok.turn"),
+    ("in_reply_to_id", "ok.reply_id"),
+)
 _EVENT_IDS = (
     ("object_id", "a.id"),
     ("key", "'answer_published:' || a.id"),
@@ -297,7 +318,11 @@ _EVENT_IDS = (
 _DELIVERY_IDS = (
     ("channel_id", "ok.channel_id"),
     ("answer_id", "a.id"),
-    ("payload", "%(payload)s::jsonb || jsonb_build_object('answer_id', a.id, 'query_external_id', ok.external_id)"),
+    (
+        "payload",
+        "%(payload)s::jsonb || jsonb_build_object('answer_id', a.id, 'query_external_id', ok.external_id, "
+        "'thread_id', ok.external_id, 'in_reply_to', ok.reply_external_id)",
+    ),
 )
 # engage.deliver(delivery_id, attempt): the first attempt, as delivery_create_for_answer queues it.
 _JOB_IDS = (("args", "jsonb_build_array(d.id, 0)"),)
@@ -336,25 +361,31 @@ def publish(
     """
     from training.selectors import HOLDS_PRIVILEGE_SQL
 
-    a_columns, a_marks, a_values = _named(answer, "a")
+    a_columns, a_marks, a_values = _named(answer, "a", _ANSWER_IDS)
     e_columns, e_marks, e_values = _named(event, "e", _EVENT_IDS)
     d_columns, d_marks, d_values = _named(delivery, "d", _DELIVERY_IDS)
     j_columns, j_marks, j_values = _named(job, "j", _JOB_IDS)
     sql = f"""
 WITH q AS (
-    SELECT q.id, q.state, q.claimed_by_id, q.claimed_until, q.channel_id, q.department_id, q.external_id,
+    SELECT q.id, q.state, q.claimed_by_id, q.claimed_until, q.channel_id, q.department_id, q.external_id, q.turn,
+           q.latest_message_id, q.latest_external_id,
            {HOLDS_PRIVILEGE_SQL} AS responder,
            EXISTS (SELECT 1 FROM "{_ANSWER}" r WHERE r.query_id = q.id AND r.author_id = %(user)s
                    AND r.status = 'draft') AS returned
     FROM "{_QUERY}" q WHERE q.id = %(id)s AND {VISIBLE}
     FOR UPDATE OF q
 ), ok AS (
-    SELECT * FROM q WHERE q.state = 'open' AND q.claimed_by_id = %(user)s AND q.claimed_until > %(now)s
-                      AND q.responder AND NOT q.returned
+    SELECT q.*,
+           COALESCE(q.latest_message_id, (SELECT m.id FROM "{_MESSAGE}" m
+                                          WHERE m.query_id = q.id AND m.external_id = q.external_id)) AS reply_id,
+           COALESCE(NULLIF(q.latest_external_id, ''), q.external_id) AS reply_external_id
+    FROM q
+    WHERE q.state = 'open' AND q.claimed_by_id = %(user)s AND q.claimed_until > %(now)s AND q.responder
+          AND NOT q.returned
 ), a AS (
-    INSERT INTO "{_ANSWER}" ({a_columns}) SELECT {a_marks} FROM ok RETURNING id
+    INSERT INTO "{_ANSWER}" ({a_columns}) SELECT {a_marks} FROM ok RETURNING id, turn, in_reply_to_id
 ), answered AS (
-    UPDATE "{_QUERY}" SET state = 'answered', answered_at = %(now)s, claimed_until = NULL
+    UPDATE "{_QUERY}" SET state = 'answered', answered_at = COALESCE(answered_at, %(now)s), claimed_until = NULL
     WHERE id = %(id)s AND EXISTS (SELECT 1 FROM a)
 ), event AS (
     INSERT INTO "{_EVENT}" ({e_columns}) SELECT {e_marks} FROM a, ok ON CONFLICT (key) DO NOTHING
@@ -366,7 +397,8 @@ WITH q AS (
     DELETE FROM "{_DRAFT}" WHERE query_id = %(id)s AND author_id = %(user)s AND EXISTS (SELECT 1 FROM a)
 )
 SELECT q.state, q.claimed_by_id, q.claimed_until, q.responder, q.returned,
-       (SELECT id FROM a), (SELECT id FROM d), (SELECT id FROM job)
+       (SELECT id FROM a), (SELECT id FROM d), (SELECT id FROM job), (SELECT turn FROM a),
+       (SELECT in_reply_to_id FROM a)
 FROM (SELECT 1) AS one LEFT JOIN q ON TRUE
 """  # noqa: S608 (names from the models; every value is a parameter)
     sees_all, department = scope
@@ -380,9 +412,10 @@ FROM (SELECT 1) AS one LEFT JOIN q ON TRUE
     }  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        state, holder, until, responder, returned, answer_id, delivery_id, job_id = cursor.fetchone()
+        state, holder, until, responder, returned, answer_id, delivery_id, job_id, turn, reply_id = cursor.fetchone()
     if answer_id is not None:
         answer.pk, delivery.pk, job.pk = answer_id, delivery_id, job_id
+        answer.turn, answer.in_reply_to_id = turn, reply_id
         job.args = [delivery_id, 0]
     return Published(
         visible=state is not None, state=state, claimed_by_id=holder, claimed_until=until,

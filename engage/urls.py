@@ -16,6 +16,7 @@ urlpatterns = [
     path("queries/<int:pk>/escalate/", views.query_escalate, name="query_escalate"),
     path("queries/<int:pk>/close/", views.query_close, name="query_close"),
     path("queries/<int:pk>/handoff/", views.query_handoff, name="query_handoff"),
+    path("queries/<int:pk>/notes/", views.query_note, name="query_note"),
     path("answers/<int:pk>/<str:decision>/", views.answer_review, name="answer_review"),
     path("rate/<str:token>/", views.rate, name="rate"),
     path("insights/", views.insight_board, name="insights"),

@@ -30,7 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Department, RoleName, Topic, User
 from config.errors import ServiceError
 from config.markdown import render_markdown
-from engage import handoff, queue_feed, queue_search, ratings, selectors, services
+from engage import handoff, queue_feed, queue_search, ratings, selectors, services, threads
 from engage.models import (
     AnswerStatus,
     Channel,
@@ -324,6 +324,8 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "departments": selectors.departments_for_escalation(query=query) if holds or can_review else [],
         "close_reasons": CloseReason.choices,
         "lease_minutes": services.claim_lease().seconds // 60,
+        "note_unsent": request.session.pop(_note_key(pk), ""),
+        **threads.page_context(user=user, query=query),
     }
     can_hand_off = status in (QueryStatus.OPEN, QueryStatus.CLAIMED) and (holds or can_review)
     context["handoffs"] = list(handoff.handoffs_of(query=query))
@@ -336,6 +338,27 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     context["can_hand_off"] = can_hand_off
     return render(request, "engage/query_detail.html", context)
+
+
+def _note_key(pk: int) -> str:
+    return f"engage:unsent-note:{pk}"
+
+
+@login_required
+@require_POST
+def query_note(request: HttpRequest, pk: int) -> HttpResponse:
+    """An internal note (with @mentions) on a query the person can see."""
+    user = _user(request)
+    selectors.query_get_for_user(user=user, id=pk)  # 404 first
+    body = request.POST.get("body", "")
+    try:
+        note = threads.note_add(user=user, query_id=pk, body=body)
+    except ServiceError as exc:
+        flash.error(request, exc.message)
+        request.session[_note_key(pk)] = body[: threads.MAX_NOTE_LENGTH]  # kept for another try
+        return redirect(_query_url(pk) + "#thread")
+    flash.success(request, "Note added." + (" The people you mentioned are told." if note.mentions.exists() else ""))
+    return redirect(_query_url(pk) + f"#note-{note.pk}")
 
 
 def _run(request: HttpRequest, action: Any, success: str) -> bool:

@@ -115,6 +115,10 @@ def parse(body: bytes) -> Inbound:  # noqa: C901 (predates the limit)
     elif priority not in Priority.values:
         errors["priority"] = [f"Must be one of {', '.join(Priority.values)}."]
 
+    # Additive (README, "Additions to the API contract"): a follow-up names its thread.
+    thread_id = _optional_str(data, "thread_id", MAX_EXTERNAL_ID, errors).strip()
+    in_reply_to = _optional_str(data, "in_reply_to", MAX_EXTERNAL_ID, errors).strip()
+
     if errors:
         raise InvalidPayload(errors)
     assert isinstance(external_id, str)
@@ -127,4 +131,6 @@ def parse(body: bytes) -> Inbound:  # noqa: C901 (predates the limit)
         url=url,
         sender_created_at=created_at,
         priority=str(priority),
+        thread_id=thread_id,
+        in_reply_to=in_reply_to,
     )

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Department, RoleName, User
@@ -124,8 +125,12 @@ def point_counts(*, window: Window) -> dict[str, dict[int, int]]:
     published = Answer.objects.filter(
         status=AnswerStatus.PUBLISHED, published_at__gte=window.start, published_at__lt=window.end
     ).order_by()
+    # On time against the turn's target: the first for a first answer, the latest follow-up's otherwise.
+    target = Case(
+        When(turn=1, then=Coalesce("query__first_sla_due_at", "query__sla_due_at")), default=F("query__sla_due_at")
+    )
     answers = published.values(who=F("author_id")).annotate(
-        n=Count("id"), on_time=Count("id", filter=Q(published_at__lte=F("query__sla_due_at")))
+        n=Count("id"), on_time=Count("id", filter=Q(published_at__lte=target))
     )
     answer_rows = list(answers)
     counts: dict[str, dict[int, int]] = {

@@ -24,6 +24,7 @@ from django.utils.dateparse import parse_date
 
 from accounts.models import Department, DepartmentKind, RoleName, User
 from config.activity import ActivityKind
+from engage.dashboard.follow_ups import follow_up_report
 from engage.models import PhaseSnapshot
 from engage.phase import selectors as phase_selectors
 from engage.phase.definitions import HIGHEST_PHASE, METRIC_BY_KEY, METRICS, PHASE_NAMES
@@ -633,6 +634,7 @@ def dashboard_overview(*, days: int = HISTORY_DEFAULT, as_of: date | None = None
         ],
         "changes": week_changes(result, week_before.result if week_before else None),
         "participation": participation,
+        "follow_ups": follow_up_report(as_of=snapshot.day, window_days=result["window_days"]),
         "days": days,
         "day_choices": HISTORY_CHOICES,
     }
@@ -669,6 +671,7 @@ def department_overview(
         "participation": _participation(
             as_of=snapshot.day, window_days=result["window_days"], first=first, department=department
         ),
+        "follow_ups": follow_up_report(as_of=snapshot.day, window_days=result["window_days"], department=department),
         "days": days,
         "day_choices": HISTORY_CHOICES,
     }

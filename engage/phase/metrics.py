@@ -24,6 +24,7 @@ from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import LessThan, LessThanOrEqual
 from django.utils import timezone
 
 from accounts.models import Department, DepartmentKind, User
@@ -97,20 +98,38 @@ def query_answered(window: Window) -> Q:
     return Q(answered_at__lt=window.end)
 
 
+def first_response_target() -> Coalesce:
+    """A query's first response target: ``sla_due_at`` moves to a follow-up's target when a
+    follow-up re-opens the query, and the first is kept in ``first_sla_due_at`` then."""
+    return Coalesce(F("first_sla_due_at"), F("sla_due_at"))
+
+
 def query_sla_due(window: Window) -> Q:
-    """Of :func:`queries_counted`: answered, or past their response target, by the end of ``as_of``."""
-    return Q(answered_at__lt=window.end) | Q(sla_due_at__lt=window.end)
+    """Of :func:`queries_counted`: answered, or past their (first) response target, by the end of ``as_of``."""
+    return Q(answered_at__lt=window.end) | Q(LessThan(first_response_target(), window.end))
 
 
 def query_sla_met(window: Window) -> Q:
-    """Of :func:`queries_counted`: answered within their response target, by the end of ``as_of``."""
-    return Q(answered_at__lt=window.end, answered_at__lte=F("sla_due_at"))
+    """Of :func:`queries_counted`: answered (first published answer) within their first response
+    target, by the end of ``as_of``."""
+    return Q(answered_at__lt=window.end) & Q(LessThanOrEqual(F("answered_at"), first_response_target()))
 
 
 def answers_published(window: Window) -> QuerySet[Answer]:
-    """Answers published in the window; ``author_department`` is the author's department then."""
+    """Answers published in the window; ``author_department`` is the author's department then.
+
+    A query counts once, by its first published answer (turn 1): answers to follow-ups are
+    reported beside the metrics (:func:`follow_up_answers`), never counted in them.
+    """
     return Answer.objects.filter(
-        status=AnswerStatus.PUBLISHED, published_at__gte=window.start, published_at__lt=window.end
+        status=AnswerStatus.PUBLISHED, turn=1, published_at__gte=window.start, published_at__lt=window.end
+    )
+
+
+def follow_up_answers(window: Window) -> QuerySet[Answer]:
+    """Answers to customers' follow-ups (turn 2 on) published in the window."""
+    return Answer.objects.filter(
+        status=AnswerStatus.PUBLISHED, turn__gt=1, published_at__gte=window.start, published_at__lt=window.end
     )
 
 

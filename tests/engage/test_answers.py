@@ -175,12 +175,15 @@ def test_a_draft_survives_a_lapsed_claim_and_is_offered_back_to_its_author_only(
     assert api(owner).get(f"/api/v1/queries/{query.pk}/draft/").json()["body"] == "Half an answer"
 
 
-def test_one_published_answer_per_query_is_a_database_rule(owner, colleague, make_query, department):
+def test_one_published_answer_per_customer_turn_is_a_database_rule(owner, colleague, make_query, department):
     query = make_query(department=department)
     now = timezone.now()
     Answer.objects.create(query=query, author=owner, body="a", status="published", published_at=now)
     with pytest.raises(IntegrityError), transaction.atomic():
         Answer.objects.create(query=query, author=colleague, body="b", status="published", published_at=now)
+    # The next turn (a follow-up's) takes its own answer.
+    Answer.objects.create(query=query, author=colleague, body="c", status="published", published_at=now, turn=2)
+    assert Answer.objects.filter(query=query, status="published").count() == 2
 
 
 def test_an_answered_query_cannot_be_answered_again(api, responder, make_query, department):

@@ -293,6 +293,8 @@ def test_a_published_answer_is_delivered_signed(
     body = json.loads(request["body"])
     assert body == {
         "query_external_id": query.external_id,
+        "thread_id": query.external_id,  # additions: the thread and the customer message answered
+        "in_reply_to": query.external_id,
         "answer_id": answer.pk,
         "body": "Here is *how*.",
         "body_html": answer.body_html,
