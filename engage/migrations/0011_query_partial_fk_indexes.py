@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0005_scim'),
-        ('engage', '0009_query_text_search'),
+        ('engage', '0010_conversations'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
