@@ -1,15 +1,19 @@
 """Under DEBUG (``make run``), a missing page still shows the product's own 404 page.
 
 Django's yellow debug page stays one query parameter away for developers: add
-``?debug-404`` to the address. API paths keep their JSON answers untouched.
+``?debug-404`` to the address. Under ``/api/`` the answer is the API's JSON 404, as with
+DEBUG off (``config.api.page_not_found``): a client, or the schema fuzzer run against
+``make run``'s server, never gets an HTML page from the API.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+
+from config.input import is_api_request
 
 DEBUG_PARAMETER = "debug-404"
 
@@ -34,8 +38,10 @@ class ProductNotFoundMiddleware:
 
     @staticmethod
     def _applies(request: HttpRequest) -> bool:
-        return DEBUG_PARAMETER not in request.GET and not request.path_info.startswith("/api/")
+        return DEBUG_PARAMETER not in request.GET
 
     @staticmethod
     def _page(request: HttpRequest) -> HttpResponse:
+        if is_api_request(request):
+            return JsonResponse({"detail": "Not found."}, status=404)
         return render(request, "404.html", status=404)

@@ -14,7 +14,12 @@ statuses it can really answer, unless the view documented its own:
 
 from __future__ import annotations
 
+import threading
 from typing import Any
+
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 ERROR = "Error"
 WRITES = {"post", "put", "patch", "delete"}
@@ -64,3 +69,19 @@ def document_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
             for code in _error_codes(path, method, operation):
                 responses.setdefault(code, {"description": DESCRIPTIONS[code], "content": body})
     return result
+
+
+_GENERATING = threading.Lock()
+
+
+class SchemaView(SpectacularAPIView):
+    """The served schema, generated one request at a time.
+
+    drf-spectacular's generator keeps process-wide state (its extensions' lazily imported
+    classes, its warning counters) that concurrent generations corrupt: the first
+    simultaneous requests to a fresh threaded server answered 500.
+    """
+
+    def _get_schema_response(self, request: Request) -> Response:
+        with _GENERATING:
+            return super()._get_schema_response(request)

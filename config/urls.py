@@ -1,9 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from config import health
+from config.schema import SchemaView
 from config.views import home
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -12,7 +13,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("content.api_urls")),
     path("", include("engage.api_urls")),
     path("", include("engage.phase.api_urls")),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
 ]
 

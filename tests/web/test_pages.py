@@ -193,11 +193,15 @@ def test_under_debug_a_missing_page_is_the_products_404(client, owner, debug_lik
     assert "DEBUG = True" in debug.content.decode()
 
 
-def test_under_debug_api_404s_are_left_alone(client, owner, debug_like_make_run):
+@pytest.mark.parametrize(
+    "path", ["/api/v1/no-such-endpoint/", "/api/v1/answers/null%2Cnull/", "/api/v1/departments/%C3%8E%C3%A2%C2%83/"]
+)
+def test_under_debug_api_404s_are_the_apis_json(client, owner, debug_like_make_run, path):
     client.force_login(owner)
-    response = client.get("/api/v1/no-such-endpoint/")
+    response = client.get(path)
     assert response.status_code == 404
-    assert "We could not find that page" not in response.content.decode()
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
 
 
 def test_debug_settings_install_the_middleware(tmp_path):
