@@ -96,6 +96,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A read whose database connection drops is answered on a new one; a write answers 503.
+    "config.db_drop.DatabaseDropMiddleware",
     # Before the views: a session that ended never costs the text someone was writing.
     "config.signin_return.SignInReturnMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
