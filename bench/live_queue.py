@@ -90,6 +90,39 @@ def _figures(process: Any) -> dict[str, Any]:
     raise SystemExit(f"bench: the pollers gave no figures:\n{out}\n{err}")
 
 
+def _server_cpu_seconds(master_pid: int) -> float:
+    """CPU time (user + system) used so far by gunicorn's master and its workers."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry.name), int(fields[1])
+        if pid == master_pid or ppid == master_pid:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def _cpu_per_request(
+    lines: list[str], *, server: Any, port: int, seconds: int, work: Path, name: str
+) -> dict[str, Any]:
+    """The server's CPU per request of ``lines`` (16 connections): steadier than requests/s on
+    a shared machine, since other processes' load slows the request but does not add to it."""
+    before = _server_cpu_seconds(server.pid)
+    figures = load.wrk(lines, port=port, seconds=seconds, work=work, name=name)
+    used = _server_cpu_seconds(server.pid) - before
+    return {
+        "requests": figures["requests"],
+        "server_cpu_s": round(used, 2),
+        "cpu_ms_per_request": round(1000 * used / max(1, figures["requests"]), 2),
+        "statuses": figures["statuses"],
+    }
+
+
 def _row(measured: load.Measure) -> dict[str, Any]:
     return {
         "path": measured.label,
@@ -156,6 +189,20 @@ def main() -> None:
             "poll1": ("poll, one row changed (its HTML)", polls(one_changed, '"stale"')),
             "poll50": ("poll, whole page changed (50 rows' HTML)", polls(feed, '"stale"')),
         }
+        results["cpu"] = {
+            "q1": _cpu_per_request(q1_lines, server=server, port=args.port, seconds=8, work=work, name="cpu-q1"),
+            "poll304": _cpu_per_request(
+                polls(feed, etag, token=True), server=server, port=args.port, seconds=8, work=work, name="cpu-poll"
+            ),
+            "poll304db": _cpu_per_request(
+                polls(feed, etag), server=server, port=args.port, seconds=8, work=work, name="cpu-polldb"
+            ),
+            "queue_api": _cpu_per_request(
+                _queue(fixture, args.rounds), server=server, port=args.port, seconds=8, work=work, name="cpu-queue"
+            ),
+        }
+        for key, figures in results["cpu"].items():
+            log(f"CPU per request, {key}: {figures['cpu_ms_per_request']} ms ({figures['statuses']})")
         results["alone"] = [
             _row(load.measure(name, label, lines, **common)[0]) for name, (label, lines) in alone.items()
         ]

@@ -103,13 +103,13 @@ def seed(out: Path) -> dict[str, Any]:
             department = departments[0] if i <= SUPPORT_PEOPLE else departments[1 + i % 9]
             users.append(
                 (i, password, None, f"p{i}@bench.engage", f"Person {i}", department.pk, True, now - timedelta(days=400),
-                 None, None, "{}")
+                 None, None, "{}", "")
             )  # fmt: skip
         _copy(
             raw,
             "accounts_user",
             ["id", "password", "last_login", "email", "name", "department_id", "is_active", "date_joined",
-             "deactivated_at", "erased_at", "notification_prefs"],
+             "deactivated_at", "erased_at", "notification_prefs", "external_id"],
             users,
         )  # fmt: skip
         _copy(raw, "accounts_user_roles", ["user_id", "role_id"], ((i, employee_role) for i in range(1, PEOPLE + 1)))
