@@ -327,6 +327,7 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "note_unsent": request.session.pop(_note_key(pk), ""),
         **threads.page_context(user=user, query=query),
     }
+    context["replying_to"] = _replying_to(query, context.get("thread_rest") or [])
     can_hand_off = status in (QueryStatus.OPEN, QueryStatus.CLAIMED) and (holds or can_review)
     context["handoffs"] = list(handoff.handoffs_of(query=query))
     context["handoff_to"] = (
@@ -359,6 +360,14 @@ def query_note(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(_query_url(pk) + "#thread")
     flash.success(request, "Note added." + (" The people you mentioned are told." if note.mentions.exists() else ""))
     return redirect(_query_url(pk) + f"#note-{note.pk}")
+
+
+def _replying_to(query: Any, thread_rest: list[Any]) -> str:
+    """The customer's latest message: quoted above the answer box, so it is in view while writing."""
+    for entry in reversed(thread_rest):
+        if getattr(entry, "kind", None) == "message":
+            return str(entry.item.text)
+    return str(query.text)
 
 
 def _run(request: HttpRequest, action: Any, success: str) -> bool:

@@ -2,7 +2,8 @@
    j/k move through the queue, c claims, r goes to the answer box, e to the escalation form,
    / to the search, ? opens the list. Never while the person types in a field, nor with Ctrl,
    Alt or Cmd held (those are the browser's). After a claim the query page opens at #answer:
-   the answer box gets the focus, scrolled so the customer's question stays in view.
+   the answer box gets the focus, scrolled so the customer's latest message quoted above it
+   stays in view.
    No inline script (CSP). */
 (function () {
   "use strict";
@@ -72,7 +73,7 @@
     if (!box) {
       return false;
     }
-    var question = document.querySelector(".query__text");
+    var question = document.querySelector(".answer-form__question") || document.querySelector(".query__text");
     if (question) {
       var top = question.getBoundingClientRect().top + window.scrollY - 12;
       var bottom = box.getBoundingClientRect().bottom + window.scrollY + 12;
