@@ -99,11 +99,18 @@ class OwnRedis:
             if os.environ.get("ENGAGE_REQUIRE_SERVICES") == "1":
                 pytest.fail("redis-server is required (ENGAGE_REQUIRE_SERVICES=1)")
             pytest.skip("needs redis-server (apt-get install redis-server)")
+        self.binary = binary
+        self.tmp = tmp
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.start()
+
+    def start(self) -> None:
+        """Start (again, after ``kill``) on the same port: an empty server, as a restarted
+        Redis without persistence is."""
         self.process = subprocess.Popen(
             [
-                binary,
+                self.binary,
                 "--bind",
                 "127.0.0.1",
                 "--port",
@@ -113,7 +120,7 @@ class OwnRedis:
                 "--appendonly",
                 "no",
                 "--dir",
-                str(tmp),
+                str(self.tmp),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -1,0 +1,109 @@
+"""Redis stopped (its own redis-server, killed) while webhooks keep coming: nothing lost.
+
+A web process on the test database whose broker is the test's own Redis answers a
+webhook while Redis works (its routing job published), then Redis is killed: that job is
+gone with it (no persistence), and the next webhooks answer at once with their jobs
+kept in the outbox. Redis comes back empty on the same port; the relay publishes the
+kept jobs, a real worker routes them, and the sweep for queries left unrouted routes the
+one whose job died with Redis.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import redis
+
+from config.models import OutboxJob
+from engage.models import Query
+from tests.faults.conftest import OwnRedis
+from tests.platform.procs import BASE_DIR, Worker, wait_for
+
+pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+WEB = """
+import django, json, sys, time
+django.setup()
+from django.test import Client
+from engage import services, signing
+channel, secret = services.channel_create(slug="forum", name="Forum", kind="forum")
+client = Client()
+def webhook(n):
+    body = json.dumps({"external_id": f"ext-{n}", "text": "refund please", "author": {"handle": "@c"}}).encode()
+    stamp = str(int(time.time()))
+    started = time.monotonic()
+    response = client.post(f"/api/v1/channels/{channel.slug}/webhook/", data=body, content_type="application/json",
+        headers={"X-Engage-Timestamp": stamp, "X-Engage-Signature": "v1=" + signing.signature(secret, stamp, body)})
+    return [response.status_code, round(time.monotonic() - started, 3)]
+print(json.dumps({"warm": webhook(0)}), flush=True)
+sys.stdin.readline()  # the broker is stopped now
+print(json.dumps({"stopped": [webhook(n) for n in range(1, 9)]}), flush=True)
+sys.stdin.readline()  # the broker is back, empty
+from config import jobs
+time.sleep(jobs.RELAY_GRACE.total_seconds() + jobs.PUBLISH_BREAKER_SECONDS)
+print(json.dumps({"relayed": jobs.relay_outbox()}), flush=True)
+sys.stdin.readline()  # the relayed jobs have run: the beat's sweep for queries unrouted over a minute, now
+from datetime import timedelta
+print(json.dumps({"swept": services.unrouted_queries_route(older_than=timedelta(0))}), flush=True)
+"""
+
+
+def test_webhooks_while_redis_is_stopped_lose_nothing(
+    fault_env: dict[str, str], own_redis: OwnRedis, workers: list[Worker]
+) -> None:
+    env = {**fault_env, "REDIS_URL": own_redis.url, "DEBUG": "1", "ALLOWED_HOSTS": "testserver"}
+    env["ENGAGE_HOT_JOBS_BY_RELAY"] = "0"  # published at commit while the broker answers
+    web = subprocess.Popen(
+        [sys.executable, "-c", WEB],
+        cwd=BASE_DIR,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert web.stdin is not None
+    assert web.stdout is not None
+    try:
+        warm = json.loads(web.stdout.readline())["warm"]
+        assert warm[0] == 201, web.stderr.read() if web.poll() is not None else warm
+        assert redis.Redis.from_url(own_redis.url).llen("celery") == 1
+
+        own_redis.kill()  # stopped: its one queued job is gone with it
+        web.stdin.write("go\n")
+        web.stdin.flush()
+        stopped = json.loads(web.stdout.readline())["stopped"]
+        assert [status for status, _ in stopped] == [201] * 8
+        print("webhook seconds while Redis was stopped:", [seconds for _, seconds in stopped])
+        assert max(seconds for _, seconds in stopped) < 1.0
+        assert OutboxJob.objects.filter(task_name="engage.route_query", dead_at__isnull=True).count() == 8
+
+        own_redis.start()  # back on the same port, empty
+        web.stdin.write("back\n")
+        web.stdin.flush()
+        assert json.loads(web.stdout.readline())["relayed"] == 8
+        assert not OutboxJob.objects.exists(), "every kept job reached the broker"
+
+        workers.append(Worker({**fault_env, "REDIS_URL": own_redis.url}).start())
+        wait_for(
+            lambda: Query.objects.filter(routed_at__isnull=False).count() == 8,
+            timeout=30,
+            what="the worker to route the eight relayed jobs",
+        )
+        (lost,) = Query.objects.filter(routed_at__isnull=True)
+        assert lost.external_id == "ext-0", "only the job that was inside Redis when it stopped"
+        web.stdin.write("sweep\n")
+        web.stdin.flush()
+        assert json.loads(web.stdout.readline())["swept"] == 1
+        wait_for(
+            lambda: not Query.objects.filter(routed_at__isnull=True).exists(),
+            timeout=30,
+            what="the swept query to be routed",
+        )
+        assert Query.objects.count() == 9
+    finally:
+        web.kill()
+        web.wait(timeout=10)
