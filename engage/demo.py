@@ -47,6 +47,7 @@ from engage import participation, services
 from engage.models import (
     RESPONSE_TARGETS,
     Answer,
+    AnswerRating,
     AnswerStatus,
     Channel,
     CloseReason,
@@ -487,6 +488,7 @@ class _Story:
         self.pia = self.by_email.get(f"product@{DEMO_DOMAIN}")
         self.remy = self.by_email.get(f"reviewer@{DEMO_DOMAIN}")
         self.certs = self._certifications()
+        self.rated = 0
         self.messages = self._messages()
         recent = set(
             ParticipationEvent.objects.filter(
@@ -1026,7 +1028,31 @@ class _Story:
             ]
         )
         self.deliveries(answered)
+        self.ratings(answered)
         return self.events(plans)
+
+    def ratings(self, answered: list[QueryPlan]) -> None:
+        """Customers rate about half the answers that went out, better as the company learns.
+
+        A random source of its own, so the rest of the story draws what it always drew."""
+        rng = random.Random(RATINGS_SEED)
+        rows = []
+        for plan in answered:
+            a = plan.answer
+            if a is None or a.status != AnswerStatus.PUBLISHED or a.published_at is None or rng.random() > 0.5:
+                continue
+            rated_at = a.published_at + timedelta(hours=rng.uniform(0.2, 40))
+            if rated_at >= self.now:
+                continue
+            learned = 1 - min(1.0, self.days_ago(a.published_at) / HISTORY_DAYS)  # 0 long ago, 1 today
+            happy = rng.random() < 0.55 + 0.3 * learned
+            score = rng.choice((4, 5, 5)) if happy else rng.choice((1, 2, 3, 3))
+            comment = rng.choice(RATING_COMMENTS[score]) if rng.random() < 0.35 else ""
+            rows.append(
+                AnswerRating(answer_id=a.pk, score=score, comment=comment, created_at=rated_at, updated_at=rated_at)
+            )
+        AnswerRating.objects.bulk_create(rows, batch_size=500)
+        self.rated = len(rows)
 
     def deliveries(self, answered: list[QueryPlan]) -> None:
         published = [p for p in answered if p.answer is not None and p.answer.status == AnswerStatus.PUBLISHED]
@@ -1297,6 +1323,16 @@ def _channels(now: datetime) -> list[Channel]:
     return made
 
 
+RATINGS_SEED = 13
+RATING_COMMENTS = {
+    1: ["This did not answer my question.", "Still waiting for a real fix."],
+    2: ["A bit generic.", "Took a while, and I had to ask again."],
+    3: ["Helpful, but slow.", "OK. A link to the steps would have helped."],
+    4: ["Thanks, that sorted it.", "Clear and quick."],
+    5: ["Spot on, thank you!", "Fast and friendly. Great support.", "Exactly what I needed."],
+}
+
+
 def seed_engage(*, rng: random.Random) -> str | None:
     """Channels, six months of queries, answers, reviews, insights and their participation events."""
     if Channel.objects.filter(slug=CHANNELS[0].slug).exists():
@@ -1320,5 +1356,5 @@ def seed_engage(*, rng: random.Random) -> str | None:
     return (
         f"{len(channels)} channels, {len(plans)} queries over {HISTORY_DAYS} days ({answered} answered by "
         f"{departments} departments, {late} past their response target), {insights} insights, "
-        f"{len(activities) + len(insight_events)} participation events"
+        f"{len(activities) + len(insight_events)} participation events, {story.rated} customer ratings"
     )

@@ -294,6 +294,9 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
     answers = list(selectors.answers_of_query(user=user, query=query).select_related("reviewed_by"))
     in_review = next((a for a in answers if a.status == AnswerStatus.PENDING_REVIEW), None)
     published = next((a for a in answers if a.status == AnswerStatus.PUBLISHED), None)
+    rated = ratings.ratings_of_answers([a.pk for a in answers if a.status == AnswerStatus.PUBLISHED])
+    for each in answers:
+        each.customer_rating = rated.get(each.pk)  # type: ignore[attr-defined]
     draft_ids = offered.message_ids if offered else []
     unsent = request.session.pop(_unsent_key(pk), None) if holds else None
     context = {

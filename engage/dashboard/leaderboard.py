@@ -8,6 +8,8 @@ what                            points  counted from
 answer published                10      answers published in the window (each one was accepted:
                                         approved by a reviewer, or written by a certified responder)
 ... within its response target  +5      the query's target, the moment the answer went out
+... rated 4 or 5 by a customer  +4      the customer's rating (engage.ratings) of an answer
+                                        published in the window, as it stands now
 answer approved as reviewer     3       answers published in the window that you approved
 insight submitted               2       insights you submitted in the window
 insight adopted                 20      your insights moved to planned or shipped in the window
@@ -29,13 +31,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, When
+from django.db.models import Avg, Case, Count, Exists, F, OuterRef, Q, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Department, RoleName, User
 from engage.models import (
     Answer,
+    AnswerRating,
     AnswerStatus,
     Insight,
     InsightStatus,
@@ -43,12 +46,14 @@ from engage.models import (
     LeaderboardOptOut,
     PersonDay,
 )
+from engage.phase.definitions import SATISFIED_SCORES
 from engage.phase.metrics import Window
 from training.models import Certification, Enrollment
 
 POINTS: dict[str, int] = {
     "answers": 10,
     "on_time": 5,
+    "rated_well": 4,
     "approvals": 3,
     "insights_submitted": 2,
     "insights_adopted": 20,
@@ -59,6 +64,7 @@ POINTS: dict[str, int] = {
 POINT_LABELS: dict[str, str] = {
     "answers": "Answer published (accepted in review or by a certified responder)",
     "on_time": "… within its response target (bonus)",
+    "rated_well": "… rated 4 or 5 by the customer (bonus)",
     "approvals": "Answer you approved as a reviewer",
     "insights_submitted": "Insight submitted",
     "insights_adopted": "Your insight planned or shipped",
@@ -136,6 +142,12 @@ def point_counts(*, window: Window) -> dict[str, dict[int, int]]:
     counts: dict[str, dict[int, int]] = {
         "answers": {row["who"]: int(row["n"]) for row in answer_rows},
         "on_time": {row["who"]: int(row["on_time"]) for row in answer_rows},
+        "rated_well": _grouped(
+            AnswerRating.objects.filter(answer__in=published, score__in=SATISFIED_SCORES)
+            .order_by()
+            .values(who=F("answer__author_id"))
+            .annotate(n=Count("id"))
+        ),
         "approvals": _grouped(
             published.filter(reviewed_by__isnull=False).values(who=F("reviewed_by_id")).annotate(n=Count("id"))
         ),
@@ -245,6 +257,33 @@ def leaderboard(*, viewer: User, board: str = EVERYONE, days: int = WINDOW_DEFAU
         total=len(places),
         me=me,
         my_score=scores.get(viewer.pk),
+    )
+
+
+@dataclass(frozen=True)
+class MyRatings:
+    """The viewer's own figures from customers: ratings of their answers published in the window."""
+
+    rated: int
+    satisfied: int
+    average: float | None
+
+    @property
+    def share(self) -> float | None:
+        return self.satisfied / self.rated if self.rated else None
+
+
+def my_ratings(*, user: User, days: int = WINDOW_DEFAULT, today: date | None = None) -> MyRatings:
+    window = Window(as_of=today or timezone.localdate(), days=days)
+    row = AnswerRating.objects.filter(
+        answer__author=user,
+        answer__status=AnswerStatus.PUBLISHED,
+        answer__published_at__gte=window.start,
+        answer__published_at__lt=window.end,
+    ).aggregate(rated=Count("id"), satisfied=Count("id", filter=Q(score__in=SATISFIED_SCORES)), average=Avg("score"))
+    average = row["average"]
+    return MyRatings(
+        rated=row["rated"], satisfied=row["satisfied"], average=round(float(average), 1) if average else None
     )
 
 

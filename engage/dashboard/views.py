@@ -291,6 +291,7 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
         "day_choices": boards.WINDOW_CHOICES,
         "points": boards.points_table(),
         "opted_out": boards.opted_out(user=user),
+        "my_ratings": boards.my_ratings(user=user, days=days),
     }
     return render(request, "engage/dashboard/leaderboard.html", context)
 

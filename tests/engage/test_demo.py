@@ -18,6 +18,7 @@ from content.demo import seed_content
 from engage.demo import HISTORY_DAYS, seed_engage
 from engage.models import (
     Answer,
+    AnswerRating,
     AnswerStatus,
     Channel,
     Delivery,
@@ -98,6 +99,21 @@ def test_the_demo_tells_the_phase_story_and_loads_once():
     assert not Query.objects.filter(sla_breached_at__isnull=False, sla_due_at__gt=now).exists()
     assert Delivery.objects.filter(status=DeliveryStatus.DEAD).count() == 2
     assert Delivery.objects.filter(status=DeliveryStatus.DELIVERED, kind="answer").count() == published.count() - 2
+
+    # Customers rated about half the answers, more happily as the company learned.
+    rated = AnswerRating.objects.all()
+    assert published.count() * 0.35 < rated.count() < published.count() * 0.6
+    assert not rated.exclude(answer__status=AnswerStatus.PUBLISHED).exists()
+    assert not rated.filter(created_at__gt=now).exists()
+    assert rated.exclude(comment="").exists()
+
+    def happy_share(ratings) -> float:  # type: ignore[no-untyped-def]
+        return ratings.filter(score__gte=4).count() / ratings.count()
+
+    assert happy_share(rated.filter(answer__published_at__gte=now - timedelta(days=45))) > happy_share(
+        rated.filter(answer__published_at__lt=now - timedelta(days=120))
+    )
+    assert "customer ratings" in summary
 
     # Work waiting for the named accounts.
     sam = User.objects.get(email="employee@demo.engage")

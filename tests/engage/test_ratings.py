@@ -202,3 +202,36 @@ def test_simultaneous_first_ratings_make_one_row(published):
         thread.join(timeout=60)
     assert errors == []
     assert AnswerRating.objects.filter(answer=published).count() == 1
+
+
+def test_the_rating_shows_on_the_query_page_escaped(published, owner):
+    client = Client()
+    client.force_login(owner)
+    page = client.get(f"/queries/{published.query_id}/").content.decode()
+    assert "Not rated by the customer yet" in page
+    rate(customer(), link_path(published), score="4", comment='Good "fast" <i>help</i>')
+    page = client.get(f"/queries/{published.query_id}/").content.decode()
+    assert "The customer rated it 4 of 5" in page
+    assert "Good &quot;fast&quot; help" in page
+
+
+def test_the_answerer_sees_their_own_ratings_and_the_leaderboard_counts_good_ones(published, responder):
+    from engage.dashboard import leaderboard as boards
+
+    client = Client()
+    client.force_login(responder)
+    assert "No customer has rated your answers" in client.get("/dashboard/leaderboard/").content.decode()
+    before = boards.leaderboard(viewer=responder).my_score
+    assert before is not None
+    rate(customer(), link_path(published), score="5")
+    page = client.get("/dashboard/leaderboard/").content.decode()
+    assert "1 of 1</strong> customers who rated your answers" in page
+    after = boards.leaderboard(viewer=responder).my_score
+    assert after is not None
+    assert after.points == before.points + boards.POINTS["rated_well"]
+    # A poor rating earns nothing (and takes nothing away).
+    rate(customer(), link_path(published), score="2")
+    score = boards.leaderboard(viewer=responder).my_score
+    assert score is not None
+    assert score.points == before.points
+    assert boards.my_ratings(user=responder).satisfied == 0
