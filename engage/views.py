@@ -294,9 +294,6 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
     answers = list(selectors.answers_of_query(user=user, query=query).select_related("reviewed_by"))
     in_review = next((a for a in answers if a.status == AnswerStatus.PENDING_REVIEW), None)
     published = next((a for a in answers if a.status == AnswerStatus.PUBLISHED), None)
-    rated = ratings.ratings_of_answers([a.pk for a in answers if a.status == AnswerStatus.PUBLISHED])
-    for each in answers:
-        each.customer_rating = rated.get(each.pk)  # type: ignore[attr-defined]
     draft_ids = offered.message_ids if offered else []
     unsent = request.session.pop(_unsent_key(pk), None) if holds else None
     context = {
@@ -341,6 +338,11 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else []
     )
     context["can_hand_off"] = can_hand_off
+    # The customer's rating of each published answer, on the page and in the thread (one query).
+    shown = [*answers, *(e.item for e in context.get("thread_rest", []) if e.kind == "answer")]
+    rated = ratings.ratings_of_answers([a.pk for a in shown if a.status == AnswerStatus.PUBLISHED])
+    for each in shown:
+        each.customer_rating = rated.get(each.pk)
     return render(request, "engage/query_detail.html", context)
 
 
