@@ -158,7 +158,7 @@ def seed(out: Path) -> dict[str, Any]:
             rows.append(
                 [i, channel.pk, f"b-{i}", rng.choice(TEXTS), f"@customer{i % 5000}", "", "", None, priority,
                  department.pk, received, received, due, state, None, None, None, answered, reason, closed, None,
-                 None, None, None, "", None]
+                 None, None, None, "", None, 1, ""]
             )  # fmt: skip
         # The queue's head (earliest due) stays free for the list; the middle is claimed; the
         # tail is held by responders, for answers.
@@ -178,7 +178,8 @@ def seed(out: Path) -> dict[str, Any]:
             ["id", "channel_id", "external_id", "text", "author_handle", "author_name", "url", "sender_created_at",
              "priority", "department_id", "routed_at", "received_at", "sla_due_at", "state", "claimed_by_id",
              "claimed_at", "claimed_until", "answered_at", "close_reason", "closed_at", "closed_by_id",
-             "escalated_at", "escalated_by_id", "escalated_from_id", "escalation_note", "sla_breached_at"],
+             "escalated_at", "escalated_by_id", "escalated_from_id", "escalation_note", "sla_breached_at", "turn",
+             "latest_external_id"],
             rows,
         )  # fmt: skip
         with connection.cursor() as cursor:

@@ -30,7 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Department, RoleName, Topic, User
 from config.errors import ServiceError
 from config.markdown import render_markdown
-from engage import handoff, queue_feed, queue_search, ratings, selectors, services, threads
+from engage import handoff, queue_feed, queue_search, ratings, selectors, services, suggestions, threads
 from engage.models import (
     AnswerStatus,
     Channel,
@@ -270,14 +270,6 @@ def _message_texts(user: User, ids: list[int]) -> list[Any]:
     return [found[pk] for pk in ids if pk in found]
 
 
-def insert_text(message: Any) -> str:
-    """What "use this message" puts into an answer: the approved body, and its link."""
-    text = message.body.strip()
-    if message.link_url and message.link_url not in text:
-        text = f"{text}\n\n{message.link_url}"
-    return text
-
-
 @login_required
 @never_cache
 @require_GET
@@ -319,7 +311,10 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "review_here": in_review is not None and can_review and in_review.author_id != user.pk,
         "published": published,
         "deliveries": list(selectors.deliveries_of_query(query=query)) if published else [],
-        "suggestions": messages_search(user=user, text=query.text, limit=SUGGESTED_MESSAGES),
+        "suggestions": [
+            (message, suggestions.versions_of(message))
+            for message in messages_search(user=user, text=query.text, limit=SUGGESTED_MESSAGES)
+        ],
         "similar": selectors.similar_answered_with_answers(user=user, query=query, limit=SIMILAR_ANSWERED),
         "departments": selectors.departments_for_escalation(query=query) if holds or can_review else [],
         "close_reasons": CloseReason.choices,
@@ -452,12 +447,19 @@ def query_draft(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     selectors.query_get_for_user(user=user, id=pk)
     body, message_ids = _answer_fields(request)
-    used = _ids([request.POST.get("use_message", "")], limit=1)
+    # "use_message" is "<message id>:<version>" (a bare id: the full message).
+    use_id, _, use_version = request.POST.get("use_message", "").partition(":")
+    used = _ids([use_id], limit=1)
     if used:
         message = messages_visible_to(user=user).filter(pk=used[0]).first()
         if message is None:
             raise Http404("No such message")
-        body = f"{body.rstrip()}\n\n{insert_text(message)}".lstrip()
+        text = suggestions.version_text(message, use_version or "body")
+        if text is None:
+            return HttpResponse(
+                "use_message: that message has no such version", status=400, content_type="text/plain; charset=utf-8"
+            )
+        body = f"{body.rstrip()}\n\n{text}".lstrip()
         message_ids = list(dict.fromkeys([*message_ids, message.pk]))
     try:
         draft = services.query_draft_save(user=user, query_id=pk, body=body, message_ids=message_ids)

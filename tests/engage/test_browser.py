@@ -85,7 +85,7 @@ def test_claimed_query_leaves_the_other_queue_then_answered_reviewed_delivered(
 
     # Ana answers with the suggested approved message.
     suggestion = ana_page.locator(f"#suggestion-{message.pk}")
-    suggestion.get_by_role("button", name="Use this message").click()
+    suggestion.get_by_role("button", name="Use the full message").click()
     body = ana_page.get_by_label(re.compile("^Your answer"))
     assert "Every **refund** reaches your card within five working days." in body.input_value()
     assert ana_page.locator("#used-messages-list").inner_text().strip() == "Refunds take five working days"

@@ -376,6 +376,35 @@ def test_use_this_message_without_script_adds_it_to_the_draft(owner, make_query,
     assert client.post(f"/queries/{query.pk}/draft/", {"body": "", "use_message": "999999"}).status_code == 404
 
 
+def test_each_version_of_a_message_is_shown_whole_and_inserts_exactly_itself(
+    owner, make_query, department, published_message
+):
+    query = make_query("refund?", department=department)
+    client = client_for(owner)
+    client.post(f"/queries/{query.pk}/claim/")
+    page = client.get(f"/queries/{query.pk}/").content.decode()
+    card = section(page, f"suggestion-{published_message.pk}")
+    short = "Refunds reach your card in five working days.\n\nhttps://www.example.com/help/refunds"
+    full = "Every **refund** reaches your card within five working days.\n\nhttps://www.example.com/help/refunds"
+    # Both versions shown whole, labelled, each with its own button carrying exactly that text.
+    assert "Short post" in card
+    assert "Full message" in card
+    assert f'id="suggestion-{published_message.pk}-short">{short}</p>' in card
+    assert f'id="suggestion-{published_message.pk}-body">{full.replace("*", "*")}</p>' in card
+    assert f'value="{published_message.pk}:short"' in card
+    assert f'data-insert-text="{short.replace(chr(10), "&#10;")}"' in card or f'data-insert-text="{short}"' in card
+    assert ">Use the short post</button>" in card
+    assert ">Use the full message</button>" in card
+    assert "Each button inserts exactly the text above it." in card
+    # Without script the button inserts the same text.
+    client.post(f"/queries/{query.pk}/draft/", {"body": "Hi,", "use_message": f"{published_message.pk}:short"})
+    assert QueryDraft.objects.get(query=query, author=owner).body == f"Hi,\n\n{short}"
+    bad = client.post(f"/queries/{query.pk}/draft/", {"body": "", "use_message": f"{published_message.pk}:long"})
+    assert bad.status_code == 400
+    assert "use_message" in bad.content.decode()
+    assert QueryDraft.objects.get(query=query, author=owner).body == f"Hi,\n\n{short}"  # unchanged
+
+
 def test_the_draft_autosaves_for_htmx(owner, make_query, department):
     query = make_query(department=department)
     client = client_for(owner)
