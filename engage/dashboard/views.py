@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Department, RoleName, User
@@ -64,6 +65,7 @@ def _ensure_snapshots() -> None:
 @login_required
 @require_GET
 @never_cache
+@gzip_page  # the largest page (the heat map, the weekly grid): a phone downloads a tenth of it
 def overview(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     _require_executive(user)
@@ -87,6 +89,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 @never_cache
+@gzip_page
 def department(request: HttpRequest, slug: str) -> HttpResponse:
     user = _user(request)
     chosen = phase_selectors.phase_department_get_for_user(user=user, slug=slug)
