@@ -117,7 +117,12 @@ def _filter_status(queries: QuerySet[Query], status: str, now: datetime) -> Quer
         return queries.filter(live, state=QueryState.OPEN)
     if status in QueryState.values:
         return queries.filter(state=status)
-    raise ServiceError(f"status must be one of {', '.join(QueryStatus.values)}", field="status")
+    raise ServiceError(
+        f"There is no query status “{status}”; choose "
+        + ", ".join(f"{label.lower()} ({value})" for value, label in QueryStatus.choices)
+        + ".",
+        field="status",
+    )
 
 
 def query_list(
@@ -144,12 +149,14 @@ def query_list(
         else:
             department_id = Department.objects.filter(slug=department).values_list("pk", flat=True).first()
             if department_id is None:
-                raise ServiceError(f"No department {department!r}", field="department")
+                raise ServiceError(
+                    f"There is no department called “{department}”; choose one from the list.", field="department"
+                )
             queries = queries.filter(department_id=department_id)
     if topic:
         topic_id = Topic.objects.filter(slug=topic).values_list("pk", flat=True).first()
         if topic_id is None:
-            raise ServiceError(f"No topic {topic!r}", field="topic")
+            raise ServiceError(f"There is no topic called “{topic}”; choose one from the list.", field="topic")
         queries = queries.filter(topics=topic_id)
     if mine:
         queries = queries.filter(

@@ -149,7 +149,12 @@ def channel_create(*, slug: str, name: str, kind: str, outbound_url: str = "") -
     slug = _channel_slug(slug)
     name = _channel_name(name)
     if kind not in ChannelKind.values:
-        raise ServiceError(f"kind must be one of {', '.join(ChannelKind.values)}", field="kind")
+        raise ServiceError(
+            "Choose what kind of channel it is: "
+            + ", ".join(f"{label.lower()} ({value})" for value, label in ChannelKind.choices)
+            + ".",
+            field="kind",
+        )
     try:
         outbound_url = outbound.validate_url(outbound_url or "")
     except outbound.OutboundRefused as exc:
@@ -975,7 +980,10 @@ def insight_set_status(*, user: User, insight_id: int, status: str) -> Insight:
             raise PermissionDenied("Only members of a product department move insights.")
         if status not in MOVABLE_INSIGHT_STATUSES:
             raise ServiceError(
-                f"status must be one of {', '.join(str(s) for s in MOVABLE_INSIGHT_STATUSES)}", field="status"
+                "Choose where the insight moves: "
+                + ", ".join(f"{s.label.lower()} ({s.value})" for s in MOVABLE_INSIGHT_STATUSES)
+                + ".",
+                field="status",
             )
         if insight.status == status:
             return insight

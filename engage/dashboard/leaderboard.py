@@ -113,12 +113,13 @@ class Board:
 def window_days_of(value: Any) -> int:
     if value in (None, ""):
         return WINDOW_DEFAULT
+    choices = f"{', '.join(str(d) for d in WINDOW_CHOICES[:-1])} or {WINDOW_CHOICES[-1]} days"
     try:
         days = int(value)
     except (TypeError, ValueError):
-        raise ValueError("days must be a whole number") from None
+        raise ValueError(f"Choose the period of the leaderboard: the last {choices}.") from None
     if days not in WINDOW_CHOICES:
-        raise ValueError(f"days must be one of {', '.join(str(d) for d in WINDOW_CHOICES)}")
+        raise ValueError(f"Choose the period of the leaderboard: the last {choices} ({days} is not one of them).")
     return days
 
 

@@ -512,12 +512,13 @@ def history_days(value: Any) -> int:
     """``days`` of the history charts: one of HISTORY_CHOICES; ValueError otherwise."""
     if value in (None, ""):
         return HISTORY_DEFAULT
+    choices = f"{', '.join(str(d) for d in HISTORY_CHOICES[:-1])} or {HISTORY_CHOICES[-1]} days"
     try:
         days = int(value)
     except (TypeError, ValueError):
-        raise ValueError("days must be a whole number") from None
+        raise ValueError(f"Choose how far back to show: the last {choices}.") from None
     if days not in HISTORY_CHOICES:
-        raise ValueError(f"days must be one of {', '.join(str(d) for d in HISTORY_CHOICES)}")
+        raise ValueError(f"Choose how far back to show: the last {choices} ({days} is not one of them).")
     return days
 
 
@@ -759,10 +760,15 @@ def parse_day(value: Any) -> date:
     except ValueError:
         day = None
     if day is None:
-        raise ValueError("as_of must be a day written YYYY-MM-DD")
+        raise ValueError("Give the day as year-month-day, such as 2026-11-30.")
     today = timezone.localdate()
-    if day > today or day < today - timedelta(days=phase_selectors.HISTORY_MAX_DAYS):
-        raise ValueError(f"as_of must be within the last {phase_selectors.HISTORY_MAX_DAYS} days")
+    if day > today:
+        raise ValueError(f"{day.isoformat()} has not happened yet: choose today or a day before it.")
+    if day < today - timedelta(days=phase_selectors.HISTORY_MAX_DAYS):
+        raise ValueError(
+            f"Figures go back {phase_selectors.HISTORY_MAX_DAYS} days: choose a day after "
+            f"{(today - timedelta(days=phase_selectors.HISTORY_MAX_DAYS + 1)).isoformat()}."
+        )
     return day
 
 
@@ -841,7 +847,11 @@ def drill_for_user(
         rows = rows.select_related("insight__submitted_by__department")
     sides = SIDES.get(key, [])
     if side and side not in {value for value, _label in sides}:
-        raise ValueError(f"side must be one of {', '.join(value for value, _ in sides) or 'nothing here'}")
+        if not sides:
+            raise ValueError("This figure's rows are not split into sides; open them without choosing one.")
+        raise ValueError(
+            "Choose which rows to show: " + ", ".join(f"{label.lower()} ({value})" for value, label in sides) + "."
+        )
     rows = _side_filter(key, rows, side)
     return Drill(
         key=key,
