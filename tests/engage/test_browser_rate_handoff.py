@@ -13,6 +13,7 @@ from engage.models import AnswerRating, AnswerStatus, Query
 from tests.browser.conftest import browser_page, chromium, live_server, sign_in  # noqa: F401 (fixtures)
 from tests.browser.helpers import watched_page
 from tests.engage.conftest import certify_responder
+from tests.engage.test_browser_axe import AXE, violations
 from tests.factories import DepartmentFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,6 +33,12 @@ def _query(text: str, department) -> int:  # type: ignore[no-untyped-def]
     return query_id
 
 
+def _axe_clean(page) -> None:  # type: ignore[no-untyped-def]
+    if AXE.exists():  # the axe test itself insists on it under ENGAGE_REQUIRE_BROWSER
+        page.evaluate(AXE.read_text())
+        assert violations(page) == []
+
+
 def test_a_customer_rates_an_answer_from_its_link_and_changes_it(browser_page, live_server):  # noqa: F811
     support = DepartmentFactory(slug="support", name="Customer Support")
     rory = UserFactory(department=support, name="Rory Responder")
@@ -46,6 +53,7 @@ def test_a_customer_rates_an_answer_from_its_link_and_changes_it(browser_page, l
     page = browser_page  # never signed in: the customer
     page.goto(f"{live_server.url}{path}")
     page.get_by_role("heading", name="How did we do?").wait_for()
+    _axe_clean(page)
     assert page.locator("#rated-answer strong", has_text="Monday").is_visible()
     page.get_by_label("4", exact=True).check()
     page.get_by_label("Anything you would like to tell us?").fill("Quick and clear, thanks")
@@ -54,6 +62,7 @@ def test_a_customer_rates_an_answer_from_its_link_and_changes_it(browser_page, l
     thanks = page.locator("#rate-thanks")
     assert "Thank you for your rating" in thanks.inner_text()
     assert "You rated this answer 4 out of 5." in thanks.inner_text()
+    _axe_clean(page)
     rating = AnswerRating.objects.get(answer=answer)
     assert (rating.score, rating.comment) == (4, "Quick and clear, thanks")
 
@@ -75,6 +84,7 @@ def test_a_customer_rates_an_answer_from_its_link_and_changes_it(browser_page, l
     with page.expect_navigation():
         page.get_by_role("button", name="Change my rating").click()
     assert page.locator("#score-error").inner_text() == "Choose a rating from 1 to 5."
+    _axe_clean(page)
     rating.refresh_from_db()
     assert rating.score == 5
 
@@ -99,6 +109,7 @@ def test_a_hand_off_between_two_employees_lands_in_the_others_queue(
     assert ben_page.locator(f"#q-{query_id}").count() == 0
 
     ana_page.goto(f"{live_server.url}/queries/{query_id}/")
+    _axe_clean(ana_page)
     ana_page.get_by_label("Give it to").select_option(label="Ben Colleague (Customer Support)")
     ana_page.locator("#handoff").get_by_label("Note for them").fill("Billing address question, you did the last one")
     with ana_page.expect_navigation():
