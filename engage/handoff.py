@@ -36,10 +36,10 @@ MAX_CANDIDATES = 200
 def _target(to: Any, *, query: Query) -> User:
     """The colleague named by ``to`` (an id), or a 400 naming ``to``."""
     if isinstance(to, bool) or not isinstance(to, int | str) or not str(to).strip().isdigit():
-        raise ServiceError("to must be the id of the colleague to hand the query to.", field="to")
+        raise ServiceError("Choose the colleague to hand the query to.", field="to")
     target = User.objects.filter(pk=int(to), is_active=True).select_related("department").first()
     if target is None:
-        raise ServiceError("There is no active colleague with that id.", field="to")
+        raise ServiceError("That colleague is not (or no longer) on Engage; choose another.", field="to")
     if not can_see_query(target, query):
         raise ServiceError(
             f"{target.name or 'That person'} cannot see this query; choose a colleague who can.", field="to"

@@ -923,11 +923,14 @@ def insight_create(*, user: User, title: str, description: str, query_ids: list[
         or not query_ids
         or not all(isinstance(item, int) and not isinstance(item, bool) for item in query_ids)
     ):
-        raise ServiceError("query_ids must list one or more query ids.", field="query_ids")
+        raise ServiceError("Choose at least one query the insight comes from.", field="query_ids")
     wanted = set(query_ids)
     visible = set(queries_visible_to(user).filter(pk__in=wanted).values_list("pk", flat=True))
     if visible != wanted:
-        raise ServiceError(f"No such queries: {sorted(wanted - visible)}", field="query_ids")
+        missing = ", ".join(str(n) for n in sorted(wanted - visible))
+        raise ServiceError(
+            f"There is no query {missing} that you can see; choose the queries from the list.", field="query_ids"
+        )
     now = timezone.now()
     with transaction.atomic():
         insight = Insight.objects.create(

@@ -201,7 +201,7 @@ def leaderboard(*, viewer: User, board: str = EVERYONE, days: int = WINDOW_DEFAU
     if board not in (EVERYONE, EXECUTIVES):
         department = Department.objects.filter(slug=board).first()
         if department is None:
-            raise ValueError("board must be everyone, executives or a department's slug")
+            raise ValueError(f"There is no leaderboard “{board}”; choose everyone, the executives or a department.")
     counts = point_counts(window=window)
     scored_ids = {person for per_source in counts.values() for person in per_source}
     scored_ids.add(viewer.pk)

@@ -115,3 +115,25 @@ def test_a_drill_down_side_that_does_not_exist(client):
     page = client.get("/dashboard/figures/response_rate/", {"side": "sideways"})
     assert page.status_code == 400
     assert "Choose which rows to show: " in page.content.decode()
+
+
+def test_an_insight_without_queries(owner):
+    with pytest.raises(ServiceError) as refused:
+        services.insight_create(user=owner, title="Faster refunds", description="", query_ids=[])
+    assert refused.value.message == "Choose at least one query the insight comes from."
+
+
+def test_an_insight_from_a_query_one_cannot_see(owner):
+    with pytest.raises(ServiceError) as refused:
+        services.insight_create(user=owner, title="Faster refunds", description="", query_ids=[999_999])
+    assert refused.value.message == "There is no query 999999 that you can see; choose the queries from the list."
+
+
+def test_a_hand_off_without_a_colleague(api, owner, make_query, department):
+    query = make_query(department=department)
+    client = api(owner)
+    client.post(f"/api/v1/queries/{query.pk}/claim/")
+    refused = client.post(f"/api/v1/queries/{query.pk}/handoff/", {"to": ""}, format="json")
+    assert detail(refused) == "Choose the colleague to hand the query to."
+    gone = client.post(f"/api/v1/queries/{query.pk}/handoff/", {"to": 999_999}, format="json")
+    assert detail(gone) == "That colleague is not (or no longer) on Engage; choose another."
