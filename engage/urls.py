@@ -1,6 +1,6 @@
 from django.urls import path
 
-from engage import views
+from engage import presence, views
 
 app_name = "engage"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("queries/<int:pk>/", views.query_detail, name="query_detail"),
     path("queries/<int:pk>/claim/", views.query_claim, name="query_claim"),
     path("queries/<int:pk>/release/", views.query_release, name="query_release"),
+    path("queries/<int:pk>/presence/", presence.query_presence, name="query_presence"),
     path("queries/<int:pk>/draft/", views.query_draft, name="query_draft"),
     path("queries/<int:pk>/answer/", views.query_answer, name="query_answer"),
     path("queries/<int:pk>/escalate/", views.query_escalate, name="query_escalate"),

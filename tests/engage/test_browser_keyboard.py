@@ -7,6 +7,7 @@ nothing on either page, with the dialog open too."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from engage import services
 from engage.models import Answer, Query
@@ -90,7 +91,7 @@ def test_the_queue_and_the_query_page_work_from_the_keyboard(browser_page, live_
     with page.expect_navigation():
         page.keyboard.press("c")
     assert page.url.endswith(f"/queries/{ids[1]}/#answer")
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_body'")
+    expect(page.locator("#id_body")).to_be_focused()
     in_view = page.evaluate(
         """() => { const q = document.querySelector('.answer-form__question').getBoundingClientRect();
                    const b = document.getElementById('id_body').getBoundingClientRect();
