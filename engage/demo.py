@@ -48,6 +48,7 @@ from engage.models import (
     RESPONSE_TARGETS,
     Answer,
     AnswerRating,
+    AnswerRevision,
     AnswerStatus,
     Channel,
     CloseReason,
@@ -62,7 +63,9 @@ from engage.models import (
     Priority,
     Query,
     QueryDraft,
+    QueryNote,
     QueryState,
+    RevisionOutcome,
 )
 from engage.phase.definitions import PARTICIPATION_KINDS
 from engage.routing import route
@@ -1314,6 +1317,159 @@ class _Story:
         )
 
 
+FOLLOW_UPS = (
+    "Thanks, that helped, but now I get a different error when I try again.",
+    "It still has not arrived. Is there any news?",
+    "Could you send the link again? It does not open for me.",
+    "One more question: does the same apply to my second account?",
+)
+SECOND_ANSWERS = (
+    "Thanks for coming back to us. That second error means the first step went through: "
+    "sign out and in once, and it clears.",
+    "Sorry for the wait. We have checked again and it is on its way; you will get the tracking link by email today.",
+    "Of course: here it is again, and it works from a phone too.",
+    "Yes, the same applies to every account you hold with us.",
+)
+
+
+def _outcome_of(answer: AnswerPlan) -> str:
+    if answer.status == AnswerStatus.PUBLISHED:
+        return RevisionOutcome.APPROVED if answer.reviewed_by else RevisionOutcome.PUBLISHED
+    if answer.status == AnswerStatus.WITHDRAWN:
+        return RevisionOutcome.WITHDRAWN
+    return RevisionOutcome.REJECTED if answer.status == AnswerStatus.DRAFT else RevisionOutcome.PENDING
+
+
+def _conversations(story: _Story, plans: list[QueryPlan]) -> list[Activity]:
+    """Threads in the demo: follow-ups answered in a second turn, two re-opened queries
+    waiting in the queue, internal notes with mentions, and every submitted answer's
+    revision with its review decision. Deterministic, and it draws nothing from the
+    story's random numbers (the rest of the demo stays as it was)."""
+    revisions = [
+        AnswerRevision(
+            answer_id=a.pk,
+            number=1,
+            author=a.author,
+            body=a.body,
+            body_html=render_markdown(a.body),
+            message_ids=list(a.message_ids),
+            submitted_at=a.submitted_at,
+            comment=a.review_comment,
+            outcome=_outcome_of(a),
+            reviewed_by=a.reviewed_by,
+            reviewed_at=a.reviewed_at,
+        )
+        for p in plans
+        if (a := p.answer) is not None and a.pk and a.submitted_at is not None
+    ]
+    AnswerRevision.objects.bulk_create(revisions, batch_size=500)
+    answered = [
+        p
+        for p in plans
+        if p.answer is not None
+        and p.answer.status == AnswerStatus.PUBLISHED
+        and p.answered_at is not None
+        and p.department is not None
+        and p.close_reason == ""
+    ]
+    older = [p for p in answered if 3 < story.days_ago(p.answered_at or story.now) < 40][::29][:8]
+    recent = [p for p in answered if 0.2 < story.days_ago(p.answered_at or story.now) < 1.5][:2]
+    made: list[Activity] = []
+    for n, plan in enumerate(older + recent):
+        made += _follow_up(story, plan, n, reopen=plan in recent)
+    made += _notes(story, plans, recent)
+    return made
+
+
+def _follow_up(story: _Story, plan: QueryPlan, n: int, *, reopen: bool) -> list[Activity]:
+    assert plan.answer is not None
+    assert plan.answered_at is not None
+    received = min(plan.answered_at + timedelta(hours=3 + 2 * n), story.now - timedelta(minutes=20))
+    message = CustomerMessage.objects.create(
+        query_id=plan.pk, channel=plan.channel, external_id=f"{plan.external_id}-reply", text=FOLLOW_UPS[n % 4],
+        author_handle=plan.handle, author_name=plan.name, received_at=received, turn=2,
+    )  # fmt: skip
+    query = Query.objects.get(pk=plan.pk)
+    query.latest_message, query.latest_external_id, query.turn = message, message.external_id, 2
+    query.first_sla_due_at, query.reopened_at = query.sla_due_at, received
+    query.sla_due_at = received + RESPONSE_TARGETS[Priority(query.priority)]
+    query.sla_breached_at = None  # as a re-opening does: the new turn is watched afresh
+    if reopen:
+        query.state, query.claimed_by, query.claimed_at, query.claimed_until = QueryState.OPEN, None, None, None
+        query.save()
+        return []
+    author = plan.answer.author
+    published = received + timedelta(hours=1 + n % 5, minutes=7 * n)
+    body = SECOND_ANSWERS[n % 4]
+    answer = Answer.objects.create(
+        query=query, author=author, author_department_id=author.department_id, body=body,
+        body_html=render_markdown(body), status=AnswerStatus.PUBLISHED, created_at=published,
+        submitted_at=published, published_at=published, turn=2, in_reply_to=message,
+    )  # fmt: skip
+    AnswerRevision.objects.create(
+        answer=answer, number=1, author=author, body=body, body_html=answer.body_html, submitted_at=published,
+        outcome=RevisionOutcome.PUBLISHED,
+    )  # fmt: skip
+    query.save()
+    payload = {
+        "query_external_id": plan.external_id, "thread_id": plan.external_id, "in_reply_to": message.external_id,
+        "answer_id": answer.pk, "body": body, "body_html": answer.body_html, "author": {"name": author.name},
+        "published_at": published.isoformat(),
+    }  # fmt: skip
+    Delivery.objects.create(
+        kind=DeliveryKind.ANSWER, channel=plan.channel, query=query, answer=answer, payload=payload,
+        status=DeliveryStatus.DELIVERED, attempts=1, next_attempt_at=published, target="local",
+        created_at=published, delivered_at=published + timedelta(seconds=1),
+    )  # fmt: skip
+    return [
+        participation.activity(
+            kind=ActivityKind.ANSWER_PUBLISHED, occurred_at=published, object_type="engage.answer",
+            object_id=answer.pk, key=f"answer_published:{answer.pk}", actor=author,
+            department_id=author.department_id,
+            data={"query_id": plan.pk, "query_department_id": query.department_id, "messages": []},
+        )
+    ]  # fmt: skip
+
+
+def _notes(story: _Story, plans: list[QueryPlan], reopened: list[QueryPlan]) -> list[Activity]:
+    """Colleagues' notes: Remy points Sam at the comment on his returned answer; on each
+    re-opened query its first answerer asks a colleague of the same department to take it."""
+    from accounts.notifications import notify
+
+    def note(plan: QueryPlan, author: User, body: str, mentions: list[User], at: datetime) -> None:
+        made = QueryNote.objects.create(
+            query_id=plan.pk, author=author, body=body, body_html=render_markdown(body), created_at=at
+        )
+        made.mentions.set(mentions)
+        notify(
+            user_ids=[m.pk for m in mentions],
+            kind="engage.note_mention",
+            title=f"{author.name} mentioned you in a note",
+            body=body[:280],
+            url=f"/queries/{plan.pk}/#note-{made.pk}",
+            dedupe_key=f"note-mention:{made.pk}",
+        )
+
+    returned = next((p for p in plans if p.answer is not None and p.answer.status == AnswerStatus.DRAFT), None)
+    if returned is not None and story.sam is not None and story.remy is not None and returned.answer is not None:
+        at = (returned.answer.reviewed_at or story.now) + timedelta(minutes=2)
+        handle = story.sam.email.split("@")[0]
+        note(returned, story.remy, f"@{handle} see my comment above: the account email goes in a direct message, "
+             "never in the public thread.", [story.sam], at)  # fmt: skip
+    for plan in reopened:
+        assert plan.answer is not None
+        author = plan.answer.author
+        colleague = next(
+            (p for p in story.people if p.department_id == author.department_id and p.pk != author.pk), None
+        )
+        if colleague is None:
+            continue
+        handle = colleague.email.split("@")[0]
+        note(plan, author, f"The customer wrote again. @{handle}, you know this one best: could you take it?",
+             [colleague], story.now - timedelta(minutes=10))  # fmt: skip
+    return []
+
+
 def _channels(now: datetime) -> list[Channel]:
     made = []
     for spec in CHANNELS:
@@ -1348,6 +1504,7 @@ def seed_engage(*, rng: random.Random) -> str | None:
         story.breaches(plans)
         activities = story.write(plans)
         insights, insight_events = story.insights(plans)
+        activities += _conversations(story, plans)
         participation.record_many([*activities, *insight_events])
         story.notices(plans)
     answered = sum(1 for p in plans if p.state == QueryState.ANSWERED)

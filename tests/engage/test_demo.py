@@ -8,7 +8,7 @@ import random
 from datetime import timedelta
 
 import pytest
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 
 from accounts.demo import seed_people
@@ -19,8 +19,10 @@ from engage.demo import HISTORY_DAYS, seed_engage
 from engage.models import (
     Answer,
     AnswerRating,
+    AnswerRevision,
     AnswerStatus,
     Channel,
+    CustomerMessage,
     Delivery,
     DeliveryStatus,
     Insight,
@@ -30,6 +32,7 @@ from engage.models import (
     PhaseSnapshot,
     Query,
     QueryDraft,
+    QueryNote,
     QueryState,
 )
 from training.demo import seed_training
@@ -122,6 +125,22 @@ def test_the_demo_tells_the_phase_story_and_loads_once():
     assert returned.review_comment
     assert QueryDraft.objects.filter(author=sam).exists()
     assert Query.objects.filter(state=QueryState.PENDING_REVIEW).count() >= 2
+
+    # Conversations: every query's first message, follow-ups answered in a second turn, two
+    # re-opened queries waiting, notes with mentions, and the returned answer's revision.
+    assert CustomerMessage.objects.filter(external_id=F("query__external_id")).count() == Query.objects.count()
+    follow_ups = CustomerMessage.objects.filter(turn=2)
+    assert follow_ups.count() >= 6
+    second = published.filter(turn=2)
+    assert second.count() == follow_ups.count() - 2
+    assert set(second.values_list("in_reply_to__turn", flat=True)) == {2}
+    reopened = Query.objects.filter(state=QueryState.OPEN, turn=2)
+    assert reopened.count() == 2
+    assert not reopened.filter(first_sla_due_at__isnull=True).exists()
+    assert QueryNote.objects.filter(mentions=sam, author__email="reviewer@demo.engage").exists()
+    assert QueryNote.objects.filter(query__in=reopened).count() == 2
+    rejected = AnswerRevision.objects.get(answer=returned)
+    assert (rejected.outcome, rejected.comment) == ("rejected", returned.review_comment)
 
     # Insights moved by product, some adopted in the last 90 days.
     statuses = set(Insight.objects.values_list("status", flat=True))

@@ -393,3 +393,23 @@ def test_the_dashboard_reports_follow_up_answers_beside_the_metrics_and_the_metr
     started = CustomerMessage.objects.get(external_id="reply-12").received_at
     assert report["median_seconds"] == pytest.approx((second.published_at - started).total_seconds())
     assert follow_up_report(as_of=today, window_days=30, department=department)["answered"] == 1
+
+
+def test_the_page_takes_a_note_and_refuses_a_mention_of_someone_who_cannot_see_it(
+    owner, outsider, make_query, department
+):  # type: ignore[no-untyped-def]
+    query = make_query(department=department)
+    client = Client()
+    client.force_login(owner)
+    bad = f"@{outsider.email.split('@')[0]} please look"
+    refused = client.post(f"/queries/{query.pk}/notes/", {"body": bad}, follow=True)
+    page = refused.content.decode()
+    assert "cannot see this query" in page
+    assert "please look</textarea>" in page  # the text is kept for another try
+    assert QueryNote.objects.count() == 0
+    made = client.post(f"/queries/{query.pk}/notes/", {"body": "Checked the **order**."}, follow=True)
+    note = QueryNote.objects.get()
+    assert f'id="note-{note.pk}"' in made.content.decode()
+    assert "<strong>order</strong>" in made.content.decode()
+    client.force_login(outsider)
+    assert client.post(f"/queries/{query.pk}/notes/", {"body": "hi"}).status_code == 404
