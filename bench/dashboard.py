@@ -10,7 +10,9 @@ settings, one step per process; each prints one line of JSON.
   run during the measurements that follow);
 - ``backfill --days D``: the daily snapshots of today and the D days before it;
 - ``executive``: an executive with a bearer token, for the load generator;
-- ``profile --token T``: the SQL statements of one request of each dashboard path.
+- ``profile --token T --cookie C``: the SQL statements of one request of each dashboard path;
+- ``pages --tokens T1,T2``: sessions (``Cookie`` headers) of those people, and open queries of
+  their department, for the query page.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ HISTORY_DAYS = 180
 PATHS = (
     ("phase", "executive dashboard: `GET /api/v1/phase/`", "/api/v1/phase/"),
     ("history", "executive dashboard: `GET /api/v1/phase/history/`", "/api/v1/phase/history/"),
+    ("page", "executive dashboard page (HTML): `GET /dashboard/`", "/dashboard/"),
 )
+PAGES = frozenset({"page"})  # signed in with a session cookie, not a bearer token; no target of QUALITY.md
 
 
 def grow(*, to: int) -> dict[str, Any]:
@@ -89,10 +93,44 @@ def executive() -> dict[str, Any]:
         user.set_unusable_password()
         user.save(update_fields=["password"])
         user.roles.add(Role.objects.get(slug=RoleName.EXECUTIVE))
-    return {"token": services.token_create(user=user).token}
+    return {"token": services.token_create(user=user).token, "cookie": session_cookie(user)}
 
 
-def profile(*, token: str) -> dict[str, Any]:
+def session_cookie(user: Any) -> str:
+    """A signed-in browser's ``Cookie`` header for ``user``: a session as ``login`` stores it."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
+        raise SystemExit(f"bench: sessions are made in the database, not by {settings.SESSION_ENGINE}")
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
+
+
+def pages(*, tokens: list[str]) -> dict[str, Any]:
+    """For the query page: a session for each person holding one of ``tokens`` (the queue's
+    readers), and open queries of their department that they may see."""
+    from accounts.authentication import token_lookup
+    from accounts.models import User
+    from engage.models import Query
+
+    found = [token_lookup(token) for token in tokens]
+    people = list(User.objects.filter(pk__in=[token.user_id for token in found if token is not None]).order_by("pk"))
+    department = people[0].department_id
+    ids = list(
+        Query.objects.filter(department_id=department, state="open")
+        .order_by("sla_due_at")
+        .values_list("pk", flat=True)[:200]
+    )
+    return {"cookies": [session_cookie(person) for person in people], "query_ids": ids}
+
+
+def profile(*, token: str, cookie: str) -> dict[str, Any]:
     """The SQL of one request of each dashboard path (as ``bench.profile`` counts the others')."""
     from django.db import connection
     from django.test import Client
@@ -103,8 +141,9 @@ def profile(*, token: str) -> dict[str, Any]:
     client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}")
     result: dict[str, Any] = {}
     for name, label, path in PATHS:
+        extra = {"HTTP_COOKIE": cookie} if name in PAGES else {}
         with CaptureQueriesContext(connection) as captured:
-            response = client.get(path)
+            response = client.get(path, **extra)
         statements = [_summary(q["sql"]) for q in captured.captured_queries]
         result[name] = {"label": label, "status": response.status_code, "statements": len(statements),
                         "summary": statements, "bytes": len(response.content)}  # fmt: skip
@@ -118,7 +157,10 @@ def main() -> None:
     steps.add_parser("fold")
     steps.add_parser("backfill").add_argument("--days", type=int, default=HISTORY_DAYS)
     steps.add_parser("executive")
-    steps.add_parser("profile").add_argument("--token", required=True)
+    profiling = steps.add_parser("profile")
+    profiling.add_argument("--token", required=True)
+    profiling.add_argument("--cookie", required=True)
+    steps.add_parser("pages").add_argument("--tokens", required=True, help="comma-separated")
     args = parser.parse_args()
     django.setup()
     if args.step == "grow":
@@ -128,7 +170,9 @@ def main() -> None:
     elif args.step == "backfill":
         result = backfill(days=args.days)
     elif args.step == "profile":
-        result = profile(token=args.token)
+        result = profile(token=args.token, cookie=args.cookie)
+    elif args.step == "pages":
+        result = pages(tokens=args.tokens.split(","))
     else:
         result = executive()
     print(json.dumps(result))

@@ -254,7 +254,8 @@ def phase_engine(
     """At each size of the log: grow it, fold it (timed), backfill the snapshots, measure the API."""
     from bench import dashboard
 
-    token = json.loads(run([PYTHON, "-m", "bench.dashboard", "executive"], env, timeout=120))["token"]
+    executive = json.loads(run([PYTHON, "-m", "bench.dashboard", "executive"], env, timeout=120))
+    token, cookie = executive["token"], executive["cookie"]
     done: list[dict[str, Any]] = []
     for events in steps:
         deadline.check(f"the phase engine at {events:,} events")
@@ -269,10 +270,13 @@ def phase_engine(
         log(f"snapshots: {backfilled['days']} days backfilled in {backfilled['seconds']} s")
         measured = {}
         for name, label, path in dashboard.PATHS:
-            measured[name] = measure(f"{name}-{events}", label, [request_line("GET", path, bearer(token))], **common)
+            auth = {"Cookie": cookie} if name in dashboard.PAGES else bearer(token)
+            measured[name] = measure(f"{name}-{events}", label, [request_line("GET", path, auth)], **common)
         done.append({"events": grown["events"], "grown": grown, "folded": folded, "backfilled": backfilled,
                      "measured": measured})  # fmt: skip
-    sql = json.loads(run([PYTHON, "-m", "bench.dashboard", "profile", "--token", token], env, timeout=120))
+    sql = json.loads(
+        run([PYTHON, "-m", "bench.dashboard", "profile", "--token", token, "--cookie", cookie], env, timeout=120)
+    )
     return {"steps": done, "sql": sql}
 
 

@@ -79,6 +79,12 @@ def profile(fixture: dict[str, Any], paths: set[str] | None = None) -> dict[str,
                 HTTP_AUTHORIZATION=f"Bearer {token}",
             ),
         ),
+        "page": (
+            "query page (HTML, signed in)",
+            lambda: client.get(
+                f"/queries/{fixture['page']['query_ids'][0]}/", HTTP_COOKIE=fixture["page"]["cookies"][0]
+            ),
+        ),
         "webhook": (
             "inbound webhook (signed)",
             lambda: client.post(
@@ -91,7 +97,7 @@ def profile(fixture: dict[str, Any], paths: set[str] | None = None) -> dict[str,
     }
     result: dict[str, Any] = {}
     for name, (label, call) in requests.items():
-        if paths is not None and name not in paths:
+        if (paths is not None and name not in paths) or (name == "page" and "page" not in fixture):
             continue
         with CaptureQueriesContext(connection) as captured:
             response = call()

@@ -83,10 +83,12 @@ def seed_people(*, people: int, departments: int = 10) -> list[tuple[int, int]]:
         password = make_password("rollbench-not-used")  # hashed once for everyone
         cast = [(first + n, made[n % len(made)]) for n in range(people)]
         raw = connection.cursor().cursor  # psycopg's own cursor, for COPY
-        columns = "id, password, email, name, department_id, is_active, date_joined, notification_prefs"
+        columns = "id, password, email, name, department_id, is_active, date_joined, notification_prefs, external_id"
         with raw.copy(f"COPY accounts_user ({columns}) FROM STDIN") as copy:
             for pk, department in cast:
-                copy.write_row((pk, password, f"rb{pk}@rollbench.engage", f"Person {pk}", department, True, now, "{}"))
+                copy.write_row(
+                    (pk, password, f"rb{pk}@rollbench.engage", f"Person {pk}", department, True, now, "{}", "")
+                )
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT setval(pg_get_serial_sequence('accounts_user', 'id'), (SELECT max(id) FROM accounts_user))"

@@ -9,14 +9,15 @@
    ``ENGAGE_BENCH=1``, which mounts the Q1 view (``bench.urls``).
 3. Drives it from another process with wrk, on 127.0.0.1 only (``bench.load``): the ceiling B
    (``/healthz``), a reference (Q1 behind the API's authentication), the API paths — claim,
-   the department queue (50 a page), publishing an answer, the signed inbound webhook.
-   Each is measured in rounds
+   the department queue (50 a page), publishing an answer, the signed inbound webhook; and,
+   for reference, the query page (HTML, signed in). Each is measured in rounds
    interleaved with rounds of Q1, and compared with those.
 4. Counts double claims: 32 people claim the same query at the same instant, for 100
    queries; every query must have exactly one winner, in the responses and in the database.
 5. The phase engine (``bench.dashboard``): grows the participation log to 1M events with
    ``COPY``, times the rollup job folding them on one worker, backfills 180 days of daily
-   snapshots, and measures the executive dashboard API interleaved with Q1; then the same at 10M.
+   snapshots, and measures the executive dashboard API (and, for reference, its HTML page)
+   interleaved with Q1; then the same at 10M.
 6. Counts the SQL statements of one request of each path (``bench.profile``).
 7. Writes ``bench/RESULTS.md`` (``bench.report``); stops the server and drops the database.
 
@@ -25,7 +26,7 @@ default 5), ``--rounds`` (default 3), ``--keep`` (keep the database), ``--port``
 ``--skip-10m`` (the phase engine at 1M only), ``--skip-phase`` (no phase engine; its section
 of the previous RESULTS.md is carried over and marked so), ``--only claim,queue`` (just those
 paths, no phase engine, results printed and written to ``--results`` only if given: a change
-measured in a minute). ``--only api`` means every API path.
+measured in a minute). ``--only api`` means every API path; ``--only page`` the query page.
 """
 
 from __future__ import annotations
@@ -91,6 +92,12 @@ def _answer(fixture: dict[str, Any], rounds: int) -> list[str]:
     ]
 
 
+def _page(fixture: dict[str, Any], rounds: int) -> list[str]:
+    """The query page (HTML) as the queue's readers see it, signed in (a session cookie)."""
+    cookies, ids = fixture["page"]["cookies"], fixture["page"]["query_ids"]
+    return [request_line("GET", f"/queries/{qid}/", {"Cookie": cookies[n % len(cookies)]}) for n, qid in enumerate(ids)]
+
+
 def _webhook(fixture: dict[str, Any], rounds: int) -> list[str]:
     return load.webhook_lines(fixture, count=15_000 * (rounds + 1), prefix="delivery")
 
@@ -102,9 +109,11 @@ PATHS: dict[str, Path_] = {
     "queue": Path_("department queue, 50 a page", _queue, Target(ratio=0.5)),
     "answer": Path_("publish an answer", _answer, Target(ratio=0.5, p99_ratio=2), consumes=True),
     "webhook": Path_("inbound webhook (signed)", _webhook, Target(ratio=0.6), consumes=True),
+    # Not an API path and no target of QUALITY.md: a reference beside Q1 (issue 11's "pages").
+    "page": Path_("query page (HTML, signed in): `GET /queries/<id>/`", _page),
 }
 API = ("b", "floor", "claim", "queue", "answer", "webhook")
-ORDER = ("b", "floor", "queue", "claim", "answer", "webhook")  # measured in this order
+ORDER = ("b", "floor", "queue", "page", "claim", "answer", "webhook")  # measured in this order
 
 
 def chosen_paths(only: str | None) -> list[str]:
@@ -153,6 +162,12 @@ def main() -> None:
     infra.run([PYTHON, "-m", "bench.seed", "--out", str(work)], env, timeout=400)
     fixture = json.loads((work / "fixture.json").read_text())
     log(f"seeded in {fixture['seconds']} s")
+    if "page" in names:
+        pages = infra.run(
+            [PYTHON, "-m", "bench.dashboard", "pages", "--tokens", ",".join(fixture["readers"])], env, timeout=120
+        )
+        fixture["page"] = json.loads(pages)
+        (work / "fixture.json").write_text(json.dumps(fixture))
 
     workers = 2 * (os.cpu_count() or 1) + 1
     server = infra.start_server(env, args.port, workers)

@@ -182,6 +182,14 @@ def seed(out: Path) -> dict[str, Any]:
              "latest_external_id"],
             rows,
         )  # fmt: skip
+        # Each query's thread starts with its own text (as the conversations migration made them).
+        _copy(
+            raw,
+            "engage_customermessage",
+            ["query_id", "channel_id", "external_id", "text", "author_handle", "author_name", "url",
+             "sender_created_at", "received_at", "turn"],
+            ((r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[11], 1) for r in rows),
+        )  # fmt: skip
         with connection.cursor() as cursor:
             for table in ("accounts_user", "engage_query"):
                 cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608 (fixed names)
