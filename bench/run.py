@@ -158,6 +158,8 @@ def main() -> None:
     infra.recreate_database(db_url)
     infra.flush_redis(redis_url)
     infra.run([PYTHON, "manage.py", "migrate", "--noinput"], env, timeout=300)
+    # The pages name their static files through the manifest, as in production.
+    infra.run([PYTHON, "manage.py", "collectstatic", "--noinput"], env, timeout=300)
     log("migrated; seeding")
     infra.run([PYTHON, "-m", "bench.seed", "--out", str(work)], env, timeout=400)
     fixture = json.loads((work / "fixture.json").read_text())
