@@ -18,7 +18,7 @@ class EngageConfig(AppConfig):
         register_kind("engage.answer_reviewed", "Reviews of your answers")
         register_kind("engage.sla_breach", "Queries that missed their response target")
         register_kind("engage.insight", "Insights you submitted, answered or own")
-        register_kind("engage.query_followed_up", "Customers' follow-ups on your queries", email_default=False)
+        register_kind("engage.query_followed_up", "Follow-ups from customers on your queries", email_default=False)
         register_kind("engage.note_mention", "Notes that mention you")
         register_kind("engage.delivery_dead", "Answers that could not be delivered to their channel")
         receivers.connect()
