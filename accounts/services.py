@@ -997,9 +997,14 @@ def scim_user_create(
     if User.objects.filter(email__iexact=email).exists():
         raise Conflict(f"A person with userName {email!r} already exists.", field="userName")
     with transaction.atomic():
-        user = user_create(
-            email=email, name=name, password=None, department=department, roles=roles or [RoleName.EMPLOYEE]
-        )
+        try:
+            user = user_create(
+                email=email, name=name, password=None, department=department, roles=roles or [RoleName.EMPLOYEE]
+            )
+        except ServiceError as exc:
+            if exc.extra.get("field") == "email":  # made by a request at the same moment
+                raise Conflict(f"A person with userName {email!r} already exists.", field="userName") from None
+            raise
         if external_id:
             User.objects.filter(pk=user.pk).update(external_id=external_id)
             user.external_id = external_id
@@ -1045,7 +1050,11 @@ def scim_user_update(
                 if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
                     raise Conflict(f"A person with userName {email!r} already exists.", field="userName")
                 changes["email"] = [user.email, email]
-                User.objects.filter(pk=user.pk).update(email=email)
+                try:
+                    with transaction.atomic():
+                        User.objects.filter(pk=user.pk).update(email=email)
+                except IntegrityError:  # taken by a request at the same moment
+                    raise Conflict(f"A person with userName {email!r} already exists.", field="userName") from None
         if name is not None:
             name = _scim_name(name, email=email or user.email)
             if name != user.name:
@@ -1106,7 +1115,12 @@ def scim_department_create(*, name: str, token: ScimToken) -> Department:
     if Department.objects.filter(name__iexact=name).exists() or Department.objects.filter(slug=slug).exists():
         raise Conflict(f"A department called {name!r} already exists.", field="displayName")
     with transaction.atomic():
-        department = department_create(slug=slug, name=name, kind=DepartmentKind.OTHER, customer_facing=False)
+        try:
+            department = department_create(slug=slug, name=name, kind=DepartmentKind.OTHER, customer_facing=False)
+        except ServiceError as exc:
+            if exc.extra.get("field") == "slug":  # made by a request at the same moment
+                raise Conflict(f"A department called {name!r} already exists.", field="displayName") from None
+            raise
         account_event_record(
             source=SCIM_SOURCE,
             action="department.created",

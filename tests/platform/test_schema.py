@@ -102,3 +102,10 @@ def test_simultaneous_first_requests_for_the_schema_all_answer(tmp_path, attempt
 def test_a_toolkit_file_is_documented_as_any_content_type(schema):
     operation = schema["paths"]["/api/v1/toolkits/{id}/items/{item_id}/file/"]["get"]
     assert list(operation["responses"]["200"]["content"]) == ["*/*"]
+
+
+def test_the_schema_says_where_scims_contract_lives(schema):
+    """SCIM's endpoints follow RFC 7643/7644, not this document, and it says so."""
+    assert "/scim/v2/ServiceProviderConfig" in schema["info"]["description"]
+    assert "RFC 7643/7644" in schema["info"]["description"]
+    assert not [path for path in schema["paths"] if path.startswith("/scim/")]

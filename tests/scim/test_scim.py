@@ -4,9 +4,11 @@ adapted where Engage's rules differ (userName is an email), and the token's rule
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+import requests
 from django.test import Client
 
 from accounts import services
@@ -462,3 +464,24 @@ def test_discovery_documents(scim: Scim) -> None:
 def test_unknown_paths_and_methods_answer_in_scims_shape(scim: Scim) -> None:
     _error(scim.get("Widgets"), 404)
     _error(scim.call("PATCH", "Users", {"schemas": [PATCH], "Operations": []}), 405)
+
+
+def test_the_same_person_pushed_twice_at_once_is_made_once(scim: Scim) -> None:
+    """Providers retry; two creations of one userName racing on real connections: one 201,
+    the other SCIM's 409, never a 500 or a second person."""
+
+    def push(_i: int) -> int:
+        with requests.Session() as http:
+            http.trust_env = False
+            response = http.post(
+                scim.url("Users"),
+                json=_barbara(),
+                headers={"Authorization": f"Bearer {scim.token}", "Content-Type": SCIM_TYPE},
+                timeout=30,
+            )
+            return response.status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = sorted(pool.map(push, range(6)))
+    assert statuses == [201, 409, 409, 409, 409, 409]
+    assert User.objects.filter(email__iexact="bjensen@example.com").count() == 1
