@@ -21,4 +21,19 @@
       flag.value = "0";
     }
   }, 1000);
+  // A heartbeat refused because the session has ended (401) or the query is no longer the
+  // person's to see (404) is not an error of the page: the heartbeat stops (htmx stops polling
+  // an element that has left the page) and the answer box keeps its own session-ended notice.
+  var form = document.getElementById("presence-form");
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    if (event.detail.elt !== form && !form.contains(event.detail.elt)) {
+      return;
+    }
+    if (status === 401 || status === 403 || status === 404) {
+      event.detail.shouldSwap = false;
+      event.detail.isError = false;
+      form.remove();
+    }
+  });
 })();
