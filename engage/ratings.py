@@ -18,7 +18,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -33,7 +32,6 @@ from engage.selectors import answer_get_for_user
 SALT = "engage.rating"
 MAX_COMMENT_LENGTH = 2000
 SCORES = (1, 2, 3, 4, 5)
-SATISFIED = (4, 5)  # the share the dashboard reports: ratings of 4 or 5
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -142,30 +140,6 @@ def rating_of_answer(*, user: User, answer_id: int) -> tuple[Answer, AnswerRatin
 
 def ratings_of_answers(answer_ids: list[int]) -> dict[int, AnswerRating]:
     return {r.answer_id: r for r in AnswerRating.objects.filter(answer_id__in=answer_ids)}
-
-
-def ratings_by(*, user: User) -> QuerySet[AnswerRating]:
-    return AnswerRating.objects.filter(answer__author=user)
-
-
-@dataclass(frozen=True)
-class Satisfaction:
-    rated: int
-    satisfied: int
-    average: float | None
-
-    @property
-    def share(self) -> float | None:
-        return self.satisfied / self.rated if self.rated else None
-
-
-def satisfaction(ratings: QuerySet[AnswerRating]) -> Satisfaction:
-    from django.db.models import Avg, Count, Q
-
-    row = ratings.aggregate(
-        rated=Count("pk"), satisfied=Count("pk", filter=Q(score__in=SATISFIED)), average=Avg("score")
-    )
-    return Satisfaction(rated=row["rated"], satisfied=row["satisfied"], average=row["average"])
 
 
 def rating_as_dict(answer: Answer, rating: AnswerRating | None) -> dict[str, Any]:
