@@ -1,5 +1,6 @@
 /* Presence on the query page: marks the heartbeat (engage/_presence.html, sent by htmx every
-   3 s) as "typing" while the person typed in the answer box in the last 5 seconds.
+   3 s, and at once when typing starts) as "typing" while the person typed in the answer box in
+   the last 5 seconds.
    No inline script (CSP). */
 (function () {
   "use strict";
@@ -13,7 +14,11 @@
   document.addEventListener("input", function (event) {
     if (event.target && event.target.id === "id_body" && event.isTrusted) {
       lastTyped = Date.now();
-      flag.value = "1";
+      if (flag.value !== "1") {
+        flag.value = "1";
+        // Say so now rather than at the next beat, so colleagues see it within one of theirs.
+        flag.form.dispatchEvent(new CustomEvent("typing-started"));
+      }
     }
   });
   window.setInterval(function () {
