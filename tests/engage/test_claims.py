@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from config.errors import Conflict
 from engage import services
 from engage.models import ParticipationEvent, Query
 from engage.selectors import query_list
+from tests.concurrency import run_together
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -126,28 +125,6 @@ def test_claim_events_are_recorded_once_per_claim(owner, colleague, make_query, 
     assert set(events.values_list("department_id", flat=True)) == {department.pk}
 
 
-def _run_concurrently(count: int, work) -> list:  # type: ignore[no-untyped-def]
-    barrier = threading.Barrier(count)
-    results: list = []
-    lock = threading.Lock()
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            outcome = work(index)
-            with lock:
-                results.append(outcome)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_thirty_two_simultaneous_claims_have_exactly_one_winner(api, department, make_query):
@@ -159,7 +136,7 @@ def test_thirty_two_simultaneous_claims_have_exactly_one_winner(api, department,
         response = clients[index].post(claim_url(query))
         return response.status_code, people[index].pk
 
-    results = _run_concurrently(32, claim)
+    results = run_together(32, claim)
     codes = sorted(code for code, _ in results)
     assert len(results) == 32
     assert codes.count(200) == 1, codes
@@ -184,6 +161,6 @@ def test_one_person_claiming_many_at_once_never_exceeds_the_cap(department, make
             return False
         return True
 
-    results = _run_concurrently(12, claim)
+    results = run_together(12, claim)
     assert results.count(True) == 3
     assert Query.objects.filter(claimed_by=person, claimed_until__gt=timezone.now()).count() == 3

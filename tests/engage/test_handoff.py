@@ -3,11 +3,9 @@ within the colleague's cap, with a notification; drafts stay with their authors.
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -16,6 +14,7 @@ from config.errors import Conflict
 from engage import handoff, services
 from engage.models import QueryDraft, QueryHandoff, QueryState
 from engage.selectors import draft_offered_to, query_list
+from tests.concurrency import run_together
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -201,28 +200,6 @@ def test_the_hand_off_is_in_the_schema(api, admin_user):
     assert {"200", "400", "403", "404", "409"} <= set(operation["responses"])
 
 
-def _run_concurrently(count: int, work) -> list:  # type: ignore[no-untyped-def]
-    barrier = threading.Barrier(count)
-    results: list = []
-    lock = threading.Lock()
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            outcome = work(index)
-            with lock:
-                results.append(outcome)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_hand_offs_one_wins_the_other_is_a_clear_409(api, department, make_query, reviewer):
@@ -239,7 +216,7 @@ def test_two_simultaneous_hand_offs_one_wins_the_other_is_a_clear_409(api, depar
         return response.status_code, response.json(), target.pk
 
     for _ in range(5):
-        results = _run_concurrently(2, hand)
+        results = run_together(2, hand)
         codes = sorted(code for code, _, _ in results)
         assert codes == [200, 409], results
         winner = next(target for code, _, target in results if code == 200)
@@ -271,7 +248,7 @@ def test_two_reviewers_hand_the_same_query_at_once_exactly_one_wins(department, 
             return exc.message
         return "won"
 
-    results = _run_concurrently(8, hand)
+    results = run_together(8, hand)
     assert results.count("won") == 1, results
     assert all("meanwhile" in outcome for outcome in results if outcome != "won"), results
     query.refresh_from_db()
@@ -296,6 +273,6 @@ def test_simultaneous_hand_offs_to_one_colleague_respect_their_cap(department, m
             return exc.extra.get("limit")
         return "won"
 
-    results = _run_concurrently(6, hand)
+    results = run_together(6, hand)
     assert sorted(map(str, results)) == ["3", "3", "3", "3", "won", "won"], results
     assert query_list(user=colleague, status="claimed", mine=True).count() == 3

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from django.utils import timezone
 from accounts.models import Notification
 from engage import services
 from engage.models import Answer, AnswerRevision, CustomerMessage, Delivery, Query, QueryNote
+from tests.concurrency import run_together
 from tests.engage.conftest import payload, signed_post
 
 pytestmark = pytest.mark.django_db
@@ -151,28 +151,6 @@ def test_a_follow_up_on_a_closed_query_is_kept_and_the_query_stays_closed(post_w
 # --- Concurrency, on PostgreSQL with real connections -------------------------------------------------
 
 
-def _together(count, work):  # type: ignore[no-untyped-def]
-    barrier = threading.Barrier(count)
-    results: list = []
-    lock = threading.Lock()
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            outcome = work(index)
-            with lock:
-                results.append(outcome)
-        finally:
-            connection.close()
-
-    workers = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-    return results
-
-
 def _signed(channel, body):  # type: ignore[no-untyped-def]
     return signed_post(Client(), channel.url, channel.secret, json.dumps(body).encode())
 
@@ -183,7 +161,7 @@ def test_twenty_simultaneous_duplicate_follow_ups_store_one_message(channel):
     root = _signed(channel, payload("root-8")).json()["id"]
     Query.objects.filter(pk=root).update(state="answered", answered_at=timezone.now())
     duplicate = payload("reply-8", text="Any news?", thread_id="root-8")
-    results = _together(20, lambda _i: _signed(channel, duplicate))
+    results = run_together(20, lambda _i: _signed(channel, duplicate))
     assert len(results) == 20
     assert sorted(r.status_code for r in results) == [200] * 19 + [201]
     assert {r.json()["id"] for r in results} == {root}
@@ -209,7 +187,7 @@ def test_a_follow_up_arriving_while_the_answer_is_published_is_never_lost(channe
                 return client.post(f"/api/v1/queries/{root}/answers/", {"body": "Done."}, format="json")
             return _signed(channel, payload(f"reply-9-{n}", text="One more thing", thread_id=f"root-9-{n}"))
 
-        answered, followed = sorted(_together(2, work), key=lambda r: "message_id" in r.json())
+        answered, followed = sorted(run_together(2, work), key=lambda r: "message_id" in r.json())
         assert answered.status_code == 201, answered.content
         assert followed.status_code == 201, followed.content
         query = Query.objects.get(pk=root)
