@@ -13,7 +13,13 @@ from typing import Any, cast
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -730,7 +736,16 @@ class ToolkitReorderApi(APIView):
 
 
 class ToolkitSubmitApi(APIView):
-    @extend_schema(operation_id="toolkits_submit", request=None, responses=ToolkitDetailOutput)
+    @extend_schema(
+        operation_id="toolkits_submit",
+        request=None,
+        responses={
+            200: ToolkitDetailOutput,
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT, description="A toolkit with no items: `field` is `items` (add one first)."
+            ),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         services.toolkit_submit(user=_me(request), toolkit_id=pk)
         return _toolkit_detail(request, pk)

@@ -325,3 +325,14 @@ def test_toolkit_pages(author, reviewer, employee, course):
     opened = reader.get(f"/toolkits/{toolkit.pk}/items/{first.pk}/open/")
     assert opened.status_code == 302
     assert opened["Location"] == f"/messages/{message.pk}/"
+
+
+def test_submitting_an_empty_toolkit_is_a_documented_400_naming_items(api, author):  # type: ignore[no-untyped-def]
+    client = api(author)
+    toolkit = client.post("/api/v1/toolkits/", {"title": "Empty kit"}, format="json").json()
+    response = client.post(f"/api/v1/toolkits/{toolkit['id']}/submit/")
+    assert response.status_code == 400
+    assert response.json()["field"] == "items"
+    assert Toolkit.objects.get(pk=toolkit["id"]).status == Status.DRAFT  # nothing half-written
+    schema = client.get("/api/v1/schema/?format=json").json()
+    assert "400" in schema["paths"]["/api/v1/toolkits/{id}/submit/"]["post"]["responses"]
