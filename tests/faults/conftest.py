@@ -28,6 +28,25 @@ from tests.platform.procs import Worker, clean_env, database_url, wait_for
 
 QUEUES = ("celery",)
 
+# The start of a web process's script for the broker fault tests: Django on the test
+# database (its broker the test's own Redis), a channel, and webhook(n), which posts a
+# signed webhook and answers [status, seconds]. Each test appends its own steps.
+WEB_PREAMBLE = """
+import django, json, sys, time
+django.setup()
+from django.test import Client
+from engage import services, signing
+channel, secret = services.channel_create(slug="forum", name="Forum", kind="forum")
+client = Client()
+def webhook(n):
+    body = json.dumps({"external_id": f"ext-{n}", "text": "refund please", "author": {"handle": "@c"}}).encode()
+    stamp = str(int(time.time()))
+    started = time.monotonic()
+    response = client.post(f"/api/v1/channels/{channel.slug}/webhook/", data=body, content_type="application/json",
+        headers={"X-Engage-Timestamp": stamp, "X-Engage-Signature": "v1=" + signing.signature(secret, stamp, body)})
+    return [response.status_code, round(time.monotonic() - started, 3)]
+"""
+
 
 def purge_queues(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url)

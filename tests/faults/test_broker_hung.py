@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from config.models import OutboxJob
-from tests.faults.conftest import OwnRedis
+from tests.faults.conftest import WEB_PREAMBLE, OwnRedis
 from tests.platform.procs import BASE_DIR
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
@@ -18,20 +18,9 @@ pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 # A web process on the test database whose broker is the test's own Redis. It answers a
 # signed webhook (which queues the routing job) once while Redis works, then waits; the
 # test hangs Redis and the process answers more webhooks, timing each.
-WEB = """
-import django, json, sys, time
-django.setup()
-from django.test import Client
-from engage import services, signing
-channel, secret = services.channel_create(slug="forum", name="Forum", kind="forum")
-client = Client()
-def webhook(n):
-    body = json.dumps({"external_id": f"ext-{n}", "text": "refund please", "author": {"handle": "@c"}}).encode()
-    stamp = str(int(time.time()))
-    started = time.monotonic()
-    response = client.post(f"/api/v1/channels/{channel.slug}/webhook/", data=body, content_type="application/json",
-        headers={"X-Engage-Timestamp": stamp, "X-Engage-Signature": "v1=" + signing.signature(secret, stamp, body)})
-    return [response.status_code, round(time.monotonic() - started, 3)]
+WEB = (
+    WEB_PREAMBLE
+    + """
 print(json.dumps({"warm": webhook(0)}), flush=True)
 sys.stdin.readline()  # the broker hangs now
 print(json.dumps({"hung": [webhook(n) for n in range(1, 13)]}), flush=True)
@@ -39,6 +28,7 @@ sys.stdin.readline()  # the broker is back
 time.sleep(float(sys.argv[1]))  # the breaker lets the next publish try again
 print(json.dumps({"back": webhook(13)}), flush=True)
 """
+)
 
 
 def test_a_hung_broker_costs_a_webhook_almost_nothing_and_the_outbox_keeps_the_job(
