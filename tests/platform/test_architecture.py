@@ -62,3 +62,13 @@ def test_the_check_sees_imports_inside_functions(tmp_path: Path) -> None:
     module = tmp_path / "module.py"
     module.write_text("import os\n\ndef later():\n    from engage.models import Query\n")
     assert imported_packages(module) == {"os", "engage"}
+
+
+# Modules that must stay pure (no Django, no app's models): the checks they hold can then be
+# read and tested without a database.
+PURE_MODULES = ["content/services/uploads.py"]
+
+
+@pytest.mark.parametrize("module", PURE_MODULES)
+def test_pure_modules_import_neither_django_nor_an_app(module: str) -> None:
+    assert not imported_packages(BASE_DIR / module) & {"django", "rest_framework", *ORDER}
