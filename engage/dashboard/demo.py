@@ -16,7 +16,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.demo import DEMO_ACCOUNTS, demo_people
-from engage.dashboard.selectors import phase_periods
+from engage.dashboard.presentation import phase_periods
 from engage.models import LeaderboardOptOut, PhaseSnapshot
 from engage.phase import rollups, services
 from engage.phase.selectors import ORGANISATION_KEY

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import RoleName, User
 from accounts.notifications import notify
-from engage.dashboard import selectors
+from engage.dashboard import presentation, selectors
 from engage.models import LeaderboardOptOut
 from engage.phase import selectors as phase_selectors
 
@@ -50,7 +50,7 @@ def digest_text(*, today: date | None = None) -> tuple[str, str] | None:
     today = today or timezone.localdate()
     result = latest.result
     before = selectors.snapshot_of(day=latest.day - timedelta(days=7))
-    changes = selectors.week_changes(result, before.result if before is not None else None)
+    changes = presentation.week_changes(result, before.result if before is not None else None)
     when = f"{latest.day:%A} {latest.day.day} {latest.day:%B %Y}"
     lines = [
         f"The organisation is {result['name']} (phase {result['phase']} of 4) as of {when}.",
@@ -64,7 +64,7 @@ def digest_text(*, today: date | None = None) -> tuple[str, str] | None:
     if next_phase:
         lines.append(f"What stands between us and {next_phase['name']}")
         lines.append(next_phase.get("summary", ""))
-        for gate in selectors.next_gate_views(result):
+        for gate in presentation.next_gate_views(result):
             state = "met" if gate.met else "not met"
             target = f" (needs {gate.threshold_text})" if gate.threshold_text else ""
             lines.append(f"- {gate.label}: {gate.value_text}{target}, {state}.")

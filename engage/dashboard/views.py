@@ -2,7 +2,8 @@
 exports and the leaderboard.
 
 Thin: the figures come from :mod:`engage.dashboard.selectors` (snapshots and rollups),
-the leaderboard from :mod:`engage.dashboard.leaderboard`, writes from
+their words and shapes from :mod:`engage.dashboard.presentation`, the leaderboard from
+:mod:`engage.dashboard.leaderboard`, writes from
 :mod:`engage.dashboard.services`. Visibility first (404), then role (403), then input (400).
 """
 
@@ -24,7 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Department, RoleName, User
 from engage.dashboard import leaderboard as boards
-from engage.dashboard import selectors, services
+from engage.dashboard import presentation, selectors, services
 from engage.dashboard.csv_export import csv_response
 from engage.models import LeaderboardOptOut
 from engage.phase import selectors as phase_selectors
@@ -150,8 +151,8 @@ def drill(request: HttpRequest, key: str) -> HttpResponse:
     page = paginator.get_page(request.GET.get("page"))
     context = {
         "drill": found,
-        "header": selectors.drill_header(found.kind),
-        "rows": [selectors.drill_cells(found.kind, row) for row in page.object_list],
+        "header": presentation.drill_header(found.kind),
+        "rows": [presentation.drill_cells(found.kind, row) for row in page.object_list],
         "page": page,
         "extra": _keep(found, side=found.side) + "&",
         "base_query": _keep(found),
@@ -169,14 +170,14 @@ def drill_csv(request: HttpRequest, key: str) -> HttpResponse | StreamingHttpRes
     except ValueError as exc:
         return _bad_request(request, str(exc))
     rows = (
-        [cell["text"] for cell in selectors.drill_cells(found.kind, row, full_text=True)]
+        [cell["text"] for cell in presentation.drill_cells(found.kind, row, full_text=True)]
         for row in found.rows.iterator(chunk_size=2000)
     )
     scope = f"-{found.department.slug}" if found.department else ""
     side = f"-{found.side}" if found.side else ""
     return csv_response(
         filename=f"engage-{key}{scope}{side}-{found.as_of.isoformat()}.csv",
-        header=selectors.drill_header(found.kind),
+        header=presentation.drill_header(found.kind),
         rows=rows,
     )
 
@@ -186,7 +187,7 @@ def drill_csv(request: HttpRequest, key: str) -> HttpResponse | StreamingHttpRes
 
 def _gate_rows(scope: str, result: dict[str, Any]) -> list[list[Any]]:
     rows = []
-    for gate in selectors.gate_views(result):
+    for gate in presentation.gate_views(result):
         rows.append(
             [
                 result["as_of"],
@@ -258,7 +259,7 @@ def export_csv(request: HttpRequest, what: str) -> HttpResponse | StreamingHttpR
         except ValueError as exc:
             return _bad_request(request, str(exc))
         snapshots = list(phase_selectors.phase_history(days=days, department=chosen))
-        chart = selectors.history_chart(snapshots)
+        chart = presentation.history_chart(snapshots)
         header = ["Day", "Phase", "Raw phase", *[line["label"] for line in chart["metrics"]]]
         lines = []
         for i, day in enumerate(chart["days"]):

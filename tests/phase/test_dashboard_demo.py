@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from accounts.models import User
-from engage.dashboard.selectors import phase_periods
+from engage.dashboard.presentation import phase_periods
 from engage.models import LeaderboardOptOut, PhaseSnapshot
 
 pytestmark = pytest.mark.django_db
