@@ -1,0 +1,300 @@
+"""Answers and their review: drafts, submission, approval, rejection and publishing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.notifications import notify
+from config import jobs
+from config.activity import ActivityKind
+from config.errors import Conflict, ServiceError
+from config.markdown import render_markdown
+from content.models import Message
+from content.selectors import messages_visible_to
+from engage import participation, statements, threads
+from engage.models import (
+    Answer,
+    AnswerStatus,
+    Delivery,
+    DeliveryKind,
+    Query,
+    QueryDraft,
+    QueryState,
+    QueryStatus,
+    RevisionOutcome,
+    query_status,
+)
+from engage.selectors import (
+    answer_get_for_user,
+    can_review,
+    query_get_for_user,
+    visibility_scope,
+)
+from engage.services.common import MAX_ANSWER_LENGTH, MAX_MESSAGES_PER_ANSWER, claim_lease, query_url, reviewer_ids
+from engage.services.delivery import answer_payload, delivery_create_for_answer
+from engage.services.receipt import latest_customer_message
+
+
+def clean_message_ids(message_ids: Any, *, user: User) -> list[int]:
+    """The approved messages an answer may cite: ones the person can see."""
+    if message_ids is None:
+        return []
+    if not isinstance(message_ids, list) or not all(
+        isinstance(item, int) and not isinstance(item, bool) for item in message_ids
+    ):
+        raise ServiceError("message_ids must be a list of message ids.", field="message_ids")
+    ids = list(dict.fromkeys(message_ids))
+    if len(ids) > MAX_MESSAGES_PER_ANSWER:
+        raise ServiceError(f"An answer uses at most {MAX_MESSAGES_PER_ANSWER} messages.", field="message_ids")
+    if ids:
+        known = set(messages_visible_to(user=user).filter(pk__in=ids).values_list("pk", flat=True))
+        unknown = [item for item in ids if item not in known]
+        if unknown:
+            raise ServiceError(f"No such messages: {unknown}", field="message_ids")
+    return ids
+
+
+def user_is_responder(*, user: User, at: datetime | None = None) -> bool:
+    """Whether ``user`` holds a valid certification granting ``responder`` (training)."""
+    from training.selectors import user_holds_privilege
+
+    return user_holds_privilege(user=user, privilege="responder", at=at)
+
+
+def _clean_body(body: Any) -> str:
+    if not isinstance(body, str) or not body.strip():
+        raise ServiceError("The answer cannot be empty.", field="body")
+    if len(body) > MAX_ANSWER_LENGTH:
+        raise ServiceError(f"An answer is at most {MAX_ANSWER_LENGTH} characters.", field="body")
+    return body.strip()
+
+
+def _publish(*, query: Query, answer: Answer, now: datetime, message_ids: list[int] | None = None) -> None:
+    """Publish ``answer`` and mark ``query`` answered. Call holding both row locks.
+
+    ``message_ids``, when given, replaces the messages the answer used.
+    """
+    is_new = answer.pk is None
+    answer.status = AnswerStatus.PUBLISHED
+    answer.published_at = now
+    answer.turn = query.turn
+    answer.in_reply_to = latest_customer_message(query=query)
+    answer.save()
+    if message_ids is not None and (message_ids or not is_new):
+        answer.messages.set(message_ids)
+    used = message_ids if message_ids is not None else list(answer.messages.values_list("pk", flat=True))
+    query.state = QueryState.ANSWERED
+    query.answered_at = query.answered_at or now  # the first published answer's time, kept
+    query.claimed_until = None
+    query.save(update_fields=["state", "answered_at", "claimed_until"])
+    participation.record(
+        participation.activity(
+            kind=ActivityKind.ANSWER_PUBLISHED,
+            occurred_at=now,
+            object_type="engage.answer",
+            object_id=answer.pk,
+            key=f"answer_published:{answer.pk}",
+            actor=answer.author,
+            department_id=answer.author_department_id,
+            data={
+                "query_id": query.pk,
+                "query_department_id": query.department_id,
+                "messages": sorted(used),
+            },
+        )
+    )
+    delivery_create_for_answer(query=query, answer=answer)
+
+
+def _needs_claim(status: str) -> Conflict:
+    if status in (QueryStatus.OPEN, QueryStatus.CLAIMED):
+        return Conflict("You need a live claim on this query to answer it.", status=status)
+    return Conflict(f"This query is {status.replace('_', ' ')}.", status=status)
+
+
+def _answer_publish_one_statement(*, user: User, query_id: int, body: Any) -> Answer | None:
+    """:func:`answer_submit` on PostgreSQL for a certified responder's new answer (no messages,
+    no answer sent back by a reviewer): one statement checks and publishes.
+
+    ``None`` when the answer is not that case (not a responder now, a returned draft to reuse,
+    or a body to refuse: the general way then answers in its order, 404, 400, 409).
+    """
+    if not isinstance(body, str) or not body.strip() or len(body) > MAX_ANSWER_LENGTH:
+        return None
+    body = body.strip()
+    now = timezone.now()
+    answer = Answer(
+        query_id=query_id, author=user, author_department_id=user.department_id, body=body,
+        body_html=render_markdown(body), status=AnswerStatus.PUBLISHED, created_at=now, submitted_at=now,
+        published_at=now,
+    )  # fmt: skip
+    event = participation.event_row(
+        participation.activity(
+            kind=ActivityKind.ANSWER_PUBLISHED, occurred_at=now, object_type="engage.answer", object_id=0,
+            key="answer_published:", actor=user, department_id=user.department_id,
+            data={"query_id": query_id, "messages": []},  # and the query's department, in the statement
+        )
+    )  # fmt: skip
+    delivery = Delivery(
+        kind=DeliveryKind.ANSWER, query_id=query_id, next_attempt_at=now,
+        payload=answer_payload(query=Query(pk=query_id), answer=answer),  # the ids are filled in by the statement
+    )  # fmt: skip
+    job = jobs.outbox_row("engage.deliver")
+    published = statements.publish(scope=visibility_scope(user), answer=answer, event=event, delivery=delivery, job=job)
+    if published.job is not None:
+        jobs.hand_over(published.job)
+        # What the API answers with, known already: no messages, the author is the caller. The
+        # messages as an evaluated empty result, so listing them compiles no statement.
+        no_messages = Message.objects.none()
+        no_messages._result_cache, no_messages._prefetch_done = [], True  # type: ignore[attr-defined]
+        answer._prefetched_objects_cache = {"messages": no_messages}  # type: ignore[attr-defined]
+        return answer
+    if not published.visible:
+        raise Http404("No such query")
+    status = query_status(state=published.state or "", claimed_until=published.claimed_until, at=now)
+    if not (status == QueryStatus.CLAIMED and published.claimed_by_id == user.pk):
+        raise _needs_claim(status)
+    return None  # not a responder now, or a returned draft: the general way
+
+
+def answer_submit(*, user: User, query_id: int, body: Any, message_ids: Any = None) -> Answer:
+    """Answer a query you hold a live claim on.
+
+    Published at once when the author holds a valid responder certification, else sent
+    to review (the author keeps the query; no lease runs out while it waits).
+    """
+    if connection.vendor == "postgresql" and not message_ids:
+        published = _answer_publish_one_statement(user=user, query_id=query_id, body=body)
+        if published is not None:
+            return published
+    responder = user_is_responder(user=user)
+    with transaction.atomic():
+        query = query_get_for_user(user=user, id=query_id, lock=True, related=False)
+        body = _clean_body(body)
+        ids = clean_message_ids(message_ids, user=user)
+        now = timezone.now()
+        if not query.holds_live_claim(user.pk, now):
+            raise _needs_claim(query.status_at(now))
+        answer = (
+            Answer.objects.select_for_update()
+            .filter(query=query, author=user, status=AnswerStatus.DRAFT)
+            .order_by("-created_at")
+            .first()
+        ) or Answer(query=query, author=user, created_at=now)
+        answer.author_department_id = user.department_id
+        answer.body = body
+        answer.body_html = render_markdown(body)
+        answer.submitted_at = now
+        if responder:
+            _publish(query=query, answer=answer, now=now, message_ids=ids)
+            threads.revision_record(answer=answer, message_ids=ids, outcome=RevisionOutcome.PUBLISHED, at=now)
+        else:
+            is_new = answer.pk is None
+            answer.status = AnswerStatus.PENDING_REVIEW
+            answer.save()
+            if ids or not is_new:
+                answer.messages.set(ids)
+            threads.revision_record(answer=answer, message_ids=ids, outcome=RevisionOutcome.PENDING, at=now)
+            query.state = QueryState.PENDING_REVIEW
+            query.claimed_until = None
+            query.save(update_fields=["state", "claimed_until"])
+            notify(
+                user_ids=reviewer_ids(department_id=query.department_id, excluding=user.pk),
+                kind="engage.answer_review",
+                title="An answer awaits review",
+                body=f"{user.name} answered: {query.text[:200]}",
+                url=query_url(query.pk),
+                dedupe_key=f"answer-review:{answer.pk}:{now.isoformat()}",
+            )
+        QueryDraft.objects.filter(query=query, author=user).delete()
+    return answer
+
+
+def _review_locks(*, user: User, answer_id: int, comment: Any = None) -> tuple[Query, Answer]:
+    """Check that ``user`` may review the answer (and, for a rejection, its ``comment``),
+    then lock its query and the answer."""
+    answer = answer_get_for_user(user=user, id=answer_id)
+    if not can_review(user):
+        raise PermissionDenied("Only reviewers review answers.")
+    if answer.author_id == user.pk:
+        raise PermissionDenied("You cannot review your own answer.")
+    if comment is not None and (not isinstance(comment, str) or not comment.strip()):
+        raise ServiceError("Say what should change.", field="comment")
+    query = Query.objects.select_for_update().get(pk=answer.query_id)
+    answer = Answer.objects.select_for_update().select_related("author").get(pk=answer.pk)
+    if answer.status != AnswerStatus.PENDING_REVIEW:
+        raise Conflict(f"This answer is {answer.status.replace('_', ' ')}, not awaiting review.", status=answer.status)
+    return query, answer
+
+
+def _record_review(*, reviewer: User, answer: Answer, outcome: str, now: datetime) -> None:
+    submitted = answer.submitted_at.isoformat() if answer.submitted_at else ""
+    participation.record(
+        participation.activity(
+            kind=ActivityKind.ANSWER_REVIEWED,
+            occurred_at=now,
+            object_type="engage.answer",
+            object_id=answer.pk,
+            key=f"answer_reviewed:{answer.pk}:{submitted}",
+            actor=reviewer,
+            data={"outcome": outcome, "author_id": answer.author_id},
+        )
+    )
+
+
+def answer_approve(*, user: User, answer_id: int) -> Answer:
+    """A reviewer (never the author) publishes an answer awaiting review."""
+    with transaction.atomic():
+        query, answer = _review_locks(user=user, answer_id=answer_id)
+        now = timezone.now()
+        answer.reviewed_by = user
+        answer.reviewed_at = now
+        answer.review_comment = ""
+        _publish(query=query, answer=answer, now=now)
+        threads.revision_decide(answer=answer, outcome=RevisionOutcome.APPROVED, reviewer=user, comment="", at=now)
+        _record_review(reviewer=user, answer=answer, outcome="approved", now=now)
+        notify(
+            user_ids=[answer.author_id],
+            kind="engage.answer_reviewed",
+            title="Your answer was approved and published",
+            url=query_url(query.pk),
+            dedupe_key=f"answer-approved:{answer.pk}",
+        )
+    return answer
+
+
+def answer_reject(*, user: User, answer_id: int, comment: Any) -> Answer:
+    """A reviewer sends an answer back to its author with a comment; the author's claim is renewed."""
+    with transaction.atomic():
+        query, answer = _review_locks(user=user, answer_id=answer_id, comment=comment if comment is not None else "")
+        now = timezone.now()
+        answer.status = AnswerStatus.DRAFT
+        answer.review_comment = str(comment).strip()[:5000]
+        answer.reviewed_by = user
+        answer.reviewed_at = now
+        answer.save(update_fields=["status", "review_comment", "reviewed_by", "reviewed_at"])
+        threads.revision_decide(
+            answer=answer, outcome=RevisionOutcome.REJECTED, reviewer=user, comment=answer.review_comment, at=now
+        )
+        query.state = QueryState.OPEN
+        query.claimed_by_id = answer.author_id
+        query.claimed_at = now
+        query.claimed_until = now + claim_lease()
+        query.save(update_fields=["state", "claimed_by", "claimed_at", "claimed_until"])
+        _record_review(reviewer=user, answer=answer, outcome="rejected", now=now)
+        notify(
+            user_ids=[answer.author_id],
+            kind="engage.answer_reviewed",
+            title="Your answer came back with a comment",
+            body=answer.review_comment,
+            url=query_url(query.pk),
+            dedupe_key=f"answer-rejected:{answer.pk}:{now.isoformat()}",
+        )
+    return answer
