@@ -23,7 +23,6 @@ QUERY_INDEXES = {
     "query_dept_state_idx",  # lists by status
     "query_received_idx",  # metrics over a window
     "query_sla_watch_idx",  # the breach job
-    "query_text_search_idx",  # the queue's search
     "query_closed_by_idx",
     "query_escalated_by_idx",
     "query_escalated_from_idx",

@@ -9,12 +9,13 @@ from datetime import timedelta
 from html import unescape
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from engage import services
+from engage import queue_search, services, threads
 from engage.models import Query
+from tests.engage.conftest import payload
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +97,50 @@ def test_the_next_page_keeps_search_and_filters_and_statements_stay_constant(
     assert "q=refund" in next_url
     assert "priority=high" in next_url
     assert len(queue_ids(client.get(next_url))) == 6
+
+
+def test_search_covers_every_customer_message_of_the_thread_not_answers_or_notes(
+    owner, responder, api, make_query, post_webhook, department
+):  # type: ignore[no-untyped-def]
+    parcel = make_query("Where is my parcel?", department=department, external_id="root-s")
+    follow_up = post_webhook(payload("reply-s", text="It came broken, I want a refund", thread_id="root-s"))
+    assert follow_up.json()["id"] == parcel.pk
+    refund = make_query("A refund please", department=department)
+    kettle = make_query("My kettle leaks", department=department)
+    services.query_claim(user=responder, query_id=kettle.pk)
+    answered = api(responder).post(
+        f"/api/v1/queries/{kettle.pk}/answers/", {"body": "We will send a zebra-striped replacement."}, format="json"
+    )
+    assert answered.status_code == 201, answered.content
+    threads.note_add(user=owner, query_id=refund.pk, body="Warehouse says the lighthouse batch is late.")
+    client = client_for(owner)
+    assert set(queue_ids(client.get("/queries/", {"q": "refund"}))) == {parcel.pk, refund.pk}  # a follow-up's word
+    assert queue_ids(client.get("/queries/", {"q": "parcel broken"})) == [parcel.pk]  # words from two messages
+    assert queue_ids(client.get("/queries/", {"q": "refund parcel"})) == [parcel.pk]
+    assert queue_ids(client.get("/queries/", {"q": "kettle", "status": ""})) == [kettle.pk]
+    assert queue_ids(client.get("/queries/", {"q": "zebra", "status": ""})) == []  # an answer's words: not searched
+    assert queue_ids(client.get("/queries/", {"q": "lighthouse", "status": ""})) == []  # a note's: not searched
+    if connection.vendor == "postgresql":
+        assert set(queue_ids(client.get("/queries/", {"q": "refunded"}))) == {parcel.pk, refund.pk}  # stemmed
+        # A word the dictionary drops ("before" is not on the shared stop list) is left out, not matched.
+        assert set(queue_ids(client.get("/queries/", {"q": "refund before"}))) == {parcel.pk, refund.pk}
+    # The live feed searches the same way.
+    assert [row[0] for row in client.get("/queries/live/", {"q": "broken"}).json()["rows"]] == [parcel.pk]
+
+
+@pytest.mark.postgres
+def test_the_search_reads_the_message_tables_gin_index_and_the_query_row_carries_none(owner, make_query, department):
+    make_query("A refund please", department=department)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'engage_customermessage'")
+        indexes = dict(cursor.fetchall())
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'engage_query' AND indexdef ILIKE '%gin%'")
+        assert cursor.fetchall() == []  # a claim rewrites the query's row: no text index to redo there
+    assert "gin" in indexes["custmsg_text_search_idx"].lower()
+    queries = queue_search.narrow(Query.objects.all(), text="refund", now=timezone.now())
+    sql, params = queries.query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "custmsg_text_search_idx" in plan
