@@ -20,11 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -37,12 +36,13 @@ from accounts.authentication import BearerTokenAuthentication
 from accounts.models import ApiToken, User
 from accounts.network import client_address
 from accounts.permissions import AdminWrites, IsAdmin
-from config.pagination import Pagination
+from config.api import validated
+from config.pagination import PaginatedAPIView
 
 # --- Documentation helpers ---------------------------------------------------------------------
 
 
-class BearerTokenScheme(OpenApiAuthenticationExtension):
+class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]  # drf-spectacular's hook is untyped
     """Describes ``Authorization: Bearer <token>`` in the schema (registered on import)."""
 
     target_class = "accounts.authentication.BearerTokenAuthentication"
@@ -65,25 +65,6 @@ def _person(request: Request) -> User:
     """The signed-in person (call only behind a permission that requires one)."""
     assert isinstance(request.user, User)
     return request.user
-
-
-def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
-class PaginatedAPIView(APIView):
-    """An APIView with a paginated list answer (``results``, ``next``; ``page_size`` ≤ 200)."""
-
-    pagination_class = Pagination
-
-    def paginated(
-        self, request: Request, queryset: QuerySet[Any], serializer_class: type[serializers.Serializer]
-    ) -> Response:
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
 # --- Tokens and password reset ---------------------------------------------------------------
@@ -117,7 +98,7 @@ class TokenApi(APIView):
         ),
     )
     def post(self, request: Request) -> Response:
-        data = _valid(s.TokenCreateInputSerializer, request.data)
+        data = validated(s.TokenCreateInputSerializer, request.data)
         user = services.user_authenticate(email=data["email"], password=data["password"], ip=client_address(request))
         issued = services.token_create(user=user)
         body = s.TokenSerializer({"token": issued.token, "expires_at": issued.record.expires_at}).data
@@ -157,7 +138,7 @@ class PasswordResetApi(APIView):
         description="Always 202: whether the address belongs to anyone is not told.",
     )
     def post(self, request: Request) -> Response:
-        data = _valid(s.PasswordResetInputSerializer, request.data)
+        data = validated(s.PasswordResetInputSerializer, request.data)
         services.password_reset_request(email=data["email"])
         return Response(status=status.HTTP_202_ACCEPTED)
 
@@ -177,7 +158,7 @@ class DepartmentListApi(PaginatedAPIView):
         responses={201: s.DepartmentSerializer, 400: BAD_INPUT, 401: NOT_AUTHENTICATED, 403: FORBIDDEN},
     )
     def post(self, request: Request) -> Response:
-        data = _valid(s.DepartmentCreateInputSerializer, request.data)
+        data = validated(s.DepartmentCreateInputSerializer, request.data)
         department = services.department_create(**data)
         return Response(s.DepartmentSerializer(department).data, status=status.HTTP_201_CREATED)
 
@@ -203,7 +184,7 @@ class TopicListApi(PaginatedAPIView):
         responses={201: s.TopicSerializer, 400: BAD_INPUT, 401: NOT_AUTHENTICATED, 403: FORBIDDEN},
     )
     def post(self, request: Request) -> Response:
-        data = _valid(s.TopicCreateInputSerializer, request.data)
+        data = validated(s.TopicCreateInputSerializer, request.data)
         topic = services.topic_create(**data)
         return Response(s.TopicSerializer(topic).data, status=status.HTTP_201_CREATED)
 
@@ -231,7 +212,7 @@ class UserListApi(PaginatedAPIView):
         },
     )
     def get(self, request: Request) -> Response:
-        filters = _valid(s.UserFilterSerializer, request.query_params)
+        filters = validated(s.UserFilterSerializer, request.query_params)
         return self.paginated(request, selectors.user_list(**filters), s.UserSerializer)
 
     @extend_schema(
@@ -239,7 +220,7 @@ class UserListApi(PaginatedAPIView):
         responses={201: s.UserSerializer, 400: BAD_INPUT, 401: NOT_AUTHENTICATED, 403: FORBIDDEN},
     )
     def post(self, request: Request) -> Response:
-        data = _valid(s.UserCreateInputSerializer, request.data)
+        data = validated(s.UserCreateInputSerializer, request.data)
         user = services.user_create(
             email=data["email"],
             name=data["name"],
@@ -273,7 +254,7 @@ class UserDetailApi(APIView):
     )
     def patch(self, request: Request, id: int) -> Response:
         user = selectors.user_get(id=id)
-        data = _valid(s.UserUpdateInputSerializer, request.data)
+        data = validated(s.UserUpdateInputSerializer, request.data)
         services.user_update(user=user, **data)
         return Response(s.UserSerializer(selectors.user_get(id=id)).data)
 
@@ -338,7 +319,7 @@ class MeApi(APIView):
         description="A person may change their name and notification preferences; anything else sent is ignored.",
     )
     def patch(self, request: Request) -> Response:
-        data = _valid(s.MeUpdateInputSerializer, request.data)
+        data = validated(s.MeUpdateInputSerializer, request.data)
         user = _person(request)
         services.user_update_profile(
             user=user, name=data.get("name"), notification_prefs=data.get("notification_prefs")
@@ -361,7 +342,7 @@ class NotificationListApi(PaginatedAPIView):
         summary="Your in-app notifications, newest first",
     )
     def get(self, request: Request) -> Response:
-        filters = _valid(s.NotificationFilterSerializer, request.query_params)
+        filters = validated(s.NotificationFilterSerializer, request.query_params)
         notes = selectors.notification_list_for_user(user=_person(request), **filters)
         return self.paginated(request, notes, s.NotificationSerializer)
 

@@ -108,7 +108,7 @@ def _refused(reason: str) -> SignInRefused:
     return SignInRefused("Single sign-on was refused", reason)
 
 
-class EngageOIDCBackend(OIDCAuthenticationBackend):
+class EngageOIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]  # the library ships no types
     """mozilla-django-oidc's backend with discovery, the full ID token checks and our services."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -18,7 +18,7 @@ from accounts.models import Department, DepartmentKind, Notification, RoleName, 
 # --- Shared -----------------------------------------------------------------------------------
 
 
-class DetailSerializer(serializers.Serializer):
+class DetailSerializer(serializers.Serializer[Any]):
     """The body of an error answer (401, 403, 404, 409, 429) and of 400s from the rules."""
 
     detail = serializers.CharField()
@@ -35,24 +35,24 @@ def _role_list(user: User) -> list[str]:
 # --- Tokens and password reset ----------------------------------------------------------------
 
 
-class TokenCreateInputSerializer(serializers.Serializer):
+class TokenCreateInputSerializer(serializers.Serializer[Any]):
     email = serializers.CharField(max_length=254)
     password = serializers.CharField(max_length=4096, trim_whitespace=False)
 
 
-class TokenSerializer(serializers.Serializer):
+class TokenSerializer(serializers.Serializer[Any]):
     token = serializers.CharField(help_text="The bearer token. Shown this once; only its hash is kept.")
     expires_at = serializers.DateTimeField()
 
 
-class PasswordResetInputSerializer(serializers.Serializer):
+class PasswordResetInputSerializer(serializers.Serializer[Any]):
     email = serializers.CharField(max_length=254)
 
 
 # --- Departments and topics -------------------------------------------------------------------
 
 
-class DepartmentSerializer(serializers.Serializer):
+class DepartmentSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     slug = serializers.SlugField()
     name = serializers.CharField()
@@ -60,14 +60,14 @@ class DepartmentSerializer(serializers.Serializer):
     customer_facing = serializers.BooleanField()
 
 
-class DepartmentCreateInputSerializer(serializers.Serializer):
+class DepartmentCreateInputSerializer(serializers.Serializer[Any]):
     slug = serializers.SlugField(max_length=60)
     name = serializers.CharField(max_length=120)
     kind = serializers.ChoiceField(choices=DepartmentKind.choices, default=DepartmentKind.OTHER)
     customer_facing = serializers.BooleanField(default=False)
 
 
-class DepartmentSlugField(serializers.SlugRelatedField):
+class DepartmentSlugField(serializers.SlugRelatedField[Department]):
     """A department named by its slug."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -75,7 +75,7 @@ class DepartmentSlugField(serializers.SlugRelatedField):
         super().__init__(slug_field="slug", **kwargs)
 
 
-class TopicSerializer(serializers.Serializer):
+class TopicSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     slug = serializers.SlugField()
     name = serializers.CharField()
@@ -84,7 +84,7 @@ class TopicSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class TopicCreateInputSerializer(serializers.Serializer):
+class TopicCreateInputSerializer(serializers.Serializer[Any]):
     slug = serializers.SlugField(max_length=60)
     name = serializers.CharField(max_length=120)
     keywords = serializers.ListField(
@@ -98,7 +98,7 @@ class TopicCreateInputSerializer(serializers.Serializer):
 # --- People -----------------------------------------------------------------------------------
 
 
-class UserSerializer(serializers.Serializer):
+class UserSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     email = serializers.EmailField()
     name = serializers.CharField()
@@ -114,7 +114,7 @@ class UserSerializer(serializers.Serializer):
         return _role_list(user)
 
 
-class UserCreateInputSerializer(serializers.Serializer):
+class UserCreateInputSerializer(serializers.Serializer[Any]):
     email = serializers.EmailField(max_length=254)
     name = serializers.CharField(max_length=150)
     password = serializers.CharField(
@@ -132,7 +132,7 @@ class UserCreateInputSerializer(serializers.Serializer):
     )
 
 
-class UserUpdateInputSerializer(serializers.Serializer):
+class UserUpdateInputSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=150, required=False)
     department = DepartmentSlugField(required=False, allow_null=True)
     roles = RoleListField(required=False)
@@ -141,22 +141,22 @@ class UserUpdateInputSerializer(serializers.Serializer):
     )
 
 
-class UserFilterSerializer(serializers.Serializer):
+class UserFilterSerializer(serializers.Serializer[Any]):
     department = serializers.SlugField(required=False, help_text="Only members of this department (slug).")
     is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
-class NotificationChoiceSerializer(serializers.Serializer):
+class NotificationChoiceSerializer(serializers.Serializer[Any]):
     in_app = serializers.BooleanField(required=False)
     email = serializers.BooleanField(required=False)
 
 
-class NotificationChoiceOutSerializer(serializers.Serializer):
+class NotificationChoiceOutSerializer(serializers.Serializer[Any]):
     in_app = serializers.BooleanField()
     email = serializers.BooleanField()
 
 
-class NotificationKindSerializer(serializers.Serializer):
+class NotificationKindSerializer(serializers.Serializer[Any]):
     key = serializers.CharField()
     label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
 
@@ -175,7 +175,7 @@ class MeSerializer(UserSerializer):
         return [{"key": kind.key, "label": kind.label} for kind in notifications.kinds()]
 
 
-class MeUpdateInputSerializer(serializers.Serializer):
+class MeUpdateInputSerializer(serializers.Serializer[Any]):
     """What a person may change about themselves. Anything else sent is ignored."""
 
     name = serializers.CharField(max_length=150, required=False)
@@ -189,18 +189,18 @@ class MeUpdateInputSerializer(serializers.Serializer):
 # --- Notifications ----------------------------------------------------------------------------
 
 
-class NotificationSerializer(serializers.ModelSerializer):
+class NotificationSerializer(serializers.ModelSerializer[Notification]):
     class Meta:
         model = Notification
         fields = ("id", "kind", "title", "body", "url", "created_at", "read_at")
         read_only_fields = fields
 
 
-class NotificationFilterSerializer(serializers.Serializer):
+class NotificationFilterSerializer(serializers.Serializer[Any]):
     unread = serializers.BooleanField(
         required=False, allow_null=True, default=None, help_text="`true`: only unread; `false`: only read."
     )
 
 
-class NotificationsMarkedSerializer(serializers.Serializer):
+class NotificationsMarkedSerializer(serializers.Serializer[Any]):
     marked_read = serializers.IntegerField()

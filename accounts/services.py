@@ -724,7 +724,7 @@ WRONG_CODE = "That code is not right."
 
 
 def second_factor_enrolled(*, user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
 
 
 def second_factor_required(*, user: User) -> bool:

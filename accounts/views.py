@@ -202,7 +202,7 @@ def _sign_in_refused(request: HttpRequest, refusal: oidc.SignInRefused) -> HttpR
     )
 
 
-class OIDCSignInView(OIDCAuthenticationRequestView):
+class OIDCSignInView(OIDCAuthenticationRequestView):  # type: ignore[misc]  # the library ships no types
     """Send the browser to the provider (state, nonce and PKCE kept in the session)."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -216,7 +216,7 @@ class OIDCSignInView(OIDCAuthenticationRequestView):
         return response
 
 
-class OIDCCallbackView(OIDCAuthenticationCallbackView):
+class OIDCCallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]  # the library ships no types
     """Where the provider sends the browser back. Every refusal is a page saying why."""
 
     def get(self, request: HttpRequest) -> HttpResponse:

@@ -47,7 +47,7 @@ BACKOFF = 2  # seconds: the first retry comes within 2 s, the fifth within 32 s
 BACKOFF_MAX = 300
 
 
-class Job(Task):
+class Job(Task[..., Any]):
     """Celery's task class for Engage: the retry policy above, and dead letters."""
 
     autoretry_for = TRANSIENT

@@ -77,7 +77,7 @@ class _PublishBreaker:
 publish_breaker = _PublishBreaker()
 
 
-def enqueue(task: Task | str, *args: Any, delay_seconds: int | None = None, **kwargs: Any) -> None:
+def enqueue(task: Task[..., Any] | str, *args: Any, delay_seconds: int | None = None, **kwargs: Any) -> None:
     """Queue ``task(*args, **kwargs)`` to run after the current transaction commits.
 
     Arguments must be JSON-serialisable (ids, not model instances).
@@ -90,7 +90,7 @@ def enqueue(task: Task | str, *args: Any, delay_seconds: int | None = None, **kw
     transaction.on_commit(lambda: dispatch(job), robust=True)
 
 
-def outbox_row(task: Task | str, *args: Any, **kwargs: Any) -> OutboxJob:
+def outbox_row(task: Task[..., Any] | str, *args: Any, **kwargs: Any) -> OutboxJob:
     """The unsaved outbox row :func:`enqueue` would write, for a statement that writes it
     itself (``engage.statements``); hand the written row to :func:`hand_over`."""
     return OutboxJob(task_name=task if isinstance(task, str) else task.name, args=list(args), kwargs=kwargs)
@@ -147,7 +147,7 @@ def _forget(job: OutboxJob) -> None:
         cursor.execute(f"DELETE FROM {OutboxJob._meta.db_table} WHERE id = %s", [job.pk])  # noqa: S608
 
 
-def task_named(name: str) -> Task:
+def task_named(name: str) -> Task[..., Any]:
     if name not in app.tasks:
         app.loader.import_default_modules()  # registers every app's tasks module
     return app.tasks[name]

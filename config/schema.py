@@ -84,4 +84,5 @@ class SchemaView(SpectacularAPIView):
 
     def _get_schema_response(self, request: Request) -> Response:
         with _GENERATING:
-            return super()._get_schema_response(request)
+            response: Response = super()._get_schema_response(request)  # type: ignore[no-untyped-call]
+            return response

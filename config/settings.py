@@ -14,9 +14,14 @@ from pathlib import Path
 
 import dj_database_url
 import dj_email_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import csp_origin, env_bool, env_int, env_list, env_mapping, env_str, env_time_zone
+
+# Django's generic classes (ModelAdmin[Model], ModelForm[Model] ...) subscriptable at run time,
+# as `mypy --strict` asks their type arguments.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ENGAGE_VAR_DIR", str(BASE_DIR / "var")))

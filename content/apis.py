@@ -31,24 +31,25 @@ from config.errors import ServiceError
 from config.input import JSONParser, MultiPartParser
 from config.pagination import Pagination
 from content import selectors, services
+from content.downloads import file_response
 from content.models import Channel, Message, MessageEvent, MessageRevision, Share, Status
 
 # --- Shared output shapes ----------------------------------------------------------------------
 
 
-class PersonOutput(serializers.Serializer):
+class PersonOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     name = serializers.CharField()
 
 
-class VariantsSerializer(serializers.Serializer):
+class VariantsSerializer(serializers.Serializer[Any]):
     short = serializers.CharField(
         required=False, allow_blank=True, max_length=280, help_text="A post that fits 280 characters (X)."
     )
     long = serializers.CharField(required=False, allow_blank=True, max_length=services.LONG_TEXT_MAX)
 
 
-class RevisionRefOutput(serializers.Serializer):
+class RevisionRefOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     number = serializers.IntegerField()
 
@@ -57,7 +58,7 @@ def _person(user: Any) -> dict[str, Any] | None:
     return {"id": user.pk, "name": user.name} if user is not None else None
 
 
-class RevisionOutput(serializers.Serializer):
+class RevisionOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     number = serializers.IntegerField()
     status = serializers.SerializerMethodField(
@@ -98,7 +99,7 @@ class RevisionOutput(serializers.Serializer):
         return _person(revision.author)
 
 
-class MessageOutput(serializers.Serializer):
+class MessageOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     status = serializers.SerializerMethodField(
         help_text="`draft`, `in_review`, `scheduled`, `published` or `expired`, as of now (from the times)."
@@ -164,7 +165,7 @@ class MessageOutput(serializers.Serializer):
         return reverse("content:message_detail", args=[message.pk])
 
 
-class EventOutput(serializers.Serializer):
+class EventOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     action = serializers.CharField()
     actor = serializers.SerializerMethodField()
@@ -213,7 +214,7 @@ def _detail(request: Request, message_id: int, *, code: int = status.HTTP_200_OK
 # --- Input --------------------------------------------------------------------------------------
 
 
-class MessageInput(serializers.Serializer):
+class MessageInput(serializers.Serializer[Any]):
     title = serializers.CharField(max_length=services.TITLE_MAX)
     body = serializers.CharField(max_length=services.BODY_MAX, help_text="Markdown.")
     topics = serializers.ListField(child=serializers.SlugField(max_length=60), required=False, max_length=50)
@@ -263,7 +264,7 @@ class MessageListCreateApi(APIView):
             return [role_required(RoleName.CURATOR)()]
         return list(super().get_permissions())
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(serializers.Serializer[Any]):
         status = serializers.ChoiceField(choices=[*Status.values, "pending"], required=False)
         topic = serializers.SlugField(required=False)
         department = serializers.SlugField(required=False)
@@ -319,7 +320,7 @@ class MessageSubmitApi(APIView):
         return _detail(request, pk)
 
 
-class ReviewInput(serializers.Serializer):
+class ReviewInput(serializers.Serializer[Any]):
     revision = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -368,7 +369,7 @@ class MessageRejectApi(APIView):
         return _detail(request, pk)
 
 
-class WithdrawInput(serializers.Serializer):
+class WithdrawInput(serializers.Serializer[Any]):
     comment = serializers.CharField(max_length=services.COMMENT_MAX, required=False, allow_blank=True)
 
 
@@ -420,11 +421,11 @@ class MessageHistoryApi(APIView):
         return paginator.get_paginated_response(EventOutput(page, many=True).data)
 
 
-class ShareInput(serializers.Serializer):
+class ShareInput(serializers.Serializer[Any]):
     channel = serializers.ChoiceField(choices=Channel.values)
 
 
-class ShareOutput(serializers.Serializer):
+class ShareOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     url = serializers.SerializerMethodField(help_text="The tracking link: it redirects and counts a click.")
     channel = serializers.CharField()
@@ -467,7 +468,7 @@ class MySharesApi(APIView):
 
 
 class MessageSearchApi(APIView):
-    class QuerySerializer(serializers.Serializer):
+    class QuerySerializer(serializers.Serializer[Any]):
         q = serializers.CharField(max_length=10_000)
         limit = serializers.IntegerField(min_value=1, max_value=50, required=False, default=10)
 
@@ -532,7 +533,7 @@ def usage_period(start: str | None, end: str | None) -> tuple[datetime, datetime
 # --- Toolkits --------------------------------------------------------------------------------
 
 
-class ToolkitItemOutput(serializers.Serializer):
+class ToolkitItemOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     position = serializers.IntegerField()
     kind = serializers.CharField(help_text="`message`, `course`, `file` or `link`.")
@@ -558,7 +559,7 @@ class ToolkitItemOutput(serializers.Serializer):
         return ""
 
 
-class ToolkitOutput(serializers.Serializer):
+class ToolkitOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     status = serializers.SerializerMethodField()
     title = serializers.CharField()
@@ -602,7 +603,7 @@ def _toolkit_detail(request: Request, toolkit_id: int, *, code: int = status.HTT
     return Response(ToolkitDetailOutput(toolkit, context=_context(request)).data, status=code)
 
 
-class ToolkitInput(serializers.Serializer):
+class ToolkitInput(serializers.Serializer[Any]):
     title = serializers.CharField(max_length=services.TITLE_MAX)
     description = serializers.CharField(
         max_length=services.DESCRIPTION_MAX, required=False, allow_blank=True, help_text="Markdown."
@@ -621,7 +622,7 @@ class ToolkitListCreateApi(APIView):
             return [role_required(RoleName.CURATOR)()]
         return list(super().get_permissions())
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(serializers.Serializer[Any]):
         status = serializers.ChoiceField(choices=[*Status.values, "pending"], required=False)
 
     @extend_schema(
@@ -642,7 +643,9 @@ class ToolkitListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = ToolkitInput(data=request.data)
         data.is_valid(raise_exception=True)
-        toolkit = services.toolkit_create(author=_me(request), fields=services.ToolkitFields(**data.validated_data))
+        toolkit = services.toolkit_create(
+            author=_me(request), fields=cast(services.ToolkitFields, dict(data.validated_data))
+        )
         return _toolkit_detail(request, toolkit.pk, code=status.HTTP_201_CREATED)
 
 
@@ -664,12 +667,12 @@ class ToolkitDetailApi(APIView):
         services.toolkit_update(
             user=_me(request),
             toolkit_id=pk,
-            fields=services.ToolkitFields(**data.validated_data),
+            fields=cast(services.ToolkitFields, dict(data.validated_data)),
         )
         return _toolkit_detail(request, pk)
 
 
-class ToolkitItemInput(serializers.Serializer):
+class ToolkitItemInput(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=["message", "course", "file", "link"])
     message = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1)
     course = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1)
@@ -722,7 +725,7 @@ class ToolkitItemDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ReorderInput(serializers.Serializer):
+class ReorderInput(serializers.Serializer[Any]):
     item_ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), max_length=500)
 
 
@@ -764,7 +767,7 @@ class ToolkitApproveApi(APIView):
 
 
 class ToolkitRejectApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[Any]):
         comment = serializers.CharField(max_length=services.COMMENT_MAX)
 
     @extend_schema(operation_id="toolkits_reject", request=InputSerializer, responses=ToolkitDetailOutput)
@@ -812,23 +815,3 @@ class ToolkitItemFileApi(APIView):
         if not item.file:
             raise Http404("This item is not a file.")
         return file_response(item)
-
-
-def file_response(item: Any) -> Any:
-    """Serve a toolkit file as a download, with the type we checked and no sniffing.
-
-    A curator may remove the item between the moment it was found and the moment its file
-    is opened (the file goes when the removal commits): that download is a 404, as it
-    would have been a moment later, never a 500.
-    """
-    from django.http import FileResponse, Http404
-
-    try:
-        handle = item.file.open("rb")
-    except (FileNotFoundError, IsADirectoryError):
-        raise Http404("This item has just been removed.") from None
-    response = FileResponse(handle, as_attachment=True, filename=item.file_name)
-    response["Content-Type"] = item.content_type or "application/octet-stream"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response

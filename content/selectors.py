@@ -334,9 +334,10 @@ def message_usage(*, since: datetime, until: datetime) -> list[dict[str, Any]]:
 
     def department(row: dict[str, Any], slug: str | None, name: str | None) -> dict[str, Any]:
         key = slug or ""
-        return row["departments"].setdefault(
+        counts: dict[str, Any] = row["departments"].setdefault(
             key, {"department": slug, "name": name or "No department", "shares": 0, "sharers": 0, "clicks": 0}
         )
+        return counts
 
     for shared in shares:
         row = entry(shared["message_id"])

@@ -12,7 +12,7 @@ from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,8 +25,9 @@ from config.markdown import render_markdown
 from content import policy, review, selectors, services
 from content.apis import usage_period
 from content.diff import revision_diff
+from content.downloads import file_response
 from content.forms import ApproveForm, MessageForm, RejectForm, SearchForm, ShareForm, ToolkitForm, ToolkitItemForm
-from content.models import Channel, Message, Share, Status
+from content.models import Channel, ItemKind, Message, Share, Status
 
 PER_PAGE = 20
 
@@ -556,11 +557,8 @@ def toolkit_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def toolkit_item_open(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
+def toolkit_item_open(request: HttpRequest, pk: int, item_id: int) -> HttpResponseBase:
     """Use an item: counted, then the file, the link, the message or the course."""
-    from content.apis import file_response
-    from content.models import ItemKind
-
     item = services.toolkit_item_use(user=_user(request), toolkit_id=pk, item_id=item_id)
     if item.kind == ItemKind.FILE:
         return file_response(item)

@@ -34,6 +34,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.permissions import IsAdmin
+from config.api import validated
 from config.errors import ServiceError
 from config.pagination import MAX_PAGE_SIZE, Pagination
 from engage import handoff, ratings, selectors, services, signing, threads, webhooks
@@ -67,12 +68,6 @@ def _data(request: Request) -> dict[str, Any]:
     return request.data if isinstance(request.data, dict) else {}
 
 
-def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 class _Paginated(APIView):
     pagination_class = Pagination  # the schema declares its lists paginated
 
@@ -85,12 +80,12 @@ class _Paginated(APIView):
 # --- Output shapes (documentation of what the views return) --------------------------------------
 
 
-class QueryAuthorOutput(serializers.Serializer):
+class QueryAuthorOutput(serializers.Serializer[Any]):
     handle = serializers.CharField()
     name = serializers.CharField()
 
 
-class QueryOutput(serializers.Serializer):
+class QueryOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     channel = serializers.CharField(help_text="The channel's slug.")
     external_id = serializers.CharField()
@@ -112,12 +107,12 @@ class QueryOutput(serializers.Serializer):
     escalated_at = serializers.DateTimeField(allow_null=True)
 
 
-class QueryPageOutput(serializers.Serializer):
+class QueryPageOutput(serializers.Serializer[Any]):
     results = QueryOutput(many=True)
     next = serializers.CharField(allow_null=True)
 
 
-class AnswerOutput(serializers.Serializer):
+class AnswerOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     query = serializers.IntegerField()
     author = serializers.IntegerField()
@@ -134,7 +129,7 @@ class AnswerOutput(serializers.Serializer):
     reviewed_at = serializers.DateTimeField(allow_null=True)
 
 
-class InsightOutput(serializers.Serializer):
+class InsightOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     title = serializers.CharField()
     description = serializers.CharField()
@@ -147,7 +142,7 @@ class InsightOutput(serializers.Serializer):
     status_changed_at = serializers.DateTimeField()
 
 
-class ChannelOutput(serializers.Serializer):
+class ChannelOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     slug = serializers.SlugField()
     name = serializers.CharField()
@@ -162,7 +157,7 @@ class ChannelWithSecretOutput(ChannelOutput):
     secret = serializers.CharField(help_text="Shown this once.")
 
 
-class DeliveryOutput(serializers.Serializer):
+class DeliveryOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     kind = serializers.CharField()
     channel = serializers.CharField()
@@ -225,7 +220,7 @@ class ChannelListApi(_Paginated):
     permission_classes = [IsAdmin]
 
     @extend_schema_serializer(component_name="ChannelListInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[Any]):
         slug = serializers.SlugField(max_length=60)
         name = serializers.CharField(max_length=120)
         kind = serializers.ChoiceField(choices=ChannelKind.choices)
@@ -241,7 +236,7 @@ class ChannelListApi(_Paginated):
         summary="Make a channel; its secret is answered once",
     )
     def post(self, request: Request) -> Response:
-        data = _valid(self.InputSerializer, request.data)
+        data = validated(self.InputSerializer, request.data)
         channel, secret = services.channel_create(**data)
         return Response(_channel_dict(channel, secret), status=status.HTTP_201_CREATED)
 
@@ -250,7 +245,7 @@ class ChannelDetailApi(APIView):
     permission_classes = [IsAdmin]
 
     @extend_schema_serializer(component_name="ChannelDetailInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[Any]):
         name = serializers.CharField(max_length=120, required=False)
         outbound_url = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
@@ -261,7 +256,7 @@ class ChannelDetailApi(APIView):
     @extend_schema(request=InputSerializer, responses={200: ChannelOutput, 400: BAD_INPUT, 404: NOT_FOUND})
     def patch(self, request: Request, slug: str) -> Response:
         channel = selectors.channel_get(slug=slug)
-        data = _valid(self.InputSerializer, request.data)
+        data = validated(self.InputSerializer, request.data)
         channel = services.channel_update(channel=channel, **data)
         return Response(_channel_dict(channel))
 
@@ -279,7 +274,7 @@ class ChannelRotateSecretApi(APIView):
         return Response(_channel_dict(channel, secret))
 
 
-class WebhookInput(serializers.Serializer):
+class WebhookInput(serializers.Serializer[Any]):
     """The body of API.md (documentation only: the view checks the raw bytes itself)."""
 
     external_id = serializers.CharField(max_length=255)
@@ -499,7 +494,7 @@ class QueryReleaseApi(APIView):
 
 class QueryAnswersApi(_Paginated):
     @extend_schema_serializer(component_name="QueryAnswersInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[Any]):
         body = serializers.CharField(max_length=services.MAX_ANSWER_LENGTH)
         message_ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=True)
 
@@ -523,7 +518,7 @@ class QueryAnswersApi(_Paginated):
         return Response(selectors.answer_as_dict(answer), status=status.HTTP_201_CREATED)
 
 
-class DraftOutput(serializers.Serializer):
+class DraftOutput(serializers.Serializer[Any]):
     body = serializers.CharField()
     message_ids = serializers.ListField(child=serializers.IntegerField())
     review_comment = serializers.CharField()
@@ -532,7 +527,7 @@ class DraftOutput(serializers.Serializer):
 
 class QueryDraftApi(APIView):
     @extend_schema_serializer(component_name="QueryDraftInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[Any]):
         body = serializers.CharField(max_length=services.MAX_ANSWER_LENGTH, allow_blank=True)
         message_ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=True)
 
@@ -562,7 +557,7 @@ class QueryDraftApi(APIView):
 
 class QueryEscalateApi(APIView):
     @extend_schema_serializer(component_name="QueryEscalateInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[Any]):
         department = serializers.SlugField()
         note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
@@ -581,7 +576,7 @@ class QueryEscalateApi(APIView):
 
 class QueryCloseApi(APIView):
     @extend_schema_serializer(component_name="QueryCloseInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[Any]):
         reason = serializers.ChoiceField(choices=CloseReason.choices)
 
     @extend_schema(
@@ -596,7 +591,7 @@ class QueryCloseApi(APIView):
 
 class QueryHandoffApi(APIView):
     @extend_schema_serializer(component_name="QueryHandoffInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[Any]):
         to = serializers.IntegerField(help_text="The id of the colleague who gets the claim; they must see the query.")
         note = serializers.CharField(required=False, allow_blank=True, default="", max_length=handoff.MAX_NOTE_LENGTH)
         claimed_by = serializers.IntegerField(
@@ -637,7 +632,7 @@ class QueryHandoffApi(APIView):
 # --- Conversations (additions: README, "Additions to the API contract") ---------------------------
 
 
-class ThreadEntryOutput(serializers.Serializer):
+class ThreadEntryOutput(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(
         choices=[("message", "Customer message"), ("answer", "Published answer"), ("note", "Internal note")]
     )
@@ -653,7 +648,7 @@ class ThreadEntryOutput(serializers.Serializer):
     mentions = serializers.ListField(child=serializers.IntegerField(), help_text="Notes: the people mentioned.")
 
 
-class NoteOutput(serializers.Serializer):
+class NoteOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     query = serializers.IntegerField()
     author = serializers.IntegerField()
@@ -689,7 +684,7 @@ class QueryThreadApi(_Paginated):
 
 class QueryNotesApi(_Paginated):
     @extend_schema_serializer(component_name="QueryNoteInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[Any]):
         body = serializers.CharField(
             max_length=threads.MAX_NOTE_LENGTH,
             help_text="Markdown; `@name` (an email's part before the @) or `@email` mentions a colleague who can see "
@@ -711,7 +706,7 @@ class QueryNotesApi(_Paginated):
         return Response(_note_dict(note), status=status.HTTP_201_CREATED)
 
 
-class AnswerRevisionOutput(serializers.Serializer):
+class AnswerRevisionOutput(serializers.Serializer[Any]):
     number = serializers.IntegerField()
     author = serializers.IntegerField()
     body = serializers.CharField()
@@ -775,7 +770,7 @@ class AnswerDetailApi(APIView):
         return Response(selectors.answer_as_dict(selectors.answer_get_for_user(user=_me(request), id=id)))
 
 
-class RatingOutput(serializers.Serializer):
+class RatingOutput(serializers.Serializer[Any]):
     answer = serializers.IntegerField()
     rated = serializers.BooleanField(help_text="Whether the customer has rated the answer.")
     score = serializers.IntegerField(allow_null=True, min_value=1, max_value=5)
@@ -809,7 +804,7 @@ class AnswerApproveApi(APIView):
 
 class AnswerRejectApi(APIView):
     @extend_schema_serializer(component_name="AnswerRejectInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[Any]):
         comment = serializers.CharField(max_length=5000)
 
     @extend_schema(
@@ -827,7 +822,7 @@ class AnswerRejectApi(APIView):
 
 class InsightListApi(_Paginated):
     @extend_schema_serializer(component_name="InsightListInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[Any]):
         title = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
         query_ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
@@ -847,7 +842,7 @@ class InsightListApi(_Paginated):
         request=InputSerializer, responses={201: InsightOutput, 400: BAD_INPUT}, summary="Turn queries into an insight"
     )
     def post(self, request: Request) -> Response:
-        data = _valid(self.InputSerializer, request.data)
+        data = validated(self.InputSerializer, request.data)
         insight = services.insight_create(user=_me(request), **data)
         return Response(selectors.insight_as_dict(insight), status=status.HTTP_201_CREATED)
 
@@ -882,7 +877,7 @@ class InsightDetailApi(APIView):
 
 class InsightStatusApi(APIView):
     @extend_schema_serializer(component_name="InsightStatusInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[Any]):
         status = serializers.ChoiceField(choices=[s.value for s in services.MOVABLE_INSIGHT_STATUSES])
 
     @extend_schema(
@@ -896,7 +891,7 @@ class InsightStatusApi(APIView):
             return Response(
                 {"detail": "Only members of a product department move insights."}, status=status.HTTP_403_FORBIDDEN
             )
-        data = _valid(self.InputSerializer, request.data)
+        data = validated(self.InputSerializer, request.data)
         insight = services.insight_set_status(user=_me(request), insight_id=id, status=data["status"])
         return Response(selectors.insight_as_dict(insight))
 

@@ -35,45 +35,45 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def _plain_http(settings) -> None:  # type: ignore[no-untyped-def]
+def _plain_http(settings) -> None:
     """The test client speaks plain HTTP; production's HTTPS redirect is tested on its own."""
     settings.SECURE_SSL_REDIRECT = False
 
 
 @pytest.fixture(autouse=True)
-def _jobs_in_process(request: pytest.FixtureRequest, settings) -> None:  # type: ignore[no-untyped-def]
+def _jobs_in_process(request: pytest.FixtureRequest, settings) -> None:
     """Jobs run in-process after commit unless a test exercises the real broker."""
     if "redis" not in request.keywords:
         settings.CELERY_TASK_ALWAYS_EAGER = True
 
 
 @pytest.fixture
-def department(db):  # type: ignore[no-untyped-def]
+def department(db):
     return DepartmentFactory(slug="support", name="Customer Support")
 
 
 @pytest.fixture
-def other_department(db):  # type: ignore[no-untyped-def]
+def other_department(db):
     return DepartmentFactory(slug="finance", name="Finance")
 
 
 @pytest.fixture
-def owner(department) -> User:  # type: ignore[no-untyped-def]
+def owner(department) -> User:
     return UserFactory(department=department, name="Olive Owner")
 
 
 @pytest.fixture
-def colleague(department) -> User:  # type: ignore[no-untyped-def]
+def colleague(department) -> User:
     return UserFactory(department=department, name="Colin Colleague")
 
 
 @pytest.fixture
-def outsider(other_department) -> User:  # type: ignore[no-untyped-def]
+def outsider(other_department) -> User:
     return UserFactory(department=other_department, name="Otto Outsider")
 
 
 @pytest.fixture
-def admin_user(db) -> User:  # type: ignore[no-untyped-def]
+def admin_user(db) -> User:
     return UserFactory(roles=[RoleName.ADMIN], name="Ada Admin")
 
 
@@ -91,7 +91,7 @@ def api() -> Callable[[User | None], APIClient]:
 
 
 @pytest.fixture
-def on_commit(django_capture_on_commit_callbacks) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def on_commit(django_capture_on_commit_callbacks) -> Iterator[None]:
     """Run on-commit callbacks (jobs) at the end of the block, as a real commit would."""
     with django_capture_on_commit_callbacks(execute=True):
         yield

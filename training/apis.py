@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -26,15 +25,16 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.permissions import IsCurator
+from config.api import validated
 from config.markdown import render_markdown
-from config.pagination import Pagination
+from config.pagination import PaginatedAPIView
 from training import selectors, services
 from training.models import Certification, Course, CourseStatus, Enrollment, Module, Privilege
 
 # --- Documentation helpers ---------------------------------------------------------------------
 
 
-class TrainingErrorSerializer(serializers.Serializer):
+class TrainingErrorSerializer(serializers.Serializer[Any]):
     detail = serializers.CharField()
     field = serializers.CharField(required=False)
 
@@ -47,12 +47,6 @@ CONFLICT = OpenApiResponse(TrainingErrorSerializer, description="Not possible in
 RATE_LIMITED = OpenApiResponse(TrainingErrorSerializer, description="Too many attempts; see Retry-After.")
 
 
-def _valid(serializer_class: type[serializers.Serializer], data: Any, *, partial: bool = False) -> dict[str, Any]:
-    serializer = serializer_class(data=data, partial=partial)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 def _plain(value: Any) -> Any:
     """Validated nested data as plain dicts and lists, for the services."""
     if isinstance(value, dict):
@@ -62,27 +56,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class PaginatedAPIView(APIView):
-    pagination_class = Pagination
-
-    def paginated(
-        self, request: Request, queryset: QuerySet[Any], serializer_class: type[serializers.Serializer]
-    ) -> Response:
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(serializer_class(page, many=True).data)
-
-
 # --- Output shapes --------------------------------------------------------------------------------
 
 
-class CertificationSpecSerializer(serializers.Serializer):
+class CertificationSpecSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
     grants = serializers.CharField(help_text="`responder`: its holders publish answers without review; or empty.")
     valid_days = serializers.IntegerField()
 
 
-class LessonSerializer(serializers.Serializer):
+class LessonSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     title = serializers.CharField()
     body = serializers.CharField(help_text="Markdown.")
@@ -92,7 +75,7 @@ class LessonSerializer(serializers.Serializer):
         return render_markdown(lesson.body)
 
 
-class QuestionSerializer(serializers.Serializer):
+class QuestionSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     text = serializers.CharField()
     choices = serializers.ListField(child=serializers.CharField())
@@ -102,7 +85,7 @@ class QuestionKeySerializer(QuestionSerializer):
     correct = serializers.ListField(child=serializers.IntegerField())
 
 
-class ModuleSerializer(serializers.Serializer):
+class ModuleSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     position = serializers.IntegerField()
     title = serializers.CharField()
@@ -114,7 +97,7 @@ class ModuleKeySerializer(ModuleSerializer):
     questions = QuestionKeySerializer(many=True)
 
 
-class CourseSummarySerializer(serializers.Serializer):
+class CourseSummarySerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     title = serializers.CharField()
     description = serializers.CharField()
@@ -167,12 +150,12 @@ class CourseKeySerializer(CourseSerializer):
     modules = ModuleKeySerializer(many=True)
 
 
-class CourseRefSerializer(serializers.Serializer):
+class CourseRefSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     title = serializers.CharField()
 
 
-class CertificationSerializer(serializers.Serializer):
+class CertificationSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     name = serializers.CharField()
     grants = serializers.CharField()
@@ -190,7 +173,7 @@ class CertificationSerializer(serializers.Serializer):
         return certification.is_valid()
 
 
-class EnrollmentSerializer(serializers.Serializer):
+class EnrollmentSerializer(serializers.Serializer[Any]):
     course = serializers.SerializerMethodField()
     status = serializers.SerializerMethodField(help_text="`completed`, `overdue`, `assigned` or `started`.")
     assigned_at = serializers.DateTimeField(allow_null=True)
@@ -211,7 +194,7 @@ class EnrollmentSerializer(serializers.Serializer):
         return "assigned" if enrollment.is_assigned else "started"
 
 
-class AttemptSerializer(serializers.Serializer):
+class AttemptSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     score = serializers.FloatField()
     passed = serializers.BooleanField()
@@ -221,7 +204,7 @@ class AttemptSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class AttemptResultSerializer(serializers.Serializer):
+class AttemptResultSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     score = serializers.FloatField(help_text="The fraction of questions right.")
     passed = serializers.BooleanField(help_text="score >= pass_mark")
@@ -240,30 +223,30 @@ def _course_answer(course_id: int, *, key: bool = False) -> Response:
 # --- Input shapes ---------------------------------------------------------------------------------
 
 
-class _LessonInput(serializers.Serializer):
+class _LessonInput(serializers.Serializer[Any]):
     title = serializers.CharField(max_length=200)
     body = serializers.CharField(allow_blank=True, default="", help_text="Markdown.")
 
 
-class _QuestionInput(serializers.Serializer):
+class _QuestionInput(serializers.Serializer[Any]):
     text = serializers.CharField(max_length=2000)
     choices = serializers.ListField(child=serializers.CharField(max_length=500), min_length=2, max_length=20)
     correct = serializers.ListField(child=serializers.IntegerField(min_value=0), min_length=1)
 
 
-class _ModuleInput(serializers.Serializer):
+class _ModuleInput(serializers.Serializer[Any]):
     title = serializers.CharField(max_length=200)
     lessons = _LessonInput(many=True, default=list)
     questions = _QuestionInput(many=True, default=list)
 
 
-class _CertificationInput(serializers.Serializer):
+class _CertificationInput(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=200)
     grants = serializers.ChoiceField(choices=[("", "Nothing"), *Privilege.choices], allow_blank=True, default="")
     valid_days = serializers.IntegerField(min_value=1, max_value=services.MAX_VALID_DAYS)
 
 
-class CourseInputSerializer(serializers.Serializer):
+class CourseInputSerializer(serializers.Serializer[Any]):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(allow_blank=True, default="", help_text="Markdown.")
     audience = serializers.ListField(
@@ -282,7 +265,7 @@ class CourseInputSerializer(serializers.Serializer):
 
 
 class CourseListApi(PaginatedAPIView):
-    class CourseFilterSerializer(serializers.Serializer):
+    class CourseFilterSerializer(serializers.Serializer[Any]):
         status = serializers.ChoiceField(choices=CourseStatus.choices, required=False)
 
     @extend_schema(
@@ -292,7 +275,7 @@ class CourseListApi(PaginatedAPIView):
         description="Curators see every course (filter with `status`); others the published ones meant for them.",
     )
     def get(self, request: Request) -> Response:
-        filters = _valid(self.CourseFilterSerializer, request.query_params)
+        filters = validated(self.CourseFilterSerializer, request.query_params)
         courses = selectors.course_list_for_user(user=request.user, status=filters.get("status"))  # type: ignore[arg-type]
         return self.paginated(request, courses, CourseSummarySerializer)
 
@@ -304,7 +287,7 @@ class CourseListApi(PaginatedAPIView):
     def post(self, request: Request) -> Response:
         if not selectors.user_manages_training(request.user):  # type: ignore[arg-type]
             self.permission_denied(request, message="Creating courses needs the curator role.")
-        data = _plain(_valid(CourseInputSerializer, request.data))
+        data = _plain(validated(CourseInputSerializer, request.data))
         course = services.course_create(author=request.user, **data)  # type: ignore[arg-type]
         response = _course_answer(course.pk)
         response.status_code = status.HTTP_201_CREATED
@@ -340,7 +323,7 @@ class CourseDetailApi(APIView):
         course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
         if not selectors.user_manages_training(request.user):  # type: ignore[arg-type]
             self.permission_denied(request, message="Editing courses needs the curator role.")
-        data = _plain(_valid(CourseInputSerializer, request.data, partial=True))
+        data = _plain(validated(CourseInputSerializer, request.data, partial=True))
         services.course_update(course=course, **data)
         return _course_answer(course.pk)
 
@@ -431,8 +414,8 @@ class CourseArchiveApi(APIView):
 class CourseReportApi(APIView):
     permission_classes = [IsCurator]
 
-    class CourseReportSerializer(serializers.Serializer):
-        class DepartmentCompletionSerializer(serializers.Serializer):
+    class CourseReportSerializer(serializers.Serializer[Any]):
+        class DepartmentCompletionSerializer(serializers.Serializer[Any]):
             department = serializers.CharField(source="slug")
             name = serializers.CharField()
             people = serializers.IntegerField()
@@ -465,7 +448,7 @@ class CourseReportApi(APIView):
 
 
 class AttemptApi(PaginatedAPIView):
-    class AttemptInputSerializer(serializers.Serializer):
+    class AttemptInputSerializer(serializers.Serializer[Any]):
         answers = serializers.ListField(
             child=serializers.ListField(child=serializers.IntegerField()),
             help_text="One list of chosen choice indexes per question, in course order.",
@@ -504,7 +487,7 @@ class AttemptApi(PaginatedAPIView):
     )
     def post(self, request: Request, id: int) -> Response:
         selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
-        data = _valid(self.AttemptInputSerializer, request.data)
+        data = validated(self.AttemptInputSerializer, request.data)
         result = services.attempt_submit(user=request.user, course_id=id, answers=data["answers"])  # type: ignore[arg-type]
         body = dict(AttemptSerializer(result.attempt).data)
         if result.certification is not None:
@@ -513,10 +496,10 @@ class AttemptApi(PaginatedAPIView):
 
 
 class ProgressApi(APIView):
-    class ProgressInputSerializer(serializers.Serializer):
+    class ProgressInputSerializer(serializers.Serializer[Any]):
         module = serializers.IntegerField(help_text="The id of a module of this course you worked through.")
 
-    class ProgressSerializer(serializers.Serializer):
+    class ProgressSerializer(serializers.Serializer[Any]):
         modules_done = serializers.ListField(child=serializers.IntegerField())
 
     @extend_schema(
@@ -535,7 +518,7 @@ class ProgressApi(APIView):
     )
     def post(self, request: Request, id: int) -> Response:
         course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
-        data = _valid(self.ProgressInputSerializer, request.data)
+        data = validated(self.ProgressInputSerializer, request.data)
         module = Module.objects.filter(course=course, pk=data["module"]).first()
         if module is None:
             raise serializers.ValidationError({"module": ["No such module in this course."]})

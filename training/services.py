@@ -62,7 +62,7 @@ class CertificationSpec:
     valid_days: int
 
 
-def _text(value: Any, *, field: str, max_length: int, required: bool = True) -> str:
+def _text(value: object, *, field: str, max_length: int, required: bool = True) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):

@@ -64,7 +64,7 @@ def clean_http_url(value: str, *, field: str) -> str:
     return value
 
 
-def _clean_text(value: Any, *, field: str, max_length: int, required: bool = False) -> str:
+def _clean_text(value: object, *, field: str, max_length: int, required: bool = False) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):

@@ -46,14 +46,14 @@ def _me(request: Request) -> User:
 # --- Output shapes (documentation of what the views return) ---------------------------------------
 
 
-class DepartmentRef(serializers.Serializer):
+class DepartmentRef(serializers.Serializer[Any]):
     slug = serializers.SlugField()
     name = serializers.CharField()
     kind = serializers.CharField()
     customer_facing = serializers.BooleanField()
 
 
-class GateOutput(serializers.Serializer):
+class GateOutput(serializers.Serializer[Any]):
     key = serializers.ChoiceField(choices=[(key, key) for key in GATE_KEYS])
     label = serializers.CharField()  # type: ignore[assignment]
     phase = serializers.IntegerField(
@@ -69,7 +69,7 @@ class GateOutput(serializers.Serializer):
     distance = serializers.CharField(required=False, help_text="For an unmet gate: what it takes, in words.")
 
 
-class UnmetGateOutput(serializers.Serializer):
+class UnmetGateOutput(serializers.Serializer[Any]):
     key = serializers.CharField()
     label = serializers.CharField()  # type: ignore[assignment]
     phase = serializers.IntegerField()
@@ -78,7 +78,7 @@ class UnmetGateOutput(serializers.Serializer):
     distance = serializers.CharField()
 
 
-class NextPhaseOutput(serializers.Serializer):
+class NextPhaseOutput(serializers.Serializer[Any]):
     phase = serializers.IntegerField()
     name = serializers.CharField()
     reachable = serializers.BooleanField(help_text="False when none of its gates apply (a department).")
@@ -86,14 +86,14 @@ class NextPhaseOutput(serializers.Serializer):
     unmet = UnmetGateOutput(many=True, help_text="Every unmet gate the next phase needs, lowest phase first.")
 
 
-class StabilityOutput(serializers.Serializer):
+class StabilityOutput(serializers.Serializer[Any]):
     previous_phase = serializers.IntegerField(allow_null=True)
     recent_raw_phases = serializers.ListField(child=serializers.IntegerField())
     rule = serializers.ChoiceField(choices=["first", "raised", "lowered", "held"])
     summary = serializers.CharField()
 
 
-class PhaseResultOutput(serializers.Serializer):
+class PhaseResultOutput(serializers.Serializer[Any]):
     scope = serializers.ChoiceField(choices=["organisation", "department"])
     department = DepartmentRef(allow_null=True)
     phase = serializers.IntegerField(min_value=1, max_value=4)
@@ -117,18 +117,18 @@ class OrganisationResultOutput(PhaseResultOutput):
     departments = PhaseResultOutput(many=True)
 
 
-class HistoryPageOutput(serializers.Serializer):
+class HistoryPageOutput(serializers.Serializer[Any]):
     results = PhaseResultOutput(many=True)
     next = serializers.CharField(allow_null=True)
 
 
-class ConfigOutput(serializers.Serializer):
+class ConfigOutput(serializers.Serializer[Any]):
     window_days = serializers.IntegerField()
     stability_days = serializers.IntegerField()
     thresholds = serializers.DictField(child=serializers.FloatField(allow_null=True))
 
 
-class ConfigInput(serializers.Serializer):
+class ConfigInput(serializers.Serializer[Any]):
     window_days = serializers.IntegerField(required=False, min_value=1, max_value=365)
     stability_days = serializers.IntegerField(required=False, min_value=1, max_value=90)
     thresholds = serializers.DictField(
@@ -138,14 +138,14 @@ class ConfigInput(serializers.Serializer):
     )
 
 
-class ParticipationRow(serializers.Serializer):
+class ParticipationRow(serializers.Serializer[Any]):
     department = serializers.CharField(required=False, allow_null=True)
     day = serializers.DateField(required=False)
     kind = serializers.CharField(required=False)
     events = serializers.IntegerField()
 
 
-class ParticipationOutput(serializers.Serializer):
+class ParticipationOutput(serializers.Serializer[Any]):
     results = ParticipationRow(many=True)
 
 

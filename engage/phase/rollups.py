@@ -70,7 +70,8 @@ def _now() -> datetime:
     if _postgres():
         with connection.cursor() as cursor:
             cursor.execute("SELECT clock_timestamp()")
-            return cursor.fetchone()[0]
+            now: datetime = cursor.fetchone()[0]
+            return now
     return timezone.now()
 
 
@@ -145,7 +146,8 @@ def _aware(value: Any) -> datetime:
         value = datetime.fromisoformat(value)
     if timezone.is_naive(value):
         value = value.replace(tzinfo=UTC)
-    return value
+    aware: datetime = value
+    return aware
 
 
 def aggregate(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -21,7 +20,7 @@ CHANNEL_NAME_MAX = 120
 _CHANNEL_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 
 
-def _channel_slug(slug: Any) -> str:
+def _channel_slug(slug: object) -> str:
     """A slug as a channel's webhook address carries it: letters, digits, ``-`` and ``_``."""
     if not isinstance(slug, str) or not slug.strip():
         raise ServiceError("A channel needs a slug.", field="slug")
@@ -36,7 +35,7 @@ def _channel_slug(slug: Any) -> str:
     return slug
 
 
-def _channel_name(name: Any) -> str:
+def _channel_name(name: object) -> str:
     if not isinstance(name, str) or not name.strip():
         raise ServiceError("A channel needs a name.", field="name")
     name = name.strip()

@@ -19,43 +19,43 @@ from tests.factories import DepartmentFactory, TopicFactory, UserFactory
 
 
 @pytest.fixture
-def marketing(department, other_department):  # type: ignore[no-untyped-def]
+def marketing(department, other_department):
     """Marketing, with support and finance there too (audiences name them)."""
     return DepartmentFactory(slug="marketing", name="Marketing", kind="marketing")
 
 
 @pytest.fixture
-def author(marketing):  # type: ignore[no-untyped-def]
+def author(marketing):
     return UserFactory(department=marketing, name="Cora Curator", roles=[RoleName.CURATOR])
 
 
 @pytest.fixture
-def second_curator(marketing):  # type: ignore[no-untyped-def]
+def second_curator(marketing):
     return UserFactory(department=marketing, name="Carl Curator", roles=[RoleName.CURATOR])
 
 
 @pytest.fixture
-def reviewer(marketing):  # type: ignore[no-untyped-def]
+def reviewer(marketing):
     return UserFactory(department=marketing, name="Rita Reviewer", roles=[RoleName.REVIEWER])
 
 
 @pytest.fixture
-def curator_reviewer(marketing):  # type: ignore[no-untyped-def]
+def curator_reviewer(marketing):
     return UserFactory(department=marketing, name="Cass Both", roles=[RoleName.CURATOR, RoleName.REVIEWER])
 
 
 @pytest.fixture
-def employee(department):  # type: ignore[no-untyped-def]
+def employee(department):
     return UserFactory(department=department, name="Ed Employee")
 
 
 @pytest.fixture
-def stranger(other_department):  # type: ignore[no-untyped-def]
+def stranger(other_department):
     return UserFactory(department=other_department, name="Sue Stranger")
 
 
 @pytest.fixture
-def topic(department):  # type: ignore[no-untyped-def]
+def topic(department):
     return TopicFactory(slug="refunds", name="Refunds", department=department, keywords=["refund"])
 
 
@@ -67,7 +67,7 @@ def now() -> datetime:
 def make_message(author: Any, *, now: datetime | None = None, **fields: Any) -> Message:
     values: dict[str, Any] = {"title": "Refunds take five days", "body": "We refund **every** order in five days."}
     values.update(fields)
-    return services.message_create(author=author, fields=values, now=now)  # type: ignore[arg-type]
+    return services.message_create(author=author, fields=values, now=now)
 
 
 def publish(author: Any, reviewer: Any, *, now: datetime | None = None, **fields: Any) -> Message:
@@ -82,5 +82,5 @@ def later(now: datetime, **delta: float) -> datetime:
 
 
 @pytest.fixture(autouse=True)
-def _plain_http(settings) -> None:  # type: ignore[no-untyped-def]
+def _plain_http(settings) -> None:
     settings.SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP

@@ -30,11 +30,11 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path):  # type: ignore[no-untyped-def]
+def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-def live_toolkit_with_files(author, reviewer, count: int) -> tuple[Any, list[ToolkitItem]]:  # type: ignore[no-untyped-def]
+def live_toolkit_with_files(author, reviewer, count: int) -> tuple[Any, list[ToolkitItem]]:
     toolkit = services.toolkit_create(author=author, fields={"title": "Spring launch"})
     items = [
         services.toolkit_item_add(
@@ -46,7 +46,7 @@ def live_toolkit_with_files(author, reviewer, count: int) -> tuple[Any, list[Too
     return services.toolkit_approve(user=reviewer, toolkit_id=toolkit.pk), items
 
 
-def signed_in(user) -> Client:  # type: ignore[no-untyped-def]
+def signed_in(user) -> Client:
     client = Client()
     client.force_login(user)
     return client

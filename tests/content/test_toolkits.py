@@ -327,7 +327,7 @@ def test_toolkit_pages(author, reviewer, employee, course):
     assert opened["Location"] == f"/messages/{message.pk}/"
 
 
-def test_submitting_an_empty_toolkit_is_a_documented_400_naming_items(api, author):  # type: ignore[no-untyped-def]
+def test_submitting_an_empty_toolkit_is_a_documented_400_naming_items(api, author):
     client = api(author)
     toolkit = client.post("/api/v1/toolkits/", {"title": "Empty kit"}, format="json").json()
     response = client.post(f"/api/v1/toolkits/{toolkit['id']}/submit/")

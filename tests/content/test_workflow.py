@@ -318,4 +318,4 @@ def test_withdrawing_takes_a_message_down_at_once(api, author, reviewer, employe
 def test_service_refuses_unknown_fields(author):
     message = make_message(author)
     with pytest.raises(ServiceError):
-        services.message_update(user=author, message_id=message.pk, fields={"status": "published"})  # type: ignore[typeddict-unknown-key]
+        services.message_update(user=author, message_id=message.pk, fields={"status": "published"})

@@ -21,7 +21,7 @@ from training.models import Certification, Course
 
 
 @pytest.fixture(autouse=True)
-def _plain_http(settings) -> None:  # type: ignore[no-untyped-def]
+def _plain_http(settings) -> None:
     settings.SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
 
 
@@ -36,7 +36,7 @@ class ChannelWithSecret:
 
 
 @pytest.fixture
-def channel(db) -> ChannelWithSecret:  # type: ignore[no-untyped-def]
+def channel(db) -> ChannelWithSecret:
     made, secret = services.channel_create(slug="forum", name="Community forum", kind="forum")
     return ChannelWithSecret(made, secret)
 
@@ -73,7 +73,7 @@ def signed_post(
 
 
 @pytest.fixture
-def post_webhook(channel: ChannelWithSecret, django_capture_on_commit_callbacks) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
+def post_webhook(channel: ChannelWithSecret, django_capture_on_commit_callbacks) -> Callable[..., Any]:
     """``post_webhook(body_dict_or_bytes, **kw)``: a correctly signed delivery to ``channel``.
 
     Its after-commit jobs (routing) run as a real commit would run them.
@@ -88,12 +88,12 @@ def post_webhook(channel: ChannelWithSecret, django_capture_on_commit_callbacks)
 
 
 @pytest.fixture
-def refund_topic(department):  # type: ignore[no-untyped-def]
+def refund_topic(department):
     return TopicFactory(slug="refunds", name="Refunds", keywords=["refund", "money back"], department=department)
 
 
 @pytest.fixture
-def make_query(channel: ChannelWithSecret, django_capture_on_commit_callbacks) -> Callable[..., Query]:  # type: ignore[no-untyped-def]
+def make_query(channel: ChannelWithSecret, django_capture_on_commit_callbacks) -> Callable[..., Query]:
     """``make_query(text=..., department=..., priority=...)``: received through the service, routed."""
     counter = iter(range(1, 1_000_000))
 
@@ -118,7 +118,7 @@ def make_query(channel: ChannelWithSecret, django_capture_on_commit_callbacks) -
 
 
 @pytest.fixture
-def reviewer(department) -> User:  # type: ignore[no-untyped-def]
+def reviewer(department) -> User:
     return UserFactory(department=department, roles=[RoleName.REVIEWER], name="Rita Reviewer")
 
 
@@ -142,7 +142,7 @@ def certify_responder(user: User, *, valid_days: int = 365) -> Certification:
 
 
 @pytest.fixture
-def responder(department) -> User:  # type: ignore[no-untyped-def]
+def responder(department) -> User:
     user = UserFactory(department=department, name="Rory Responder")
     certify_responder(user)
     return user

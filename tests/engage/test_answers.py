@@ -19,7 +19,7 @@ from tests.html_safety import active_content
 pytestmark = pytest.mark.django_db
 
 
-def answer(api, user, query, body="Thanks — **here** is how.", **extra):  # type: ignore[no-untyped-def]
+def answer(api, user, query, body="Thanks — **here** is how.", **extra):
     return api(user).post(f"/api/v1/queries/{query.pk}/answers/", {"body": body, **extra}, format="json")
 
 
@@ -89,7 +89,7 @@ def test_a_hostile_answer_is_rendered_inert(api, responder, make_query, departme
     assert "alert(1)" in html  # kept as text, not dropped silently
 
 
-def _in_review(api, owner, make_query, department):  # type: ignore[no-untyped-def]
+def _in_review(api, owner, make_query, department):
     query = make_query(department=department)
     services.query_claim(user=owner, query_id=query.pk)
     return query, answer(api, owner, query).json()["id"]

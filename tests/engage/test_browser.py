@@ -20,13 +20,13 @@ from tests.factories import DepartmentFactory, TopicFactory, UserFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def sign_out(page):  # type: ignore[no-untyped-def]
+def sign_out(page):
     with page.expect_navigation():
         page.get_by_role("button", name="Sign out").click()
 
 
 @pytest.fixture
-def second_page(chromium):  # type: ignore[no-untyped-def]  # noqa: F811
+def second_page(chromium):  # noqa: F811
     """Another person's browser: its own context (cookies), its console watched too."""
     yield from watched_page(chromium, who="the second browser", viewport={"width": 390, "height": 844})  # a phone
 

@@ -18,11 +18,11 @@ from tests.factories import DepartmentFactory, UserFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def active_row(page) -> str:  # type: ignore[no-untyped-def]
+def active_row(page) -> str:
     return page.evaluate("(document.activeElement.closest('#queue-list > li') || {}).id || ''")
 
 
-def assert_no_axe_violation(page, where: str) -> None:  # type: ignore[no-untyped-def]
+def assert_no_axe_violation(page, where: str) -> None:
     if not AXE.exists():
         pytest.skip("axe-core is not installed (npm ci)")
     page.evaluate(AXE.read_text())

@@ -25,11 +25,11 @@ WITHIN_MS = 5_000
 
 
 @pytest.fixture
-def second_page(chromium):  # type: ignore[no-untyped-def]  # noqa: F811
+def second_page(chromium):  # noqa: F811
     yield from watched_page(chromium, who="the second browser", viewport={"width": 1280, "height": 900})
 
 
-def post_webhook(base_url: str, slug: str, secret: str, body: dict) -> int:  # type: ignore[type-arg]
+def post_webhook(base_url: str, slug: str, secret: str, body: dict) -> int:
     raw = json.dumps(body).encode()
     stamp = str(int(time.time()))
     request = urllib.request.Request(

@@ -19,7 +19,7 @@ FEW_SECONDS_MS = 5_000
 
 
 @pytest.fixture
-def second_page(chromium):  # type: ignore[no-untyped-def]  # noqa: F811
+def second_page(chromium):  # noqa: F811
     yield from watched_page(chromium, who="the second browser", viewport={"width": 1280, "height": 900})
 
 

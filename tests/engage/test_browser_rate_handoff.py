@@ -20,11 +20,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def second_page(chromium):  # type: ignore[no-untyped-def]  # noqa: F811
+def second_page(chromium):  # noqa: F811
     yield from watched_page(chromium, who="the second browser", viewport={"width": 390, "height": 844})  # a phone
 
 
-def _query(text: str, department) -> int:  # type: ignore[no-untyped-def]
+def _query(text: str, department) -> int:
     channel = services.channel_create(slug="forum", name="Community forum", kind="forum")[0]
     query_id, _ = services.query_receive(
         channel=channel, inbound=services.Inbound(external_id=f"b-{text[:8]}", text=text, author_handle="@cus")
@@ -33,7 +33,7 @@ def _query(text: str, department) -> int:  # type: ignore[no-untyped-def]
     return query_id
 
 
-def _axe_clean(page) -> None:  # type: ignore[no-untyped-def]
+def _axe_clean(page) -> None:
     if AXE.exists():  # the axe test itself insists on it under ENGAGE_REQUIRE_BROWSER
         page.evaluate(AXE.read_text())
         assert violations(page) == []

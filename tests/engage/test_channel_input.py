@@ -18,7 +18,7 @@ from tests.engage.conftest import names_field
 pytestmark = pytest.mark.django_db
 
 
-def admin_client(user) -> Client:  # type: ignore[no-untyped-def]
+def admin_client(user) -> Client:
     client = Client()
     client.force_login(user)
     return client

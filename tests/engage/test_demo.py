@@ -41,7 +41,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path):  # type: ignore[no-untyped-def]
+def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
@@ -110,7 +110,7 @@ def test_the_demo_tells_the_phase_story_and_loads_once():
     assert not rated.filter(created_at__gt=now).exists()
     assert rated.exclude(comment="").exists()
 
-    def happy_share(ratings) -> float:  # type: ignore[no-untyped-def]
+    def happy_share(ratings) -> float:
         return ratings.filter(score__gte=4).count() / ratings.count()
 
     assert happy_share(rated.filter(answer__published_at__gte=now - timedelta(days=45))) > happy_share(
@@ -184,7 +184,7 @@ def test_the_demo_tells_the_phase_story_and_loads_once():
     assert (Query.objects.count(), Answer.objects.count(), ParticipationEvent.objects.count()) == counts
 
 
-def models_author():  # type: ignore[no-untyped-def]
+def models_author():
     """An F() that compares an answer's reviewer with its author."""
     from django.db.models import F
 

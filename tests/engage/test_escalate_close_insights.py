@@ -117,7 +117,7 @@ def test_breaches_notify_once_per_query(make_query, department, reviewer, owner,
 
 
 @pytest.fixture
-def product_owner(db):  # type: ignore[no-untyped-def]
+def product_owner(db):
     product = DepartmentFactory(slug="product", kind=DepartmentKind.PRODUCT, customer_facing=False)
     return UserFactory(department=product, name="Pat Product")
 

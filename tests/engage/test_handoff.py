@@ -20,7 +20,7 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def handoff_url(query) -> str:  # type: ignore[no-untyped-def]
+def handoff_url(query) -> str:
     return f"/api/v1/queries/{query.pk}/handoff/"
 
 

@@ -28,7 +28,7 @@ def statements(captured: CaptureQueriesContext) -> list[str]:
 
 
 @pytest.fixture
-def queue(department, other_department, make_query, owner, colleague) -> list[Query]:  # type: ignore[no-untyped-def]
+def queue(department, other_department, make_query, owner, colleague) -> list[Query]:
     """Queries in every status, in two departments and unrouted, some with topics."""
     now = timezone.now()
     topic = Topic.objects.create(slug="refunds", name="Refunds", keywords=["refund"], department=department)
@@ -62,7 +62,7 @@ def _orm(user: Any, status: str | None, department: str | None, cursor: str | No
 
 
 @pytest.mark.django_db
-def test_the_one_statement_queue_answers_what_the_orm_answers(queue, owner, outsider, department) -> None:  # type: ignore[no-untyped-def]
+def test_the_one_statement_queue_answers_what_the_orm_answers(queue, owner, outsider, department) -> None:
     reviewer = UserFactory(department=department, roles=[RoleName.REVIEWER])
     nobody = UserFactory(department=None)
     now = timezone.now()
@@ -89,7 +89,7 @@ def test_the_one_statement_queue_answers_what_the_orm_answers(queue, owner, outs
 
 
 @pytest.mark.django_db
-def test_the_queue_is_two_statements_the_token_and_the_page(api, owner, queue) -> None:  # type: ignore[no-untyped-def]
+def test_the_queue_is_two_statements_the_token_and_the_page(api, owner, queue) -> None:
     client = api(owner)
     with CaptureQueriesContext(connection) as captured:
         response = client.get("/api/v1/queries/", {"department": "support", "status": "open", "page_size": 50})
@@ -99,13 +99,13 @@ def test_the_queue_is_two_statements_the_token_and_the_page(api, owner, queue) -
 
 
 @pytest.mark.django_db
-def test_an_unknown_department_is_still_400(api, owner, queue) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_department_is_still_400(api, owner, queue) -> None:
     response = api(owner).get("/api/v1/queries/", {"department": "nope"})
     assert response.status_code == 400
 
 
 @pytest.mark.django_db
-def test_a_claim_is_the_token_the_lock_and_one_statement(api, owner, make_query, department) -> None:  # type: ignore[no-untyped-def]
+def test_a_claim_is_the_token_the_lock_and_one_statement(api, owner, make_query, department) -> None:
     query = make_query(department=department)
     client = api(owner)
     with CaptureQueriesContext(connection) as captured:
@@ -117,7 +117,7 @@ def test_a_claim_is_the_token_the_lock_and_one_statement(api, owner, make_query,
 
 
 @pytest.mark.django_db
-def test_a_webhook_is_the_channel_and_one_statement_and_a_redelivery_writes_nothing(channel) -> None:  # type: ignore[no-untyped-def]
+def test_a_webhook_is_the_channel_and_one_statement_and_a_redelivery_writes_nothing(channel) -> None:
     from config.models import OutboxJob
     from engage.models import ParticipationEvent
     from tests.engage.conftest import payload, signed_post
@@ -144,7 +144,7 @@ def test_a_webhook_is_the_channel_and_one_statement_and_a_redelivery_writes_noth
 
 
 @pytest.mark.django_db
-def test_publishing_an_answer_is_the_token_and_one_statement(api, responder, make_query, department) -> None:  # type: ignore[no-untyped-def]
+def test_publishing_an_answer_is_the_token_and_one_statement(api, responder, make_query, department) -> None:
     from config.models import OutboxJob
     from engage.models import Delivery, ParticipationEvent, QueryDraft
 
@@ -175,7 +175,7 @@ def test_publishing_an_answer_is_the_token_and_one_statement(api, responder, mak
 
 
 @pytest.mark.django_db
-def test_the_privilege_condition_agrees_with_user_holds_privilege_at_its_edges(responder) -> None:  # type: ignore[no-untyped-def]
+def test_the_privilege_condition_agrees_with_user_holds_privilege_at_its_edges(responder) -> None:
     from training.models import Certification
     from training.selectors import HOLDS_PRIVILEGE_SQL, user_holds_privilege
 
@@ -202,7 +202,7 @@ def test_the_privilege_condition_agrees_with_user_holds_privilege_at_its_edges(r
 @pytest.mark.django_db
 def test_with_a_broker_the_webhooks_job_is_left_to_the_relay(
     channel, settings, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from config.models import OutboxJob
     from tests.engage.conftest import payload, signed_post
 

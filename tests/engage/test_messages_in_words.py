@@ -17,7 +17,7 @@ from tests.factories import DepartmentFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def detail(response) -> str:  # type: ignore[no-untyped-def]
+def detail(response) -> str:
     assert response.status_code == 400, response.content
     return response.json()["detail"]
 

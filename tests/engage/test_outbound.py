@@ -36,7 +36,7 @@ class GuardTripped(BaseException):
 
 
 @pytest.fixture(autouse=True)
-def socket_guard(monkeypatch) -> list[Any]:  # type: ignore[no-untyped-def]
+def socket_guard(monkeypatch) -> list[Any]:
     """Make any connection to a non-loopback address fail the test; record every attempt."""
     attempts: list[Any] = []
     original_connect = socket.socket.connect
@@ -271,7 +271,7 @@ def test_a_public_or_not_yet_resolvable_address_is_kept_and_vetted_again_at_deli
 # --- Delivery of published answers --------------------------------------------------------------
 
 
-def _publish_on(channel: Channel, responder, make_query, department, capture) -> Any:  # type: ignore[no-untyped-def]
+def _publish_on(channel: Channel, responder, make_query, department, capture) -> Any:
     query = make_query(department=department)
     services.query_claim(user=responder, query_id=query.pk)
     with capture(execute=True):

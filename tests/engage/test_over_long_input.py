@@ -22,13 +22,13 @@ NOTE = "Billing should look at this. " * 110  # 3,080 characters
 TITLE = "Customers keep asking for a dark mode in the mobile app " * 6  # 336 characters
 
 
-def client_for(user) -> Client:  # type: ignore[no-untyped-def]
+def client_for(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
 
 
-def flashes(response) -> list[str]:  # type: ignore[no-untyped-def]
+def flashes(response) -> list[str]:
     return [str(m) for m in response.wsgi_request._messages]
 
 

@@ -40,13 +40,13 @@ from tests.platform.test_markdown import HOSTILE_MARKDOWN
 pytestmark = pytest.mark.django_db
 
 
-def client_for(user) -> Client:  # type: ignore[no-untyped-def]
+def client_for(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
 
 
-def flashes(response) -> list[str]:  # type: ignore[no-untyped-def]
+def flashes(response) -> list[str]:
     return [str(m) for m in response.wsgi_request._messages]
 
 
@@ -59,32 +59,32 @@ class _Section(HTMLParser):
         self.depth = 0
         self.parts: list[str] = []
 
-    def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
+    def handle_starttag(self, tag, attrs):
         if self.depth:
             self.depth += 1
             self.parts.append(self.get_starttag_text() or "")
         elif dict(attrs).get("id") == self.element_id:
             self.depth = 1
 
-    def handle_startendtag(self, tag, attrs):  # type: ignore[no-untyped-def]
+    def handle_startendtag(self, tag, attrs):
         if self.depth:
             self.parts.append(self.get_starttag_text() or "")
 
-    def handle_endtag(self, tag):  # type: ignore[no-untyped-def]
+    def handle_endtag(self, tag):
         if self.depth:
             self.depth -= 1
             if self.depth:
                 self.parts.append(f"</{tag}>")
 
-    def handle_data(self, data):  # type: ignore[no-untyped-def]
+    def handle_data(self, data):
         if self.depth:
             self.parts.append(data)
 
-    def handle_entityref(self, name):  # type: ignore[no-untyped-def]
+    def handle_entityref(self, name):
         if self.depth:
             self.parts.append(f"&{name};")
 
-    def handle_charref(self, name):  # type: ignore[no-untyped-def]
+    def handle_charref(self, name):
         if self.depth:
             self.parts.append(f"&#{name};")
 
@@ -95,12 +95,12 @@ def section(html: str, element_id: str) -> str:
     return "".join(parser.parts)
 
 
-def queue_ids(response) -> list[int]:  # type: ignore[no-untyped-def]
+def queue_ids(response) -> list[int]:
     return [int(pk) for pk in re.findall(r'<li id="q-(\d+)"', response.content.decode())]
 
 
 @pytest.fixture
-def published_message(db, department):  # type: ignore[no-untyped-def]
+def published_message(db, department):
     """An approved message about refunds, meant for everyone."""
     marketing = DepartmentFactory(slug="marketing", name="Marketing", kind="marketing")
     curator = UserFactory(department=marketing, roles=[RoleName.CURATOR])

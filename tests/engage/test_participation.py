@@ -16,7 +16,7 @@ from training.signals import activity as training_activity
 pytestmark = pytest.mark.django_db
 
 
-def _activity(key: str = "course_completed:1", **overrides) -> Activity:  # type: ignore[no-untyped-def]
+def _activity(key: str = "course_completed:1", **overrides) -> Activity:
     values = {
         "kind": ActivityKind.COURSE_COMPLETED,
         "occurred_at": timezone.now(),

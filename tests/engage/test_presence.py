@@ -52,13 +52,13 @@ def store(request, settings) -> str:  # type: ignore[no-untyped-def]
     return str(request.param)
 
 
-def client_for(user) -> Client:  # type: ignore[no-untyped-def]
+def client_for(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
 
 
-def beat(client: Client, query_id: int, **data: str):  # type: ignore[no-untyped-def]
+def beat(client: Client, query_id: int, **data: str):
     return client.post(f"/queries/{query_id}/presence/", data)
 
 

@@ -22,12 +22,12 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _no_feed_cache(settings) -> None:  # type: ignore[no-untyped-def]
+def _no_feed_cache(settings) -> None:
     """Every poll reads the database here; the cached fast path has its own tests below."""
     settings.ENGAGE_QUEUE_FEED_CACHE_SECONDS = 0
 
 
-def client_for(user) -> Client:  # type: ignore[no-untyped-def]
+def client_for(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
@@ -41,7 +41,7 @@ def page_state(client: Client, url: str = "/queries/") -> tuple[str, list[str]]:
     return etag, [f"{pk}.{sig}" for pk, sig in rows]
 
 
-def feed(client: Client, etag: str, have: list[str], **filters: str):  # type: ignore[no-untyped-def]
+def feed(client: Client, etag: str, have: list[str], **filters: str):
     return client.get("/queries/live/", {**filters, "have": have}, headers={"If-None-Match": etag})
 
 

@@ -20,13 +20,13 @@ from tests.engage.conftest import payload
 pytestmark = pytest.mark.django_db
 
 
-def client_for(user) -> Client:  # type: ignore[no-untyped-def]
+def client_for(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
 
 
-def queue_ids(response) -> list[int]:  # type: ignore[no-untyped-def]
+def queue_ids(response) -> list[int]:
     return [int(pk) for pk in re.findall(r'<li id="q-(\d+)"', response.content.decode())]
 
 

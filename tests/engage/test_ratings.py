@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def published(responder, make_query, department, django_capture_on_commit_callbacks) -> Answer:  # type: ignore[no-untyped-def]
+def published(responder, make_query, department, django_capture_on_commit_callbacks) -> Answer:
     query = make_query(department=department)
     services.query_claim(user=responder, query_id=query.pk)
     with django_capture_on_commit_callbacks(execute=True):

@@ -48,7 +48,7 @@ def test_keyword_matches(text, keyword, expected):
     assert keyword_matches(text, keyword) is expected
 
 
-def _route(make_query, text):  # type: ignore[no-untyped-def]
+def _route(make_query, text):
     query = make_query(text=text)
     query.refresh_from_db()
     return query
@@ -124,7 +124,7 @@ def test_response_targets_by_priority_count_from_receipt(make_query, priority, h
     assert Query.objects.get(pk=query.pk).received_at == received
 
 
-def test_a_query_left_unrouted_for_over_a_minute_is_routed_by_the_sweep(django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_a_query_left_unrouted_for_over_a_minute_is_routed_by_the_sweep(django_capture_on_commit_callbacks) -> None:
     from config.celery_app import app
 
     channel, _secret = services.channel_create(slug="sweep", name="Sweep", kind="forum")

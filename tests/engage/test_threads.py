@@ -61,7 +61,7 @@ def test_an_answer_through_review_replies_to_the_thread_too(api, owner, reviewer
 # --- Follow-ups through the webhook ---------------------------------------------------------------
 
 
-def _answered(api, responder, query, body="Here you are."):  # type: ignore[no-untyped-def]
+def _answered(api, responder, query, body="Here you are."):
     services.query_claim(user=responder, query_id=query.pk)
     response = api(responder).post(f"/api/v1/queries/{query.pk}/answers/", {"body": body}, format="json")
     assert response.status_code == 201, response.content
@@ -70,7 +70,7 @@ def _answered(api, responder, query, body="Here you are."):  # type: ignore[no-u
 
 def test_a_follow_up_on_an_answered_query_reopens_it_with_a_target_of_its_own(
     post_webhook, api, responder, department, refund_topic
-):  # type: ignore[no-untyped-def]
+):
     root = post_webhook(payload("root-4", text="I need a refund", priority="high")).json()["id"]
     query = Query.objects.get(pk=root)
     first_target, first_answer = query.sla_due_at, _answered(api, responder, query)
@@ -151,7 +151,7 @@ def test_a_follow_up_on_a_closed_query_is_kept_and_the_query_stays_closed(post_w
 # --- Concurrency, on PostgreSQL with real connections -------------------------------------------------
 
 
-def _signed(channel, body):  # type: ignore[no-untyped-def]
+def _signed(channel, body):
     return signed_post(Client(), channel.url, channel.secret, json.dumps(body).encode())
 
 
@@ -182,7 +182,7 @@ def test_a_follow_up_arriving_while_the_answer_is_published_is_never_lost(channe
         services.query_claim(user=responder, query_id=root)
         client = api(responder)
 
-        def work(index: int, root: int = root, n: int = n, client=client):  # type: ignore[no-untyped-def]
+        def work(index: int, root: int = root, n: int = n, client=client):
             if index == 0:
                 return client.post(f"/api/v1/queries/{root}/answers/", {"body": "Done."}, format="json")
             return _signed(channel, payload(f"reply-9-{n}", text="One more thing", thread_id=f"root-9-{n}"))
@@ -209,7 +209,7 @@ def test_a_follow_up_arriving_while_the_answer_is_published_is_never_lost(channe
 
 def test_a_rejected_text_and_its_comment_are_kept_when_the_answer_is_written_again(
     api, owner, reviewer, make_query, department, colleague
-):  # type: ignore[no-untyped-def]
+):
     query = make_query(department=department)
     services.query_claim(user=owner, query_id=query.pk)
     first = services.answer_submit(user=owner, query_id=query.pk, body="Try turning it off and on.")
@@ -248,13 +248,13 @@ def test_revisions_of_an_answer_nobody_may_see_are_404(api, owner, outsider, mak
 # --- Notes and mentions ------------------------------------------------------------------------------
 
 
-def _note(api, user, query, body):  # type: ignore[no-untyped-def]
+def _note(api, user, query, body):
     return api(user).post(f"/api/v1/queries/{query.pk}/notes/", {"body": body}, format="json")
 
 
 def test_a_note_mentioning_a_colleague_tells_them_in_the_app_and_by_mail_and_links_to_the_query(
     api, owner, colleague, make_query, department, django_capture_on_commit_callbacks, mailoutbox
-):  # type: ignore[no-untyped-def]
+):
     query = make_query(department=department)
     handle = colleague.email.split("@")[0]
     with django_capture_on_commit_callbacks(execute=True):
@@ -273,7 +273,7 @@ def test_a_note_mentioning_a_colleague_tells_them_in_the_app_and_by_mail_and_lin
 
 def test_a_mention_follows_the_persons_preferences(
     api, owner, colleague, make_query, department, django_capture_on_commit_callbacks, mailoutbox
-):  # type: ignore[no-untyped-def]
+):
     colleague.notification_prefs = {"engage.note_mention": {"email": False, "in_app": True}}
     colleague.save(update_fields=["notification_prefs"])
     query = make_query(department=department)
@@ -323,7 +323,7 @@ def test_the_thread_lists_messages_answers_and_notes_in_order(api, post_webhook,
     assert (thread[3]["turn"], thread[3]["external_id"]) == (2, "reply-10")
 
 
-def test_the_query_page_costs_the_same_however_long_the_thread(post_webhook, api, responder, department, colleague):  # type: ignore[no-untyped-def]
+def test_the_query_page_costs_the_same_however_long_the_thread(post_webhook, api, responder, department, colleague):
     root = post_webhook(payload("root-11")).json()["id"]
     Query.objects.filter(pk=root).update(department=department, routed_at=timezone.now())
     query = Query.objects.get(pk=root)
@@ -354,7 +354,7 @@ def test_the_query_page_costs_the_same_however_long_the_thread(post_webhook, api
 
 def test_the_dashboard_reports_follow_up_answers_beside_the_metrics_and_the_metrics_count_first_answers(
     api, post_webhook, responder, department
-):  # type: ignore[no-untyped-def]
+):
     from engage.dashboard.follow_ups import follow_up_report
     from engage.phase.metrics import Window, answers_published
 
@@ -375,7 +375,7 @@ def test_the_dashboard_reports_follow_up_answers_beside_the_metrics_and_the_metr
 
 def test_the_page_takes_a_note_and_refuses_a_mention_of_someone_who_cannot_see_it(
     owner, outsider, make_query, department
-):  # type: ignore[no-untyped-def]
+):
     query = make_query(department=department)
     client = Client()
     client.force_login(owner)

@@ -64,7 +64,7 @@ def fault_env(django_db_setup: None, tmp_path: Path) -> dict[str, str]:
     purge_queues(settings.REDIS_URL)
     return clean_env(
         tmp_path / "var",
-        DATABASE_URL=database_url(connection.settings_dict),  # type: ignore[arg-type]
+        DATABASE_URL=database_url(connection.settings_dict),
         REDIS_URL=settings.REDIS_URL,
         ENGAGE_TESTING="1",
     )

@@ -58,7 +58,7 @@ def answer_while_the_backend_is_terminated(
     return answer, terminated
 
 
-def unread(owner) -> list[Notification]:  # type: ignore[no-untyped-def]
+def unread(owner) -> list[Notification]:
     return [Notification.objects.create(user=owner, kind="test", title=f"Hello {n}") for n in range(3)]
 
 

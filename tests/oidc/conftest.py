@@ -205,7 +205,7 @@ class HttpFlow:
                 url = urljoin(url, response.headers["Location"])
                 continue
             assert response.status_code == 200, response.text[:500]
-            action = urljoin(url, _FORM_ACTION.search(response.text).group(1))  # type: ignore[union-attr]
+            action = urljoin(url, _FORM_ACTION.search(response.text).group(1))
             data = {"login": login, "password": password} if action.endswith("/login") else {}
             response = self.session.post(action, data=data, allow_redirects=False, timeout=10)
             assert response.is_redirect, response.text[:500]

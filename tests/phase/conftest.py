@@ -30,7 +30,7 @@ _serial = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
-def _plain_http(settings) -> None:  # type: ignore[no-untyped-def]
+def _plain_http(settings) -> None:
     settings.SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
 
 

@@ -14,7 +14,7 @@ from engage.phase import services as phase_services
 from tests.phase.conftest import answer, at, department, fold, person, query, record
 
 
-def client_for(user) -> Client:  # type: ignore[no-untyped-def]
+def client_for(user) -> Client:
     client = Client()
     client.force_login(user)
     return client

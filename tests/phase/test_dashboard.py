@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 DASHBOARD = "/dashboard/"
 
 
-def csv_rows(response) -> list[list[str]]:  # type: ignore[no-untyped-def]
+def csv_rows(response) -> list[list[str]]:
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     body = b"".join(response.streaming_content).decode("utf-8-sig")

@@ -39,7 +39,7 @@ def company(db):
     return {"today": today, "executives": [ceo, cfo], "agent": agent}
 
 
-def send(django_capture_on_commit_callbacks, **kwargs) -> int:  # type: ignore[no-untyped-def]
+def send(django_capture_on_commit_callbacks, **kwargs) -> int:
     with django_capture_on_commit_callbacks(execute=True):
         return services.phase_digest_send(**kwargs)
 

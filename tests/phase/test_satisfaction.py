@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 AS_OF = date(2026, 3, 31)
 
 
-def rated(q, author, published, score, *, when=None):  # type: ignore[no-untyped-def]
+def rated(q, author, published, score, *, when=None):
     made = answer(q, author, published, event=False)
     return AnswerRating.objects.create(
         answer=made, score=score, created_at=when or published + timedelta(hours=2), updated_at=when or published
@@ -31,7 +31,7 @@ def rated(q, author, published, score, *, when=None):  # type: ignore[no-untyped
 
 
 @pytest.fixture
-def company():  # type: ignore[no-untyped-def]
+def company():
     sup = department("sup", DepartmentKind.CUSTOMER_SERVICE, True)
     hr = department("hr", DepartmentKind.HR, True)
     fin = department("fin", DepartmentKind.FINANCE, False)
@@ -48,7 +48,7 @@ def company():  # type: ignore[no-untyped-def]
     return {"sup": sup, "hr": hr, "fin": fin}
 
 
-def by_key(entries):  # type: ignore[no-untyped-def]
+def by_key(entries):
     return {entry["key"]: entry for entry in entries}
 
 

@@ -32,7 +32,7 @@ def worker_env(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) 
     _purge_queues(settings.REDIS_URL)
     return clean_env(
         tmp_path_factory.mktemp("worker-var"),
-        DATABASE_URL=database_url(connection.settings_dict),  # type: ignore[arg-type]
+        DATABASE_URL=database_url(connection.settings_dict),
         REDIS_URL=settings.REDIS_URL,
         ENGAGE_TESTING="1",
     )

@@ -27,7 +27,7 @@ def _json_endpoints() -> list[str]:
     for pattern in get_resolver().url_patterns:
         if str(pattern.pattern) != "api/v1/":
             continue
-        for inner in pattern.url_patterns:  # type: ignore[attr-defined]
+        for inner in pattern.url_patterns:
             for leaf in getattr(inner, "url_patterns", [inner]):
                 route = str(leaf.pattern)
                 if "<" not in route and route not in ("schema/", "docs/"):

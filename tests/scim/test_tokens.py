@@ -32,7 +32,7 @@ def test_an_admin_makes_a_token_in_the_admin_and_sees_it_once() -> None:
     page = client.post("/admin/accounts/scimtoken/add/", {"name": "Entra ID"})
     assert page.status_code == 200
     html = page.content.decode()
-    token = re.search(r'<code id="scim-token">(scim_[\w-]+)</code>', html).group(1)  # type: ignore[union-attr]
+    token = re.search(r'<code id="scim-token">(scim_[\w-]+)</code>', html).group(1)
     assert "/scim/v2/" in html
     record = ScimToken.objects.get()
     assert record.name == "Entra ID"

@@ -26,7 +26,7 @@ RIGHT = [[1], [0, 2], [1]]
 
 
 @pytest.fixture(autouse=True)
-def _plain_http(settings) -> None:  # type: ignore[no-untyped-def]
+def _plain_http(settings) -> None:
     settings.SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
 
 
@@ -42,7 +42,7 @@ def _roles(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture
-def curator(db) -> User:  # type: ignore[no-untyped-def]
+def curator(db) -> User:
     return UserFactory(roles=[RoleName.CURATOR], name="Cora Curator")
 
 

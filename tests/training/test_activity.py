@@ -17,10 +17,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def received():  # type: ignore[no-untyped-def]
+def received():
     got: list[tuple[type, Activity]] = []
 
-    def receiver(sender, activity, **kwargs):  # type: ignore[no-untyped-def]
+    def receiver(sender, activity, **kwargs):
         got.append((sender, activity))
 
     activity.connect(receiver, dispatch_uid="test-training-activity")

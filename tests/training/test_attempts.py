@@ -12,7 +12,7 @@ from training.models import Attempt, Certification, Enrollment
 pytestmark = pytest.mark.django_db
 
 
-def attempt(api, user, course, answers):  # type: ignore[no-untyped-def]
+def attempt(api, user, course, answers):
     return api(user).post(f"/api/v1/courses/{course.pk}/attempts/", {"answers": answers}, format="json")
 
 

@@ -21,21 +21,21 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def run(django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+def run(django_capture_on_commit_callbacks):
     """``run(fn, **kwargs)``: call a service and let what it queued after commit happen."""
 
-    def call(fn, **kwargs):  # type: ignore[no-untyped-def]
+    def call(fn, **kwargs):
         with django_capture_on_commit_callbacks(execute=True):
             return fn(**kwargs)
 
     return call
 
 
-def notes(user, kind):  # type: ignore[no-untyped-def]
+def notes(user, kind):
     return list(Notification.objects.filter(user=user, kind=kind).order_by("id"))
 
 
-def certify(run, user, course, at: datetime) -> Certification:  # type: ignore[no-untyped-def]
+def certify(run, user, course, at: datetime) -> Certification:
     cert = run(services.attempt_submit, user=user, course_id=course.pk, answers=RIGHT, now=at).certification
     assert cert is not None
     return cert

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 WRONG = [[0], [0], [0]]
 
 
-def post_attempt(client, course, answers=WRONG):  # type: ignore[no-untyped-def]
+def post_attempt(client, course, answers=WRONG):
     return client.post(f"/api/v1/courses/{course.pk}/attempts/", {"answers": answers}, format="json")
 
 

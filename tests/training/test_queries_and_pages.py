@@ -18,7 +18,7 @@ from training.models import Attempt, Course, CourseStatus, Enrollment, ModulePro
 pytestmark = pytest.mark.django_db
 
 
-def _count_queries(django_assert_max_num_queries, client, url):  # type: ignore[no-untyped-def]
+def _count_queries(django_assert_max_num_queries, client, url):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -105,7 +105,7 @@ def test_the_player_keeps_progress_per_module(client, owner, course):
     assert api_progress(owner, course) == sorted(m.pk for m in modules)
 
 
-def api_progress(user, course):  # type: ignore[no-untyped-def]
+def api_progress(user, course):
     from rest_framework.test import APIClient
 
     client = APIClient()

@@ -18,12 +18,12 @@ def ensure_roles() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _roles(db) -> None:  # type: ignore[no-untyped-def]
+def _roles(db) -> None:
     ensure_roles()
 
 
 @pytest.fixture(autouse=True)
-def _plain_http(settings) -> None:  # type: ignore[no-untyped-def]
+def _plain_http(settings) -> None:
     """The test client speaks plain HTTP; production's redirect to HTTPS is tested on its own."""
     settings.SECURE_SSL_REDIRECT = False
 
