@@ -15,6 +15,7 @@ from pathlib import Path
 import dj_database_url
 import dj_email_url
 import django_stubs_ext
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import csp_origin, env_bool, env_int, env_list, env_mapping, env_str, env_time_zone
@@ -288,6 +289,18 @@ ENGAGE_SITE_URL = env_str(
 ENGAGE_CLAIM_LEASE_MINUTES = env_int("ENGAGE_CLAIM_LEASE_MINUTES", 15, minimum=1, maximum=24 * 60)
 ENGAGE_MAX_OPEN_CLAIMS = env_int("ENGAGE_MAX_OPEN_CLAIMS", 5, minimum=1, maximum=1000)
 ENGAGE_OUTBOUND_ALLOW_LOOPBACK = env_bool("ENGAGE_OUTBOUND_ALLOW_LOOPBACK", False)
+# Connectors' credentials (engage.connectors.vault) are encrypted at rest under these Fernet
+# keys (comma-separated; the first encrypts, every one decrypts, for rotation). Unset: a key
+# derived from SECRET_KEY, so that a channel's credentials are lost if SECRET_KEY changes.
+ENGAGE_CREDENTIALS_KEYS = env_list("ENGAGE_CREDENTIALS_KEY", "") if env_str("ENGAGE_CREDENTIALS_KEY").strip() else []
+for _key in ENGAGE_CREDENTIALS_KEYS:
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise ImproperlyConfigured(
+            "ENGAGE_CREDENTIALS_KEY holds a value that is not a Fernet key (32 url-safe base64-encoded bytes; "
+            'make one with: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())")'
+        ) from None
 # How long a published answer's rating link (engage.ratings) lets the customer rate it, or change it.
 ENGAGE_RATING_WINDOW_DAYS = env_int("ENGAGE_RATING_WINDOW_DAYS", 14, minimum=1, maximum=365)
 # The benchmark (bench/) mounts its ceiling views only when it runs the server.

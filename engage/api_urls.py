@@ -1,6 +1,7 @@
 from django.urls import path
 
 from engage import apis
+from engage.connectors import apis as connector_apis
 
 app_name = "engage_api"
 
@@ -9,6 +10,7 @@ urlpatterns = [
     path("channels/<slug:slug>/", apis.ChannelDetailApi.as_view(), name="channel"),
     path("channels/<slug:slug>/rotate-secret/", apis.ChannelRotateSecretApi.as_view(), name="channel_rotate_secret"),
     path("channels/<slug:slug>/webhook/", apis.ChannelWebhookApi.as_view(), name="channel_webhook"),
+    path("channels/<slug:slug>/discourse/", connector_apis.DiscourseWebhookApi.as_view(), name="channel_discourse"),
     path("queries/", apis.QueryListApi.as_view(), name="queries"),
     path("queries/<int:id>/", apis.QueryDetailApi.as_view(), name="query"),
     path("queries/<int:id>/claim/", apis.QueryClaimApi.as_view(), name="query_claim"),

@@ -37,11 +37,12 @@ from accounts.permissions import IsAdmin
 from config.api import validated
 from config.errors import ServiceError
 from config.pagination import MAX_PAGE_SIZE, Pagination
-from engage import handoff, ratings, selectors, services, signing, threads, webhooks
+from engage import connectors, handoff, ratings, selectors, services, signing, threads, webhooks
 from engage.models import (
     AnswerStatus,
     ChannelKind,
     CloseReason,
+    ConnectorKind,
     DeliveryStatus,
     InsightStatus,
     Priority,
@@ -151,6 +152,21 @@ class ChannelOutput(serializers.Serializer[Any]):
     created_at = serializers.DateTimeField()
     secret_rotated_at = serializers.DateTimeField(allow_null=True)
     previous_secret_expires_at = serializers.DateTimeField(allow_null=True)
+    connector = serializers.ChoiceField(choices=ConnectorKind.choices, help_text="Addition: how it connects.")
+    config = serializers.DictField(help_text="Addition: the connector's settings (never its credentials).")
+    credentials_set = serializers.ListField(
+        child=serializers.CharField(), help_text="Addition: the names of the credentials it holds; never their values."
+    )
+    inbound_path = serializers.CharField(help_text="Addition: where its source sends events ('' for a polled mailbox).")
+    health = inline_serializer(
+        "ChannelHealth",
+        {
+            "last_event_at": serializers.DateTimeField(allow_null=True),
+            "last_error": serializers.CharField(),
+            "last_error_at": serializers.DateTimeField(allow_null=True),
+            "last_reply_at": serializers.DateTimeField(allow_null=True),
+        },
+    )
 
 
 class ChannelWithSecretOutput(ChannelOutput):
@@ -184,6 +200,16 @@ def _channel_dict(channel: Any, secret: str | None = None) -> dict[str, Any]:
         "created_at": channel.created_at,
         "secret_rotated_at": channel.secret_rotated_at,
         "previous_secret_expires_at": channel.previous_secret_expires_at,
+        "connector": channel.connector,
+        "config": channel.config,
+        "credentials_set": connectors.credentials_set(channel),
+        "inbound_path": connectors.inbound_path(channel),
+        "health": {
+            "last_event_at": channel.last_event_at,
+            "last_error": channel.last_error,
+            "last_error_at": channel.last_error_at,
+            "last_reply_at": channel.last_reply_at,
+        },
     }
     if secret is not None:
         data["secret"] = secret
@@ -225,6 +251,15 @@ class ChannelListApi(_Paginated):
         name = serializers.CharField(max_length=120)
         kind = serializers.ChoiceField(choices=ChannelKind.choices)
         outbound_url = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+        connector = serializers.ChoiceField(
+            choices=ConnectorKind.choices, required=False, help_text="Addition: how it connects (default webhook)."
+        )
+        config = serializers.DictField(required=False, help_text="Addition: the connector's settings.")
+        credentials = serializers.DictField(
+            child=serializers.CharField(allow_blank=True, max_length=4000),
+            required=False,
+            help_text="Addition: the connector's credentials, stored encrypted and never shown again.",
+        )
 
     @extend_schema(responses={200: ChannelOutput(many=True)}, summary="Channels (admins)")
     def get(self, request: Request) -> Response:
@@ -248,6 +283,15 @@ class ChannelDetailApi(APIView):
     class InputSerializer(serializers.Serializer[Any]):
         name = serializers.CharField(max_length=120, required=False)
         outbound_url = serializers.CharField(max_length=500, required=False, allow_blank=True)
+        connector = serializers.ChoiceField(
+            choices=ConnectorKind.choices, required=False, help_text="Addition: how it connects (default webhook)."
+        )
+        config = serializers.DictField(required=False, help_text="Addition: the connector's settings.")
+        credentials = serializers.DictField(
+            child=serializers.CharField(allow_blank=True, max_length=4000),
+            required=False,
+            help_text="Addition: the connector's credentials, stored encrypted and never shown again.",
+        )
 
     @extend_schema(responses={200: ChannelOutput, 404: NOT_FOUND}, summary="A channel (never its secret)")
     def get(self, request: Request, slug: str) -> Response:

@@ -30,12 +30,26 @@ class ChannelKind(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class ConnectorKind(models.TextChoices):
+    """How a channel talks to its source (``engage.connectors``); its ``kind`` is only a label."""
+
+    WEBHOOK = "webhook", "Signed webhook"
+    DISCOURSE = "discourse", "Discourse"
+    SLACK = "slack", "Slack"
+    EMAIL = "email", "Email (IMAP and SMTP)"
+
+
 class Channel(models.Model):
     """Where queries come from, and where their answers go back to.
 
     The secret signs both directions (HMAC-SHA256), so it is kept usable; it is shown
     once, when made or rotated. After a rotation the previous secret keeps verifying
     inbound webhooks until ``previous_secret_expires_at``.
+
+    ``connector`` names the adapter (``engage.connectors``); ``config`` is its plain
+    settings, ``credentials`` its secrets, encrypted (``engage.connectors.vault``) and never
+    shown again; ``cursor`` what its poller has read (an IMAP mailbox's last UID). The
+    health fields say when it last heard from the source, last failed and last replied.
     """
 
     slug = models.SlugField(max_length=60, unique=True)
@@ -47,6 +61,14 @@ class Channel(models.Model):
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     secret_rotated_at = models.DateTimeField(null=True, blank=True)
+    connector = models.CharField(max_length=20, choices=ConnectorKind.choices, default=ConnectorKind.WEBHOOK)
+    config = models.JSONField(default=dict, blank=True)
+    credentials = models.TextField(blank=True)  # a Fernet token of a JSON object; engage.connectors.vault
+    cursor = models.JSONField(default=dict, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_reply_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name", "id"]
@@ -428,6 +450,8 @@ class Delivery(models.Model):
     last_error = models.TextField(blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     target = models.CharField(max_length=500, blank=True)  # where it went ("local" for the local adapter)
+    # The source's id of what was sent: a Message-ID, a Discourse post id, a Slack message's ts.
+    remote_id = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
     dead_at = models.DateTimeField(null=True, blank=True)
@@ -447,6 +471,21 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"delivery {self.pk} ({self.status})"
+
+
+class ConnectorEvent(models.Model):
+    """An event id a connector's source sent (Discourse's ``X-Discourse-Event-Id``, Slack's
+    ``event_id``), kept once: a retried event finds its row and does nothing."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+", db_index=False)
+    event_id = models.CharField(max_length=255)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "event_id"], name="connector_event_once")]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} on {self.channel_id}"
 
 
 class InsightStatus(models.TextChoices):

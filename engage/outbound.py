@@ -31,6 +31,7 @@ MAX_REDIRECTS = 3
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 LOCAL_TARGET = "local"
 DELIVERY_ID_HEADER = "X-Engage-Delivery-Id"
+MAX_RESPONSE_BYTES = 256 * 1024
 
 
 class OutboundRefused(Exception):
@@ -48,6 +49,7 @@ class Outcome:
     status_code: int | None = None
     error: str = ""
     permanent: bool = False  # no point retrying
+    remote_id: str = ""  # the source's id of what was sent (a connector's post id, Message-ID, ts)
 
 
 def is_local(url: str) -> bool:
@@ -84,6 +86,14 @@ def _refuse_private_target(host: str, port: int) -> None:
         return
     except OutboundRefused as exc:
         raise OutboundRefused(f"The outbound URL must point at a public address: {host} is not one ({exc}).") from None
+
+
+def vet_host(host: str, port: int) -> None:
+    """At save, for a connector's server: as :func:`_refuse_private_target`, raising the bare reason."""
+    try:
+        resolve(host, port)
+    except Unresolved:
+        return
 
 
 def _allow_loopback() -> bool:
@@ -161,8 +171,10 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)
 
 
-def _post_once(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str | None]:
-    """POST to ``url`` (vetted first); the status and, for a redirect, its Location."""
+def _request_once(
+    method: str, url: str, body: bytes | None, headers: dict[str, str]
+) -> tuple[int, str | None, bytes, dict[str, str]]:
+    """One request to ``url`` (vetted first): the status, a redirect's Location, and the body."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise OutboundRefused(f"refused {url!r}: only http and https URLs")
@@ -174,12 +186,43 @@ def _post_once(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str
     if parts.query:
         path = f"{path}?{parts.query}"
     try:
-        connection.request("POST", path, body=body, headers=headers)
+        connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
-        response.read(64 * 1024)
-        return response.status, response.getheader("Location")
+        content = response.read(MAX_RESPONSE_BYTES)
+        return response.status, response.getheader("Location"), content, dict(response.getheaders())
     finally:
         connection.close()
+
+
+def _post_once(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str | None]:
+    status, location, _content, _headers = _request_once("POST", url, body, headers)
+    return status, location
+
+
+@dataclass(frozen=True)
+class Answered:
+    status: int
+    body: bytes
+    target: str  # the URL that answered, after any redirects
+    headers: dict[str, str]
+
+
+def request(method: str, url: str, *, body: bytes | None = None, headers: dict[str, str]) -> Answered:
+    """A connector's call to its source's API, guarded like a delivery.
+
+    The host of ``url`` and of every redirect (up to three, re-sent as they were) is
+    resolved and vetted, and the connection made to the vetted address. Raises
+    ``OutboundRefused`` (do not retry) or ``OSError`` / ``http.client.HTTPException``
+    (retry); any answer, 4xx and 5xx included, is returned.
+    """
+    target = url
+    for _hop in range(MAX_REDIRECTS + 1):
+        status, location, content, answer_headers = _request_once(method, target, body, headers)
+        if status in REDIRECT_STATUSES and location:
+            target = urljoin(target, location)
+            continue
+        return Answered(status=status, body=content, target=target, headers=answer_headers)
+    raise OutboundRefused(f"more than {MAX_REDIRECTS} redirects")
 
 
 def post_signed(url: str, payload: dict[str, Any], *, secret: str, delivery_id: str | None = None) -> Outcome:

@@ -8,6 +8,7 @@ One module per family; this package re-exports their public names, so callers im
 from ``engage.services``.
 """
 
+from engage.inbound import Inbound
 from engage.services.answers import answer_approve, answer_reject, answer_submit, user_is_responder
 from engage.services.breaches import sla_breaches_escalate
 from engage.services.channels import (
@@ -42,7 +43,7 @@ from engage.services.delivery import (
 )
 from engage.services.escalation import query_close, query_escalate
 from engage.services.insights import MOVABLE_INSIGHT_STATUSES, insight_create, insight_set_status
-from engage.services.receipt import Inbound, first_message, latest_customer_message, query_receive, query_route
+from engage.services.receipt import first_message, latest_customer_message, query_receive, query_route
 
 __all__ = [
     "CHANNEL_NAME_MAX",

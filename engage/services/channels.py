@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.errors import ServiceError
-from engage import outbound, signing
+from engage import connectors, outbound, signing
 from engage.models import (
     Channel,
     ChannelKind,
+    ConnectorKind,
 )
 from engage.services.common import SECRET_OVERLAP
 
@@ -44,8 +46,38 @@ def _channel_name(name: object) -> str:
     return name
 
 
-def channel_create(*, slug: str, name: str, kind: str, outbound_url: str = "") -> tuple[Channel, str]:
-    """Make a channel; returns it and its secret, which is shown this once."""
+def _connector_settings(
+    *, connector: str, config: Any, credentials: Any, channel: Channel | None = None
+) -> tuple[dict[str, Any], str]:
+    """A channel's connector settings checked (``engage.connectors.clean``), as 400s naming the field."""
+    same = channel is not None and channel.connector == connector
+    try:
+        return connectors.clean(
+            kind=connector,
+            config=config,
+            credentials=credentials,
+            stored_config=channel.config if channel is not None and same else None,
+            stored=channel.credentials if channel is not None and same else "",
+        )
+    except connectors.Invalid as exc:
+        raise ServiceError(str(exc), field=exc.field) from None
+
+
+def channel_create(
+    *,
+    slug: str,
+    name: str,
+    kind: str,
+    outbound_url: str = "",
+    connector: str = ConnectorKind.WEBHOOK,
+    config: Any = None,
+    credentials: Any = None,
+) -> tuple[Channel, str]:
+    """Make a channel; returns it and its secret, which is shown this once.
+
+    ``connector`` says how it talks to its source (``engage.connectors``); ``config`` and
+    ``credentials`` are the settings that connector asks for, the credentials sealed.
+    """
     slug = _channel_slug(slug)
     name = _channel_name(name)
     if kind not in ChannelKind.values:
@@ -59,17 +91,44 @@ def channel_create(*, slug: str, name: str, kind: str, outbound_url: str = "") -
         outbound_url = outbound.validate_url(outbound_url or "")
     except outbound.OutboundRefused as exc:
         raise ServiceError(str(exc), field="outbound_url") from None
+    config, sealed = _connector_settings(connector=connector, config=config, credentials=credentials)
     secret = signing.new_secret()
     try:
         with transaction.atomic():
-            channel = Channel.objects.create(slug=slug, name=name, kind=kind, outbound_url=outbound_url, secret=secret)
+            channel = Channel.objects.create(
+                slug=slug,
+                name=name,
+                kind=kind,
+                outbound_url=outbound_url,
+                secret=secret,
+                connector=connector,
+                config=config,
+                credentials=sealed,
+            )
     except IntegrityError:
         raise ServiceError(f"A channel with slug {slug!r} already exists.", field="slug") from None
     return channel, secret
 
 
-def channel_update(*, channel: Channel, name: str | None = None, outbound_url: str | None = None) -> Channel:
+def channel_update(
+    *,
+    channel: Channel,
+    name: str | None = None,
+    outbound_url: str | None = None,
+    connector: str | None = None,
+    config: Any = None,
+    credentials: Any = None,
+) -> Channel:
+    """Change what is given. Connector settings left out keep their values, and so does a
+    credential left out or empty (credentials are never sent back to be re-entered)."""
     fields = []
+    if connector is not None or config is not None or credentials is not None:
+        kind = connector or channel.connector
+        channel.config, channel.credentials = _connector_settings(
+            connector=kind, config=config, credentials=credentials, channel=channel
+        )
+        channel.connector = kind
+        fields += ["connector", "config", "credentials"]
     if name is not None:
         channel.name = _channel_name(name)
         fields.append("name")

@@ -15,9 +15,10 @@ from accounts.models import RoleName, User
 from accounts.notifications import notify
 from config.errors import Conflict
 from config.jobs import enqueue
-from engage import outbound, ratings
+from engage import connectors, ratings
 from engage.models import (
     Answer,
+    Channel,
     Delivery,
     DeliveryKind,
     DeliveryStatus,
@@ -94,7 +95,7 @@ def delivery_attempt(*, delivery_id: int, attempt: int | None = None) -> str:
     payload = delivery.payload
     if delivery.kind == DeliveryKind.ANSWER and delivery.answer_id is not None:
         payload = ratings.with_rating_link(payload, answer_id=delivery.answer_id)  # made here, not when published
-    outcome = outbound.post_signed(channel.outbound_url, payload, secret=channel.secret, delivery_id=str(delivery.pk))
+    outcome = connectors.send(channel=channel, delivery=delivery, payload=payload)
     finished = timezone.now()
     attempts = delivery.attempts + 1
     with transaction.atomic():
@@ -104,8 +105,13 @@ def delivery_attempt(*, delivery_id: int, attempt: int | None = None) -> str:
             "last_status_code": outcome.status_code,
             "last_error": outcome.error,
         }
+        # The channel's health (the channels page): its last successful reply, or its last error.
         if outcome.ok:
-            update.update(status=DeliveryStatus.DELIVERED, delivered_at=finished)
+            Channel.objects.filter(pk=channel.pk).update(last_reply_at=finished)
+        else:
+            Channel.objects.filter(pk=channel.pk).update(last_error=outcome.error[:2000], last_error_at=finished)
+        if outcome.ok:
+            update.update(status=DeliveryStatus.DELIVERED, delivered_at=finished, remote_id=outcome.remote_id[:255])
             result = "delivered"
         elif outcome.permanent or attempts >= DELIVERY_MAX_ATTEMPTS:
             update.update(status=DeliveryStatus.DEAD, dead_at=finished)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
@@ -14,6 +13,7 @@ from config import jobs
 from config.activity import Activity, ActivityKind
 from config.jobs import enqueue
 from engage import participation, statements
+from engage.inbound import Inbound
 from engage.models import (
     RESPONSE_TARGETS,
     Channel,
@@ -23,23 +23,6 @@ from engage.models import (
 )
 from engage.routing import route
 from engage.services.common import department_member_ids, query_url
-
-
-@dataclass(frozen=True)
-class Inbound:
-    """A query as a channel's webhook delivered it, already validated."""
-
-    external_id: str
-    text: str
-    author_handle: str
-    author_name: str = ""
-    url: str = ""
-    sender_created_at: datetime | None = None
-    priority: str = Priority.NORMAL
-    # A follow-up's thread key (engage.threads): the external id that started the thread,
-    # or any earlier message's external id. Both empty for a new query.
-    thread_id: str = ""
-    in_reply_to: str = ""
 
 
 def query_receive(*, channel: Channel, inbound: Inbound, received_at: datetime | None = None) -> tuple[int, bool]:

@@ -1,0 +1,81 @@
+"""The inbound side every connector shares: an :class:`engage.inbound.Inbound` becomes a new
+query or a follow-up, once per source event, and the channel's health says it was heard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from engage import services, threads
+from engage.inbound import Inbound
+from engage.models import Channel, ConnectorEvent
+
+
+@dataclass(frozen=True)
+class Received:
+    query_id: int | None
+    created: bool
+    message_id: int | None = None
+    duplicate: bool = False  # the source sent this event before
+
+
+def _event_once(*, channel: Channel, event_id: str) -> bool:
+    """Whether this is the first time the channel's source sent ``event_id`` (call in a transaction).
+
+    A concurrent duplicate waits on the unique index until the first commits, then finds it.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO engage_connectorevent (channel_id, event_id, received_at)"
+                " VALUES (%s, %s, %s) ON CONFLICT (channel_id, event_id) DO NOTHING",
+                [channel.pk, event_id[:255], timezone.now()],
+            )
+            return bool(cursor.rowcount == 1)
+    _row, created = ConnectorEvent.objects.get_or_create(channel=channel, event_id=event_id[:255])
+    return created
+
+
+def receive(*, channel: Channel, inbound: Inbound, opens_as: str = "", event_id: str = "") -> Received:
+    """Store ``inbound``: a follow-up when its thread key names a query of the channel, else a
+    new query (keyed ``opens_as`` when given: the thread's own key, such as a Discourse topic).
+
+    ``event_id`` (the source's id of the event) makes a retried event a no-op.
+    """
+    with transaction.atomic():
+        if event_id and not _event_once(channel=channel, event_id=event_id):
+            return Received(query_id=None, created=False, duplicate=True)
+        received = _store(channel=channel, inbound=inbound, opens_as=opens_as)
+    channel_heard(channel=channel)
+    return received
+
+
+def _store(*, channel: Channel, inbound: Inbound, opens_as: str) -> Received:
+    if inbound.thread_id or inbound.in_reply_to:
+        follow_up = threads.followup_receive(channel=channel, inbound=inbound)
+        if follow_up is not None:
+            return Received(query_id=follow_up.query_id, created=follow_up.created, message_id=follow_up.message_id)
+    first = replace(inbound, external_id=opens_as or inbound.external_id, thread_id="", in_reply_to="")
+    query_id, created = services.query_receive(channel=channel, inbound=first)
+    return Received(query_id=query_id, created=created)
+
+
+def event_seen(*, channel: Channel, event_id: str) -> bool:
+    """Record an event that asks for nothing (an ignored message); False when it came before."""
+    with transaction.atomic():
+        first = _event_once(channel=channel, event_id=event_id)
+    channel_heard(channel=channel)
+    return first
+
+
+def channel_heard(*, channel: Channel) -> None:
+    """The channel's source reached us now (health: last event received)."""
+    Channel.objects.filter(pk=channel.pk).update(last_event_at=timezone.now())
+
+
+def channel_failed(*, channel: Channel, error: str) -> None:
+    """Something about the channel failed now (health: last error)."""
+    Channel.objects.filter(pk=channel.pk).update(last_error=error[:2000], last_error_at=timezone.now())
