@@ -54,6 +54,22 @@ MAX_NOTE_LENGTH = 5_000
 MAX_MENTIONS = 20
 
 
+def first_message(*, query: Query) -> CustomerMessage:
+    """A query's first message, unsaved: the query's own text, as received."""
+    return CustomerMessage(
+        query=query,
+        channel_id=query.channel_id,
+        external_id=query.external_id,
+        text=query.text,
+        author_handle=query.author_handle,
+        author_name=query.author_name,
+        url=query.url,
+        sender_created_at=query.sender_created_at,
+        received_at=query.received_at,
+        turn=1,
+    )
+
+
 def _query_url(query_id: int) -> str:
     return f"/queries/{query_id}/"
 
@@ -242,20 +258,7 @@ def thread_of(*, user: User, query: Query) -> list[ThreadEntry]:
     """
     messages = list(CustomerMessage.objects.filter(query=query).order_by("received_at", "id"))
     if not messages:  # a query written without the service (never through the webhook)
-        messages = [
-            CustomerMessage(
-                query=query,
-                channel_id=query.channel_id,
-                external_id=query.external_id,
-                text=query.text,
-                author_handle=query.author_handle,
-                author_name=query.author_name,
-                url=query.url,
-                sender_created_at=query.sender_created_at,
-                received_at=query.received_at,
-                turn=1,
-            )
-        ]
+        messages = [first_message(query=query)]
     entries = [ThreadEntry("message", m.received_at, m) for m in messages]
     entries += [ThreadEntry("answer", a.published_at or a.created_at, a) for a in published_answers(query)]
     entries += [ThreadEntry("note", n.created_at, n) for n in notes_of(query)]

@@ -150,30 +150,14 @@ def _comparison(snapshot: PhaseSnapshot, asked: date | None, department: Departm
     }
 
 
-def dashboard_overview(*, days: int = HISTORY_DEFAULT, as_of: date | None = None) -> dict[str, Any] | None:
-    """Everything the organisation's dashboard shows on ``as_of`` (the latest snapshot on or
-    before it; the latest of all by default), with the previous period's figures beside
-    (None before the first snapshot)."""
-    snapshot = snapshot_for(as_of=as_of)
-    if snapshot is None:
-        return None
+def _phase_view(
+    snapshot: PhaseSnapshot, history: list[PhaseSnapshot], comparison: dict[str, Any], *, days: int
+) -> dict[str, Any]:
+    """What the organisation's and a department's pages both show of one snapshot and its history."""
     result = snapshot.result
-    comparison = _comparison(snapshot, as_of, None)
     previous = comparison["previous"]
-    departments = [row.result for row in phase_selectors.phase_snapshots_of_day(day=snapshot.day)]
-    history = list(phase_selectors.phase_history(days=days, today=snapshot.day))
     chart = history_chart(history)
     week_before = next((s for s in history if s.day == snapshot.day - timedelta(days=7)), None)
-    rows = heat_rows(departments)
-    answers_total = sum(row.answers for row in rows)
-    evenness = next((g for g in gate_views(result) if g.key == "contribution_evenness"), None)
-    first = history[0].day if history else snapshot.day
-    participation = _participation(as_of=snapshot.day, window_days=result["window_days"], first=first, department=None)
-    if comparison["previous_as_of"] is not None:
-        before = _kind_counts(first=comparison["previous_first"], last=comparison["previous_as_of"])
-        for row in participation["kinds"]:
-            row["before"] = before.get(row["kind"], 0)
-            row["delta"] = row["events"] - row["before"]
     return {
         **comparison,
         "result": result,
@@ -186,6 +170,35 @@ def dashboard_overview(*, days: int = HISTORY_DEFAULT, as_of: date | None = None
         "chart": chart,
         "table": history_table(chart),
         "metric_cards": with_previous(metric_cards(chart, result), previous),
+        "changes": week_changes(result, week_before.result if week_before else None),
+        "days": days,
+        "day_choices": HISTORY_CHOICES,
+    }
+
+
+def dashboard_overview(*, days: int = HISTORY_DEFAULT, as_of: date | None = None) -> dict[str, Any] | None:
+    """Everything the organisation's dashboard shows on ``as_of`` (the latest snapshot on or
+    before it; the latest of all by default), with the previous period's figures beside
+    (None before the first snapshot)."""
+    snapshot = snapshot_for(as_of=as_of)
+    if snapshot is None:
+        return None
+    result = snapshot.result
+    comparison = _comparison(snapshot, as_of, None)
+    departments = [row.result for row in phase_selectors.phase_snapshots_of_day(day=snapshot.day)]
+    history = list(phase_selectors.phase_history(days=days, today=snapshot.day))
+    rows = heat_rows(departments)
+    answers_total = sum(row.answers for row in rows)
+    evenness = next((g for g in gate_views(result) if g.key == "contribution_evenness"), None)
+    first = history[0].day if history else snapshot.day
+    participation = _participation(as_of=snapshot.day, window_days=result["window_days"], first=first, department=None)
+    if comparison["previous_as_of"] is not None:
+        before = _kind_counts(first=comparison["previous_first"], last=comparison["previous_as_of"])
+        for row in participation["kinds"]:
+            row["before"] = before.get(row["kind"], 0)
+            row["delta"] = row["events"] - row["before"]
+    return {
+        **_phase_view(snapshot, history, comparison, days=days),
         "heat_columns": heat_columns(),
         "heat_rows": rows,
         "grid": department_phase_grid(days=days, last_day=snapshot.day),
@@ -199,11 +212,8 @@ def dashboard_overview(*, days: int = HISTORY_DEFAULT, as_of: date | None = None
             for row in sorted(rows, key=lambda r: (-r.answers, r.name))
             if row.answers and answers_total
         ],
-        "changes": week_changes(result, week_before.result if week_before else None),
         "participation": participation,
         "follow_ups": follow_up_report(as_of=snapshot.day, window_days=result["window_days"]),
-        "days": days,
-        "day_choices": HISTORY_CHOICES,
     }
 
 
@@ -216,31 +226,15 @@ def department_overview(
         return None
     result = snapshot.result
     comparison = _comparison(snapshot, as_of, department)
-    previous = comparison["previous"]
     history = list(phase_selectors.phase_history(days=days, department=department, today=snapshot.day))
-    chart = history_chart(history)
-    week_before = next((s for s in history if s.day == snapshot.day - timedelta(days=7)), None)
     first = history[0].day if history else snapshot.day
     return {
-        **comparison,
-        "result": result,
+        **_phase_view(snapshot, history, comparison, days=days),
         "department": department,
-        "as_of": snapshot.day,
-        "ladder": ladder(result["phase"]),
-        "reasons": reason_views(result),
-        "next_gates": with_previous(next_gate_views(result), previous),
-        "gates": with_previous(gate_views(result), previous),
-        "periods": phase_periods([(s.day, s.phase) for s in history]),
-        "chart": chart,
-        "table": history_table(chart),
-        "metric_cards": with_previous(metric_cards(chart, result), previous),
-        "changes": week_changes(result, week_before.result if week_before else None),
         "participation": _participation(
             as_of=snapshot.day, window_days=result["window_days"], first=first, department=department
         ),
         "follow_ups": follow_up_report(as_of=snapshot.day, window_days=result["window_days"], department=department),
-        "days": days,
-        "day_choices": HISTORY_CHOICES,
     }
 
 

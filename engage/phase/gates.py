@@ -47,6 +47,11 @@ def _ceil(value: Fraction) -> int:
     return max(0, math.ceil(value))
 
 
+def _next_needed(t: Fraction, n: int, d: int) -> int:
+    """How many more successes, each counted in the whole too (n+1 of d+1), bring n/d to ``t`` (< 1)."""
+    return _ceil((t * d - n) / (1 - t))
+
+
 @dataclass(frozen=True)
 class Scope:
     """Whose result it is: the organisation (``department`` None) or one department."""
@@ -219,7 +224,7 @@ def distance(key: str, measure: Measure | None, threshold: float, scope: Scope) 
     if key == "sla_attainment":
         if t >= 1:
             return f"{d - n} of {d} {_queries_phrase(scope)} missed their response target in {w} days."
-        k = _ceil((t * d - n) / (1 - t))
+        k = _next_needed(t, n, d)
         return (
             f"{n} of {d} {_queries_phrase(scope)} met their response target in {w} days ({pct(measure.value)}); "
             f"the next {words(k)} {plural(k, 'query', 'queries')} answered on time would reach {pct(t)}."
@@ -248,7 +253,7 @@ def distance(key: str, measure: Measure | None, threshold: float, scope: Scope) 
     if key == "non_marketing_answer_share":
         if t >= 1:
             return f"{d - n} of {d} answers in {w} days came from marketing; a share of 100% allows none."
-        k = _ceil((t * d - n) / (1 - t))
+        k = _next_needed(t, n, d)
         return (
             f"{d - n} of the {d} answers published in {w} days came from marketing; {words(k)} more "
             f"{plural(k, 'answer')} from other departments would bring their share to {pct(t)}."
@@ -293,7 +298,7 @@ def distance(key: str, measure: Measure | None, threshold: float, scope: Scope) 
     if key == "customer_satisfaction":
         if t >= 1:
             return f"{d - n} of {d} customer ratings in {w} days were below 4; a share of 100% allows none."
-        k = _ceil((t * d - n) / (1 - t))
+        k = _next_needed(t, n, d)
         return (
             f"{n} of {d} customer ratings in {w} days were 4 or 5 ({pct(measure.value)}); the next "
             f"{words(k)} {plural(k, 'rating')} of 4 or 5 would reach {pct(t)}."

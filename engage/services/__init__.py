@@ -43,7 +43,8 @@ from engage.services.delivery import (
 )
 from engage.services.escalation import query_close, query_escalate
 from engage.services.insights import MOVABLE_INSIGHT_STATUSES, insight_create, insight_set_status
-from engage.services.receipt import first_message, latest_customer_message, query_receive, query_route
+from engage.services.receipt import latest_customer_message, query_receive, query_route
+from engage.threads import first_message
 
 __all__ = [
     "CHANNEL_NAME_MAX",

@@ -23,6 +23,7 @@ from engage.models import (
 )
 from engage.routing import route
 from engage.services.common import department_member_ids, query_url
+from engage.threads import first_message
 
 
 def query_receive(*, channel: Channel, inbound: Inbound, received_at: datetime | None = None) -> tuple[int, bool]:
@@ -132,22 +133,6 @@ def latest_customer_message(*, query: Query) -> CustomerMessage | None:
     if query.latest_message_id is not None:
         return CustomerMessage.objects.filter(pk=query.latest_message_id).first()
     return CustomerMessage.objects.filter(query=query, external_id=query.external_id).first()
-
-
-def first_message(*, query: Query) -> CustomerMessage:
-    """A query's first message, unsaved: the query's own text, as received."""
-    return CustomerMessage(
-        query=query,
-        channel_id=query.channel_id,
-        external_id=query.external_id,
-        text=query.text,
-        author_handle=query.author_handle,
-        author_name=query.author_name,
-        url=query.url,
-        sender_created_at=query.sender_created_at,
-        received_at=query.received_at,
-        turn=1,
-    )
 
 
 def query_route(*, query_id: int) -> Query | None:
