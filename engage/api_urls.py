@@ -11,6 +11,7 @@ urlpatterns = [
     path("channels/<slug:slug>/rotate-secret/", apis.ChannelRotateSecretApi.as_view(), name="channel_rotate_secret"),
     path("channels/<slug:slug>/webhook/", apis.ChannelWebhookApi.as_view(), name="channel_webhook"),
     path("channels/<slug:slug>/discourse/", connector_apis.DiscourseWebhookApi.as_view(), name="channel_discourse"),
+    path("channels/<slug:slug>/slack/events/", connector_apis.SlackEventsApi.as_view(), name="channel_slack_events"),
     path("queries/", apis.QueryListApi.as_view(), name="queries"),
     path("queries/<int:id>/", apis.QueryDetailApi.as_view(), name="query"),
     path("queries/<int:id>/claim/", apis.QueryClaimApi.as_view(), name="query_claim"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from engage import outbound
-from engage.connectors import discourse, webhook
+from engage.connectors import discourse, slack, webhook
 from engage.connectors.base import Connector, Invalid, Reply, Setting
 from engage.connectors.vault import Unreadable, seal, unseal
 from engage.models import Channel, ConnectorKind, Delivery
@@ -21,6 +21,7 @@ from engage.models import Channel, ConnectorKind, Delivery
 REGISTRY: dict[str, Connector] = {
     ConnectorKind.WEBHOOK: webhook.connector,
     ConnectorKind.DISCOURSE: discourse.connector,
+    ConnectorKind.SLACK: slack.connector,
 }
 
 __all__ = ["REGISTRY", "Invalid", "Reply", "Setting", "clean", "get", "send"]

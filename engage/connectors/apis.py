@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from engage import webhooks
-from engage.connectors import discourse, receipt, vault
+from engage.connectors import discourse, receipt, slack, vault
 from engage.models import Channel, ConnectorKind
 
 DETAIL = inline_serializer("ConnectorDetail", {"detail": serializers.CharField()})
@@ -125,4 +125,71 @@ class DiscourseWebhookApi(APIView):
             opens_as=parsed.opens_as,
             event_id=event_id and f"discourse:{event_id}",
         )
+        return _result(received)
+
+
+class SlackEventsApi(APIView):
+    """Slack's Events API for one channel: the URL check, then message events."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes: list[Any] = []
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        parameters=[
+            OpenApiParameter("X-Slack-Request-Timestamp", str, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter(
+                "X-Slack-Signature",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="v0=<hex HMAC-SHA256 of v0:{timestamp}:{body} under the signing secret>",
+            ),
+            OpenApiParameter(slack.RETRY_HEADER, int, OpenApiParameter.HEADER, required=False),
+        ],
+        responses={
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="{challenge} for url_verification; else the event's result (as for Discourse).",
+            ),
+            201: RESULT,
+            400: OpenApiResponse(OpenApiTypes.OBJECT, description="Not JSON, or a field Engage needs is missing."),
+            401: OpenApiResponse(DETAIL, description="Signature missing or wrong, or timestamp over 5 minutes off."),
+            404: OpenApiResponse(DETAIL, description="No Slack channel with this slug."),
+            413: OpenApiResponse(DETAIL, description="Body over 64 KiB."),
+        },
+        auth=[],
+        summary="Inbound Slack events (signed)",
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        channel = _channel(slug, ConnectorKind.SLACK)
+        if channel is None:
+            return Response({"detail": "No such Slack channel."}, status=status.HTTP_404_NOT_FOUND)
+        body = _body(request)
+        if body is None:
+            return Response({"detail": "The body is over 64 KiB."}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        if not slack.verify(
+            signing_secret=_secret(channel, "signing_secret"), body=body, headers=request._request.headers
+        ):
+            return Response(
+                {"detail": "The signature is missing or wrong, or the timestamp is over 5 minutes off."},
+                status=status.HTTP_401_UNAUTHORIZED,
+            )
+        try:
+            event = slack.parse(
+                body=body,
+                channel_ids=list(channel.config.get("channel_ids") or []),
+                bot_user_id=str(channel.config.get("bot_user_id") or ""),
+            )
+        except slack.PayloadInvalid as exc:
+            return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+        if event.kind == "challenge":
+            receipt.channel_heard(channel=channel)
+            return Response({"challenge": event.challenge})
+        event_key = f"slack:{event.event_id}" if event.event_id else ""
+        if event.inbound is None:
+            duplicate = bool(event_key) and not receipt.event_seen(channel=channel, event_id=event_key)
+            return Response({"id": None, "created": False, "duplicate": duplicate, "ignored": event.ignored})
+        received = receipt.receive(channel=channel, inbound=event.inbound, opens_as=event.opens_as, event_id=event_key)
         return _result(received)
