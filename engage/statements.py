@@ -23,7 +23,16 @@ from django.db.models import Model
 
 from config.activity import Activity
 from config.models import OutboxJob
-from engage.models import Answer, CustomerMessage, Delivery, ParticipationEvent, Query, QueryDraft, QueryState
+from engage.models import (
+    Answer,
+    AnswerRevision,
+    CustomerMessage,
+    Delivery,
+    ParticipationEvent,
+    Query,
+    QueryDraft,
+    QueryState,
+)
 
 _QUERY = Query._meta.db_table
 _EVENT = ParticipationEvent._meta.db_table
@@ -280,6 +289,7 @@ def receive(
 _ANSWER = Answer._meta.db_table
 _DELIVERY = Delivery._meta.db_table
 _DRAFT = QueryDraft._meta.db_table
+_REVISION = AnswerRevision._meta.db_table
 
 
 def _column(model: type[Model], attname: str) -> str:
@@ -326,6 +336,7 @@ _DELIVERY_IDS = (
 )
 # engage.deliver(delivery_id, attempt): the first attempt, as delivery_create_for_answer queues it.
 _JOB_IDS = (("args", "jsonb_build_array(d.id, 0)"),)
+_REVISION_IDS = (("answer_id", "a.id"),)
 
 
 @dataclass(frozen=True)
@@ -347,14 +358,16 @@ def publish(
     event: ParticipationEvent,
     delivery: Delivery,
     job: OutboxJob,
+    revision: AnswerRevision,
 ) -> Published:
     """A certified responder's new answer, published in one statement (atomic on its own).
 
     In one go: the query locked if the person may see it (visibility), the live claim, the
     certification (training's rule, :data:`training.selectors.HOLDS_PRIVILEGE_SQL`) and the
     absence of an answer a reviewer sent back checked; then the answer written, the query
-    marked answered, its event, its delivery and the delivery's job written, and the
-    author's draft dropped. Nothing is written unless every check holds; the result says
+    marked answered, its first revision (``published``: engage.threads keeps every
+    submission), its event, its delivery and the delivery's job written, and the author's
+    draft dropped. Nothing is written unless every check holds; the result says
     which did not. The instances are unsaved, built by the service; what depends on the
     new ids (the event's object and key, the delivery's answer and payload ids, the job's
     argument) is filled in here.
@@ -365,6 +378,7 @@ def publish(
     e_columns, e_marks, e_values = _named(event, "e", _EVENT_IDS)
     d_columns, d_marks, d_values = _named(delivery, "d", _DELIVERY_IDS)
     j_columns, j_marks, j_values = _named(job, "j", _JOB_IDS)
+    r_columns, r_marks, r_values = _named(revision, "r", _REVISION_IDS)
     sql = f"""
 WITH q AS (
     SELECT q.id, q.state, q.claimed_by_id, q.claimed_until, q.channel_id, q.department_id, q.external_id, q.turn,
@@ -384,6 +398,8 @@ WITH q AS (
           AND NOT q.returned
 ), a AS (
     INSERT INTO "{_ANSWER}" ({a_columns}) SELECT {a_marks} FROM ok RETURNING id, turn, in_reply_to_id
+), rev AS (
+    INSERT INTO "{_REVISION}" ({r_columns}) SELECT {r_marks} FROM a
 ), answered AS (
     UPDATE "{_QUERY}" SET state = 'answered', answered_at = COALESCE(answered_at, %(now)s), claimed_until = NULL
     WHERE id = %(id)s AND EXISTS (SELECT 1 FROM a)
@@ -408,7 +424,7 @@ FROM (SELECT 1) AS one LEFT JOIN q ON TRUE
     params = {
         "id": answer.query_id, "user": answer.author_id, "now": answer.published_at, "sees_all": sees_all,
         "department": department, "privilege": "responder", "event_data": json.dumps(event_data),
-        "payload": json.dumps(payload), **a_values, **e_values, **d_values, **j_values,
+        "payload": json.dumps(payload), **a_values, **e_values, **d_values, **j_values, **r_values,
     }  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -21,6 +21,7 @@ from content.selectors import messages_visible_to
 from engage import participation, statements, threads
 from engage.models import (
     Answer,
+    AnswerRevision,
     AnswerStatus,
     Delivery,
     DeliveryKind,
@@ -147,7 +148,15 @@ def _answer_publish_one_statement(*, user: User, query_id: int, body: Any) -> An
         payload=answer_payload(query=Query(pk=query_id), answer=answer),  # the ids are filled in by the statement
     )  # fmt: skip
     job = jobs.outbox_row("engage.deliver")
-    published = statements.publish(scope=visibility_scope(user), answer=answer, event=event, delivery=delivery, job=job)
+    # Its first (and only) revision, kept as every submission is (engage.threads); its answer
+    # is the statement's new row.
+    revision = AnswerRevision(
+        number=1, author=user, body=answer.body, body_html=answer.body_html, message_ids=[], submitted_at=now,
+        outcome=RevisionOutcome.PUBLISHED,
+    )  # fmt: skip
+    published = statements.publish(
+        scope=visibility_scope(user), answer=answer, event=event, delivery=delivery, job=job, revision=revision
+    )
     if published.job is not None:
         jobs.hand_over(published.job)
         # What the API answers with, known already: no messages, the author is the caller. The

@@ -391,3 +391,20 @@ def test_the_page_takes_a_note_and_refuses_a_mention_of_someone_who_cannot_see_i
     assert "<strong>order</strong>" in made.content.decode()
     client.force_login(outsider)
     assert client.post(f"/queries/{query.pk}/notes/", {"body": "hi"}).status_code == 404
+
+
+def test_an_answer_published_without_review_keeps_its_revision_too(api, responder, make_query, department):
+    """The one-statement publication (PostgreSQL, no messages) keeps the revision the general
+    way keeps: the same history on every database."""
+    query = make_query(department=department)
+    services.query_claim(user=responder, query_id=query.pk)
+    response = api(responder).post(f"/api/v1/queries/{query.pk}/answers/", {"body": "On its *way*."}, format="json")
+    assert response.status_code == 201, response.content
+    answer_id = response.json()["id"]
+    (revision,) = AnswerRevision.objects.filter(answer_id=answer_id)
+    assert (revision.number, revision.author_id, revision.body, revision.outcome, revision.message_ids) == (
+        1, responder.pk, "On its *way*.", "published", [],
+    )  # fmt: skip
+    assert revision.body_html == Answer.objects.get(pk=answer_id).body_html
+    listed = api(responder).get(f"/api/v1/answers/{answer_id}/revisions/").json()["results"]
+    assert [(r["number"], r["outcome"], r["body"]) for r in listed] == [(1, "published", "On its *way*.")]
