@@ -13,7 +13,7 @@ import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
-from django.contrib.auth.decorators import login_not_required, login_required
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import PasswordResetConfirmView, redirect_to_login
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
@@ -283,6 +283,7 @@ oidc_callback = login_not_required(OIDCCallbackView.as_view())
 # --- Password reset and invitations ------------------------------------------------------------
 
 
+@login_not_required
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def password_reset_request(request: HttpRequest) -> HttpResponse:
@@ -294,6 +295,7 @@ def password_reset_request(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/password_reset_request.html", {"form": form}, status=status)
 
 
+@login_not_required
 @require_GET
 def password_reset_done(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/password_reset_done.html")
@@ -327,7 +329,6 @@ class SetPasswordView(PasswordResetConfirmView):
 # --- Profile ---------------------------------------------------------------------------------
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -363,7 +364,6 @@ def profile(request: HttpRequest) -> HttpResponse:
 # --- The second factor from the profile ------------------------------------------------------
 
 
-@login_required
 @sensitive_post_parameters("code", "current_code", "password")
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -407,7 +407,6 @@ def second_factor_set_up(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/second_factor_set_up.html", context, status=status)
 
 
-@login_required
 @sensitive_post_parameters("code", "password")
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -456,7 +455,6 @@ def _label_kinds(notes: Iterable[Notification]) -> None:
         note.kind_label = labels.get(note.kind, note.kind)  # type: ignore[attr-defined]
 
 
-@login_required
 @require_GET
 def notification_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -470,6 +468,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/notifications.html", {"page": page, "only_unread": only_unread})
 
 
+@login_not_required
 @never_cache
 @require_GET
 def notification_bell(request: HttpRequest) -> HttpResponse:
@@ -493,7 +492,6 @@ def _safe_target(url: str, request: HttpRequest) -> str:
     return ""
 
 
-@login_required
 @require_POST
 def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     note = services.notification_mark_read(user=_user(request), notification_id=pk)
@@ -504,7 +502,6 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_safe_next(request) or reverse("accounts:notifications"))
 
 
-@login_required
 @require_POST
 def notification_read_all(request: HttpRequest) -> HttpResponse:
     marked = services.notification_mark_all_read(user=_user(request))
@@ -513,7 +510,6 @@ def notification_read_all(request: HttpRequest) -> HttpResponse:
     return redirect(_safe_next(request) or reverse("accounts:notifications"))
 
 
-@login_required
 @require_GET
 def notification_open(request: HttpRequest, pk: int) -> HttpResponseBase:
     """Follow a notification's link, marking it read on the way."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 from rest_framework.request import Request
@@ -34,6 +35,7 @@ def _row(pk: int) -> dict[str, Any]:
     }
 
 
+@login_not_required
 @require_GET
 def q1(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse(_row(pk))

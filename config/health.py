@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import redis
 from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -19,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 
+@login_not_required
 @csrf_exempt
 @never_cache
 @require_GET
@@ -47,6 +49,7 @@ def _broker_ok() -> bool:
         return False
 
 
+@login_not_required
 @csrf_exempt
 @never_cache
 @require_GET
@@ -58,6 +61,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return _report(checks)
 
 
+@login_not_required
 @csrf_exempt
 @never_cache
 @require_GET

@@ -102,6 +102,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every page asks for sign-in unless its view is marked @login_not_required (ARCHITECTURE.md,
+    # the request flow); the API's views are DRF's, which exempt themselves and answer 401/403 as JSON.
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # A read whose database connection drops is answered on a new one; a write answers 503.
     "config.db_drop.DatabaseDropMiddleware",
     # Before the views: a session that ended never costs the text someone was writing.

@@ -1,6 +1,6 @@
 """Work a person must never lose when their session ends.
 
-``login_required`` (and any middleware that asks for sign-in) answers an anonymous request
+``LoginRequiredMiddleware`` (every page not marked ``@login_not_required``) answers an anonymous request
 with a redirect to the sign-in page whose ``next`` is the request's own path. Two cases
 need more:
 

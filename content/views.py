@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages as flash
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
@@ -64,7 +64,6 @@ def client_address(request: HttpRequest) -> str:
 # --- Browsing, searching, sharing ----------------------------------------------------------------
 
 
-@login_required
 @require_GET
 def message_list(request: HttpRequest) -> HttpResponse:
     """Approved messaging meant for the person: by topic, or found by search."""
@@ -101,7 +100,6 @@ def message_list(request: HttpRequest) -> HttpResponse:
     return render(request, "content/message_list.html", context)
 
 
-@login_required
 @require_GET
 def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
@@ -151,7 +149,6 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "content/message_detail.html", context)
 
 
-@login_required
 @require_POST
 def message_share(request: HttpRequest, pk: int) -> HttpResponse:
     """One click: a tracking link for the channel, with the text ready to paste."""
@@ -188,7 +185,6 @@ def message_share(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Writing and reviewing --------------------------------------------------------------------
 
 
-@login_required
 @require_GET
 def message_manage(request: HttpRequest) -> HttpResponse:
     """Every message, for curators and reviewers, by status."""
@@ -214,7 +210,6 @@ def message_manage(request: HttpRequest) -> HttpResponse:
     return render(request, "content/message_manage.html", context)
 
 
-@login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
 def message_create(request: HttpRequest) -> HttpResponse:
@@ -236,7 +231,6 @@ def message_create(request: HttpRequest) -> HttpResponse:
     return render(request, "content/message_form.html", {"form": form, "message": None})
 
 
-@login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
 def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -262,7 +256,6 @@ def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "content/message_form.html", {"form": form, "message": message})
 
 
-@login_required
 @require_POST
 def message_preview(request: HttpRequest) -> HttpResponse:
     """The body as readers will see it (sanitised), for the editor's preview pane."""
@@ -272,7 +265,6 @@ def message_preview(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
 @require_POST
 def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """Submit, approve, reject or withdraw, then back to the message with what happened."""
@@ -312,7 +304,6 @@ def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     return HttpResponseRedirect(next_url or reverse("content:message_detail", args=[pk]))
 
 
-@login_required
 @require_GET
 def review_queue(request: HttpRequest) -> HttpResponse:
     """One queue for reviewers: a section per kind of work (messages, toolkits, answers...)."""
@@ -326,7 +317,6 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
 @require_GET
 def usage(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -343,6 +333,7 @@ def usage(request: HttpRequest) -> HttpResponse:
 # --- The public side of share links ------------------------------------------------------------
 
 
+@login_not_required
 @never_cache
 @require_GET
 def share_redirect(request: HttpRequest, code: str) -> HttpResponse:
@@ -358,6 +349,7 @@ def share_redirect(request: HttpRequest, code: str) -> HttpResponse:
     return response
 
 
+@login_not_required
 @require_GET
 def share_landing(request: HttpRequest, code: str) -> HttpResponse:
     """What a visitor sees of a shared message without a link of its own: the approved text."""
@@ -372,7 +364,6 @@ def share_landing(request: HttpRequest, code: str) -> HttpResponse:
 # --- Toolkits --------------------------------------------------------------------------------
 
 
-@login_required
 @require_GET
 def toolkit_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -410,7 +401,6 @@ def _item_choices() -> tuple[list[tuple[Any, str]], list[tuple[Any, str]]]:
     return messages, courses
 
 
-@login_required
 @require_GET
 def toolkit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
@@ -437,7 +427,6 @@ def toolkit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "content/toolkit_detail.html", context)
 
 
-@login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
 def toolkit_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
@@ -470,7 +459,6 @@ def toolkit_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return render(request, "content/toolkit_form.html", {"form": form, "toolkit": toolkit})
 
 
-@login_required
 @require_POST
 def toolkit_item_add(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
@@ -500,7 +488,6 @@ def toolkit_item_add(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("content:toolkit_detail", pk=toolkit.pk)
 
 
-@login_required
 @require_POST
 def toolkit_item_change(request: HttpRequest, pk: int, item_id: int, change: str) -> HttpResponse:
     """Remove an item, or move it up or down."""
@@ -525,7 +512,6 @@ def toolkit_item_change(request: HttpRequest, pk: int, item_id: int, change: str
     return redirect("content:toolkit_detail", pk=toolkit.pk)
 
 
-@login_required
 @require_POST
 def toolkit_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     user = _user(request)
@@ -555,7 +541,6 @@ def toolkit_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     return redirect("content:toolkit_detail", pk=pk)
 
 
-@login_required
 @require_GET
 def toolkit_item_open(request: HttpRequest, pk: int, item_id: int) -> HttpResponseBase:
     """Use an item: counted, then the file, the link, the message or the course."""

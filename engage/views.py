@@ -14,8 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages as flash
-from django.contrib.auth.decorators import login_not_required, login_required
-from django.contrib.auth.views import redirect_to_login
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
@@ -164,7 +163,6 @@ def _queue_queryset(user: User, filters: QueueFilters) -> Any:
     )
 
 
-@login_required
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
     """The department queue: earliest due first (oldest and most urgent), keyset-paginated."""
@@ -239,8 +237,6 @@ def queue_live(request: HttpRequest) -> HttpResponse:
     current (most often by the middleware, before the session is even read); else the page's new
     order and the rows it lacks or shows out of date."""
     # The cached 304 was answered before this view (engage.queue_feed.NotModifiedMiddleware).
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
     user = _user(request)
     filters = _queue_filters(request.GET, user)
     cursor = request.GET.get("cursor") or None
@@ -270,7 +266,6 @@ def _message_texts(user: User, ids: list[int]) -> list[Any]:
     return [found[pk] for pk in ids if pk in found]
 
 
-@login_required
 @never_cache
 @require_GET
 def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -345,7 +340,6 @@ def _note_key(pk: int) -> str:
     return f"engage:unsent-note:{pk}"
 
 
-@login_required
 @require_POST
 def query_note(request: HttpRequest, pk: int) -> HttpResponse:
     """An internal note (with @mentions) on a query the person can see."""
@@ -385,7 +379,6 @@ def _run(request: HttpRequest, action: Any, success: str) -> bool:
     return True
 
 
-@login_required
 @require_POST
 def query_claim(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
@@ -400,7 +393,6 @@ def query_claim(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_query_url(pk) + "#answer")
 
 
-@login_required
 @require_POST
 def query_release(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
@@ -437,7 +429,6 @@ def _answer_fields(request: HttpRequest) -> tuple[str, list[int]]:
     return body, _ids(request.POST.getlist("message_ids"), limit=services.MAX_MESSAGES_PER_ANSWER)
 
 
-@login_required
 @require_POST
 def query_draft(request: HttpRequest, pk: int) -> HttpResponse:
     """Keep the unsent answer. Without script, "use this message" comes here too and adds the
@@ -475,7 +466,6 @@ def query_draft(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_query_url(pk) + "#answer")
 
 
-@login_required
 @require_POST
 def query_answer(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
@@ -499,7 +489,6 @@ def query_answer(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_query_url(pk))
 
 
-@login_required
 @require_POST
 def answer_preview(request: HttpRequest) -> HttpResponse:
     """The answer as the customer will see it (sanitised)."""
@@ -507,7 +496,6 @@ def answer_preview(request: HttpRequest) -> HttpResponse:
     return render(request, "engage/_preview.html", {"html": render_markdown(body)})
 
 
-@login_required
 @require_POST
 def query_escalate(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
@@ -526,7 +514,6 @@ def query_escalate(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_query_url(pk))
 
 
-@login_required
 @require_POST
 def query_close(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
@@ -536,7 +523,6 @@ def query_close(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_query_url(pk))
 
 
-@login_required
 @require_POST
 def query_handoff(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
@@ -595,7 +581,6 @@ def rate(request: HttpRequest, token: str) -> HttpResponse:
 # --- Review of answers (a section of the one review queue) -----------------------------------------
 
 
-@login_required
 @require_POST
 def answer_review(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
     user = _user(request)
@@ -634,7 +619,6 @@ BOARD_COLUMNS = [
 BOARD_COLUMN_SIZE = 30
 
 
-@login_required
 @require_GET
 def insight_board(request: HttpRequest) -> HttpResponse:
     """Every insight by status; product owners move them along."""
@@ -662,7 +646,6 @@ def insight_board(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
 @require_GET
 def insight_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
@@ -687,7 +670,6 @@ def insight_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
 @require_POST
 def insight_create(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -706,7 +688,6 @@ def insight_create(request: HttpRequest) -> HttpResponse:
     return redirect("engage:insight_detail", pk=insight.pk)
 
 
-@login_required
 @require_POST
 def insight_move(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
@@ -733,7 +714,6 @@ def _require_move(user: User) -> None:
 # --- Administrators: dead letters and channels ---------------------------------------------------
 
 
-@login_required
 @require_GET
 def deliveries(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -749,7 +729,6 @@ def deliveries(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
 @require_POST
 def delivery_retry(request: HttpRequest, pk: int) -> HttpResponse:
     _require(_user(request), RoleName.ADMIN)
@@ -757,7 +736,6 @@ def delivery_retry(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_back(request, reverse("engage:deliveries")))
 
 
-@login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
 def channels(request: HttpRequest) -> HttpResponse:
@@ -809,7 +787,6 @@ def _secret_page(request: HttpRequest, channel: Any, secret: str, *, made: bool)
     return response
 
 
-@login_required
 @never_cache
 @require_POST
 def channel_rotate(request: HttpRequest, slug: str) -> HttpResponse:

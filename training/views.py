@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -49,7 +48,6 @@ def _attempts_left(user: User, course: Course) -> int:
 # --- Employees ------------------------------------------------------------------------------------
 
 
-@login_required
 @require_GET
 def my_training(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -86,7 +84,6 @@ def _course_for_player(user: User, course_id: int) -> Course:
     return selectors.course_with_content(course_id=course.pk)
 
 
-@login_required
 @require_GET
 def course_player(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
@@ -122,7 +119,6 @@ def course_player(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "training/course_player.html", context)
 
 
-@login_required
 @require_POST
 def module_done(request: HttpRequest, pk: int, module_pk: int) -> HttpResponse:
     user = _user(request)
@@ -149,7 +145,6 @@ def _questions_phrase(numbers: list[int]) -> str:
     return f"Questions {listed} and {numbers[-1]} have"
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def quiz(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
@@ -205,7 +200,6 @@ def quiz(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "training/quiz.html", context, status=status)
 
 
-@login_required
 @require_GET
 def attempt_result(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
@@ -235,7 +229,6 @@ def attempt_result(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Curators -------------------------------------------------------------------------------------
 
 
-@login_required
 @require_GET
 def manage(request: HttpRequest) -> HttpResponse:
     user = _require_curator(request)
@@ -292,7 +285,6 @@ def _save(request: HttpRequest, course: Course | None) -> HttpResponse:
     return redirect("training:course_edit", pk=course.pk)
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def course_new(request: HttpRequest) -> HttpResponse:
     _require_curator(request)
@@ -303,7 +295,6 @@ def course_new(request: HttpRequest) -> HttpResponse:
     return _editor(request, course=None, draft=CourseDraft())
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def course_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = _require_curator(request)
@@ -314,7 +305,6 @@ def course_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _editor(request, course=content, draft=draft_from_course(content))
 
 
-@login_required
 @require_POST
 def course_new_version(request: HttpRequest, pk: int) -> HttpResponse:
     user = _require_curator(request)
@@ -327,7 +317,6 @@ def course_new_version(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("training:course_edit", pk=edition.pk)
 
 
-@login_required
 @require_POST
 def course_publish(request: HttpRequest, pk: int) -> HttpResponse:
     user = _require_curator(request)
@@ -348,7 +337,6 @@ def course_publish(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("training:manage")
 
 
-@login_required
 @require_POST
 def course_archive(request: HttpRequest, pk: int) -> HttpResponse:
     user = _require_curator(request)
@@ -362,7 +350,6 @@ def course_archive(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("training:manage")
 
 
-@login_required
 @require_GET
 def course_report(request: HttpRequest, pk: int) -> HttpResponse:
     user = _require_curator(request)

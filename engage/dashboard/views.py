@@ -13,7 +13,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages as flash
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -63,7 +62,6 @@ def _ensure_snapshots() -> None:
 # --- The organisation and a department -----------------------------------------------------------
 
 
-@login_required
 @require_GET
 @never_cache
 @gzip_page  # the largest page (the heat map, the weekly grid): a phone downloads a tenth of it
@@ -87,7 +85,6 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(request, "engage/dashboard/overview.html", context)
 
 
-@login_required
 @require_GET
 @never_cache
 @gzip_page
@@ -139,7 +136,6 @@ def _keep(drill: selectors.Drill, **extra: str) -> str:
     return urlencode(params)
 
 
-@login_required
 @require_GET
 @never_cache
 def drill(request: HttpRequest, key: str) -> HttpResponse:
@@ -162,7 +158,6 @@ def drill(request: HttpRequest, key: str) -> HttpResponse:
     return render(request, "engage/dashboard/drill.html", context)
 
 
-@login_required
 @require_GET
 def drill_csv(request: HttpRequest, key: str) -> HttpResponse | StreamingHttpResponse:
     try:
@@ -234,7 +229,6 @@ def _export_scope(request: HttpRequest) -> Department | None:
     return None
 
 
-@login_required
 @require_GET
 def export_csv(request: HttpRequest, what: str) -> HttpResponse | StreamingHttpResponse:
     chosen = _export_scope(request)
@@ -278,7 +272,6 @@ def export_csv(request: HttpRequest, what: str) -> HttpResponse | StreamingHttpR
 # --- Leaderboard --------------------------------------------------------------------------------------
 
 
-@login_required
 @require_GET
 @never_cache
 def leaderboard(request: HttpRequest) -> HttpResponse:
@@ -305,7 +298,6 @@ def _back_to_board(request: HttpRequest) -> HttpResponse:
     return redirect(reverse("dashboard:leaderboard") + (f"?{query}" if query else ""))
 
 
-@login_required
 @require_POST
 def leaderboard_leave(request: HttpRequest) -> HttpResponse:
     services.leaderboard_opt_out(user=_user(request))
@@ -313,7 +305,6 @@ def leaderboard_leave(request: HttpRequest) -> HttpResponse:
     return _back_to_board(request)
 
 
-@login_required
 @require_POST
 def leaderboard_join(request: HttpRequest) -> HttpResponse:
     services.leaderboard_opt_in(user=_user(request))
