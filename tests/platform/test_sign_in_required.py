@@ -44,6 +44,7 @@ PUBLIC_API = {
     "api:password_reset",
     "api:channel_webhook",  # signed with the channel's secret (engage.webhooks)
     "api:channel_discourse",  # Discourse's outgoing webhook, signed with the channel's secret (engage.connectors)
+    "api:channel_slack_events",  # Slack's Events API, signed with the app's signing secret (engage.connectors)
     "api:schema",
     "api:docs",
     "scim:config",  # SCIM's discovery, readable without a token (RFC 7644 §4)
@@ -150,6 +151,9 @@ def test_a_page_sends_a_stranger_to_sign_in(client, key: str, address: str) -> N
 @pytest.mark.parametrize(("key", "address"), _guarded_api(), ids=[key for key, _ in _guarded_api()])
 def test_an_api_operation_refuses_a_stranger_in_json(client, key: str, address: str) -> None:
     response = client.get(address)
-    assert response.status_code in (401, 403), (key, address, response.status_code)
+    assert response.status_code in (401, 403), (
+        f"{key} ({address}) answered a stranger {response.status_code}: if it is public on purpose "
+        "(it checks a signature instead), add it to PUBLIC_API with the reason"
+    )
     assert response["Content-Type"].startswith(("application/json", "application/scim+json")), response["Content-Type"]
     assert response.json(), "the refusal says why"
