@@ -13,7 +13,7 @@ is sent only if and after that transaction commits.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
@@ -53,6 +53,18 @@ class Activity:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def activity_key(kind: str, *parts: object) -> str:
+    """The idempotency key of a fact: its kind and what identifies it, joined by ``:``
+    (times and days in ISO form), such as ``query_claimed:12:7:2026-12-04T10:00:00+00:00``.
+
+    The one way every app builds a key, so the same fact always gets the same key whoever
+    records it (a service, a replayed signal, the demo); ``activity_key(kind, "")`` is the
+    prefix a statement completes with a new row's id.
+    """
+    words = [kind, *(part.isoformat() if isinstance(part, (date, datetime)) else str(part) for part in parts)]
+    return ":".join(words)
 
 
 def announce(signal: Signal, sender: type, activity: Activity) -> None:

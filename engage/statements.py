@@ -21,7 +21,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 
-from config.activity import Activity
+from config.activity import Activity, ActivityKind, activity_key
 from config.models import OutboxJob
 from engage.models import (
     Answer,
@@ -322,7 +322,7 @@ _ANSWER_IDS = (
 )
 _EVENT_IDS = (
     ("object_id", "a.id"),
-    ("key", "'answer_published:' || a.id"),
+    ("key", f"'{activity_key(ActivityKind.ANSWER_PUBLISHED, '')}' || a.id"),
     ("data", "%(event_data)s::jsonb || jsonb_build_object('query_department_id', ok.department_id)"),
 )
 _DELIVERY_IDS = (

@@ -23,8 +23,9 @@ Support an answer in review, one sent back with a comment and a draft on a lapse
 the reviewer answers to review; Pia Product insights to move.
 
 Rows are written directly at their moment in the past (the services work in the present),
-with the participation events the services would have recorded — same kinds, same keys —
-so the phase engine counts exactly what real use would have made. Deterministic for a
+with the participation events the services would have recorded, built by the same
+constructors (:mod:`engage.participation`: same kinds, keys and payloads), so the phase
+engine counts exactly what real use would have made. Deterministic for a
 given seed; a second run adds nothing.
 
 The package keeps the three apart: :mod:`~engage.demo.data` (the story's fixed parts),

@@ -1,16 +1,15 @@
 """The demo's writing: the planned story's rows at their moments in the past, in bulk, with
-the participation events the services would have recorded (same kinds, same keys) and the
-notifications the named accounts find today."""
+the participation events the services would have recorded (built by the services' own
+constructors in :mod:`engage.participation`) and the notifications the named accounts find today."""
 
 from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
-from typing import Any
 
 from accounts.models import RoleName, User
 from accounts.notifications import notify
-from config.activity import Activity, ActivityKind
+from config.activity import Activity
 from config.markdown import render_markdown
 from engage import participation, services
 from engage.demo.data import (
@@ -232,84 +231,64 @@ def _deliveries(story: Story, answered: list[QueryPlan]) -> None:
 
 
 def _events(story: Story, plans: list[QueryPlan]) -> list[Activity]:
+    """The participation events the services would have recorded for the planned queries."""
     made: list[Activity] = []
-
-    def add(kind: str, at: datetime, object_type: str, object_id: int, key: str, **kw: Any) -> None:
-        made.append(
-            participation.activity(
-                kind=kind, occurred_at=at, object_type=object_type, object_id=object_id, key=key, **kw
-            )
-        )
-
     for p in plans:
         assert p.pk
         assert p.routed_at is not None
-        add(
-            ActivityKind.QUERY_RECEIVED,
-            p.received_at,
-            "engage.query",
-            p.pk,
-            f"query_received:{p.pk}",
-            data={"channel": p.channel.slug, "priority": p.priority},
+        made.append(
+            participation.query_received(
+                query_id=p.pk, received_at=p.received_at, channel_slug=p.channel.slug, priority=p.priority
+            )
         )
         routed_to = p.escalated_from or p.department
         if routed_to is not None:
-            add(
-                ActivityKind.QUERY_ROUTED,
-                p.routed_at,
-                "engage.query",
-                p.pk,
-                f"query_routed:{p.pk}",
-                department_id=routed_to.pk,
-                data={"topics": p.topic_ids, "matches": {str(k): v for k, v in p.matches.items()}},
+            made.append(
+                participation.query_routed(
+                    query_id=p.pk,
+                    routed_at=p.routed_at,
+                    department_id=routed_to.pk,
+                    topic_ids=p.topic_ids,
+                    matches=p.matches,
+                )
             )
-        for holder, at in p.claims:
-            add(
-                ActivityKind.QUERY_CLAIMED,
-                at,
-                "engage.query",
-                p.pk,
-                f"query_claimed:{p.pk}:{holder.pk}:{at.isoformat()}",
-                actor=holder,
-            )
+        made += [participation.query_claimed(query_id=p.pk, holder=holder, claimed_at=at) for holder, at in p.claims]
         if p.escalated_at is not None and p.escalated_from is not None and p.department is not None:
-            add(
-                ActivityKind.QUERY_ESCALATED,
-                p.escalated_at,
-                "engage.query",
-                p.pk,
-                f"query_escalated:{p.pk}:{p.escalated_at.isoformat()}",
-                actor=p.escalated_by,
-                data={"from_department_id": p.escalated_from.pk, "to_department_id": p.department.pk},
+            made.append(
+                participation.query_escalated(
+                    query_id=p.pk,
+                    by=p.escalated_by,
+                    escalated_at=p.escalated_at,
+                    from_department_id=p.escalated_from.pk,
+                    to_department_id=p.department.pk,
+                )
             )
         a = p.answer
         if a is None:
             continue
         assert a.pk
         for reviewer, at, outcome, submitted in a.reviews:
-            add(
-                ActivityKind.ANSWER_REVIEWED,
-                at,
-                "engage.answer",
-                a.pk,
-                f"answer_reviewed:{a.pk}:{submitted.isoformat()}",
-                actor=reviewer,
-                data={"outcome": outcome, "author_id": a.author.pk},
+            made.append(
+                participation.answer_reviewed(
+                    answer_id=a.pk,
+                    reviewer=reviewer,
+                    reviewed_at=at,
+                    outcome=outcome,
+                    author_id=a.author.pk,
+                    submitted_at=submitted,
+                )
             )
         if a.status == AnswerStatus.PUBLISHED and a.published_at is not None:
-            add(
-                ActivityKind.ANSWER_PUBLISHED,
-                a.published_at,
-                "engage.answer",
-                a.pk,
-                f"answer_published:{a.pk}",
-                actor=a.author,
-                department_id=a.author.department_id,
-                data={
-                    "query_id": p.pk,
-                    "query_department_id": p.department.pk if p.department else None,
-                    "messages": sorted(a.message_ids),
-                },
+            made.append(
+                participation.answer_published(
+                    answer_id=a.pk,
+                    author=a.author,
+                    author_department_id=a.author.department_id,
+                    published_at=a.published_at,
+                    query_id=p.pk,
+                    query_department_id=p.department.pk if p.department else None,
+                    message_ids=a.message_ids,
+                )
             )
     return made
 
@@ -362,14 +341,8 @@ def write_insights(story: Story, plans: list[QueryPlan]) -> tuple[int, list[Acti
             changed_at=submitted_at,
         )
         made.append(
-            participation.activity(
-                kind=ActivityKind.INSIGHT_SUBMITTED,
-                occurred_at=submitted_at,
-                object_type="engage.insight",
-                object_id=insight.pk,
-                key=f"insight_submitted:{insight.pk}",
-                actor=submitter,
-                data={"query_ids": sorted(p.pk for p in chosen if p.pk)},
+            participation.insight_submitted(
+                insight_id=insight.pk, by=submitter, submitted_at=submitted_at, query_ids=[p.pk for p in chosen if p.pk]
             )
         )
         previous: str = InsightStatus.SUBMITTED
@@ -380,14 +353,13 @@ def write_insights(story: Story, plans: list[QueryPlan]) -> tuple[int, list[Acti
                 insight=insight, from_status=previous, to_status=status, changed_by=mover, changed_at=at
             )
             made.append(
-                participation.activity(
-                    kind=ActivityKind.INSIGHT_STATUS_CHANGED,
-                    occurred_at=at,
-                    object_type="engage.insight",
-                    object_id=insight.pk,
-                    key=f"insight_status_changed:{insight.pk}:{change.pk}",
-                    actor=mover,
-                    data={"from": previous, "to": status},
+                participation.insight_status_changed(
+                    insight_id=insight.pk,
+                    change_id=change.pk,
+                    by=mover,
+                    changed_at=at,
+                    from_status=previous,
+                    to_status=status,
                 )
             )
             previous = status
@@ -554,11 +526,9 @@ def _follow_up(story: Story, plan: QueryPlan, n: int, *, reopen: bool) -> list[A
         created_at=published, delivered_at=published + timedelta(seconds=1),
     )  # fmt: skip
     return [
-        participation.activity(
-            kind=ActivityKind.ANSWER_PUBLISHED, occurred_at=published, object_type="engage.answer",
-            object_id=answer.pk, key=f"answer_published:{answer.pk}", actor=author,
-            department_id=author.department_id,
-            data={"query_id": plan.pk, "query_department_id": query.department_id, "messages": []},
+        participation.answer_published(
+            answer_id=answer.pk, author=author, author_department_id=author.department_id, published_at=published,
+            query_id=plan.pk, query_department_id=query.department_id, message_ids=[],
         )
     ]  # fmt: skip
 

@@ -13,7 +13,6 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.notifications import notify
 from config import jobs
-from config.activity import ActivityKind
 from config.errors import Conflict, ServiceError
 from config.markdown import render_markdown
 from content.models import Message
@@ -96,19 +95,14 @@ def _publish(*, query: Query, answer: Answer, now: datetime, message_ids: list[i
     query.claimed_until = None
     query.save(update_fields=["state", "answered_at", "claimed_until"])
     participation.record(
-        participation.activity(
-            kind=ActivityKind.ANSWER_PUBLISHED,
-            occurred_at=now,
-            object_type="engage.answer",
-            object_id=answer.pk,
-            key=f"answer_published:{answer.pk}",
-            actor=answer.author,
-            department_id=answer.author_department_id,
-            data={
-                "query_id": query.pk,
-                "query_department_id": query.department_id,
-                "messages": sorted(used),
-            },
+        participation.answer_published(
+            answer_id=answer.pk,
+            author=answer.author,
+            author_department_id=answer.author_department_id,
+            published_at=now,
+            query_id=query.pk,
+            query_department_id=query.department_id,
+            message_ids=used,
         )
     )
     delivery_create_for_answer(query=query, answer=answer)
@@ -137,11 +131,10 @@ def _answer_publish_one_statement(*, user: User, query_id: int, body: Any) -> An
         published_at=now,
     )  # fmt: skip
     event = participation.event_row(
-        participation.activity(
-            kind=ActivityKind.ANSWER_PUBLISHED, occurred_at=now, object_type="engage.answer", object_id=0,
-            key="answer_published:", actor=user, department_id=user.department_id,
-            data={"query_id": query_id, "messages": []},  # and the query's department, in the statement
-        )
+        participation.answer_published(
+            answer_id=0, author=user, author_department_id=user.department_id, published_at=now,
+            query_id=query_id, query_department_id=None, message_ids=[],
+        )  # the answer's id (its key) and the query's department are filled in by the statement
     )  # fmt: skip
     delivery = Delivery(
         kind=DeliveryKind.ANSWER, query_id=query_id, next_attempt_at=now,
@@ -244,16 +237,14 @@ def _review_locks(*, user: User, answer_id: int, comment: Any = None) -> tuple[Q
 
 
 def _record_review(*, reviewer: User, answer: Answer, outcome: str, now: datetime) -> None:
-    submitted = answer.submitted_at.isoformat() if answer.submitted_at else ""
     participation.record(
-        participation.activity(
-            kind=ActivityKind.ANSWER_REVIEWED,
-            occurred_at=now,
-            object_type="engage.answer",
-            object_id=answer.pk,
-            key=f"answer_reviewed:{answer.pk}:{submitted}",
-            actor=reviewer,
-            data={"outcome": outcome, "author_id": answer.author_id},
+        participation.answer_reviewed(
+            answer_id=answer.pk,
+            reviewer=reviewer,
+            reviewed_at=now,
+            outcome=outcome,
+            author_id=answer.author_id,
+            submitted_at=answer.submitted_at,
         )
     )
 

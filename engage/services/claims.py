@@ -12,7 +12,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from config.activity import Activity, ActivityKind
+from config.activity import Activity
 from config.errors import Conflict, ServiceError
 from engage import participation, statements
 from engage.models import (
@@ -96,14 +96,7 @@ def query_claim(*, user: User, query_id: int) -> Claim:
 
 
 def _claim_event(*, user: User, query_id: int, now: datetime) -> Activity:
-    return participation.activity(
-        kind=ActivityKind.QUERY_CLAIMED,
-        occurred_at=now,
-        object_type="engage.query",
-        object_id=query_id,
-        key=f"query_claimed:{query_id}:{user.pk}:{now.isoformat()}",
-        actor=user,
-    )
+    return participation.query_claimed(query_id=query_id, holder=user, claimed_at=now)
 
 
 def _query_claim_one_statement(*, user: User, query_id: int, now: datetime, until: datetime) -> Claim:

@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from accounts.models import Department, User
 from accounts.notifications import notify
-from config.activity import ActivityKind
 from config.errors import Conflict, ServiceError
 from engage import participation, threads
 from engage.models import (
@@ -92,14 +91,12 @@ def query_escalate(*, user: User, query_id: int, department: Any, note: Any = ""
             ]
         )
         participation.record(
-            participation.activity(
-                kind=ActivityKind.QUERY_ESCALATED,
-                occurred_at=now,
-                object_type="engage.query",
-                object_id=query.pk,
-                key=f"query_escalated:{query.pk}:{now.isoformat()}",
-                actor=user,
-                data={"from_department_id": query.escalated_from_id, "to_department_id": target.pk},
+            participation.query_escalated(
+                query_id=query.pk,
+                by=user,
+                escalated_at=now,
+                from_department_id=query.escalated_from_id,
+                to_department_id=target.pk,
             )
         )
         notify(

@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from accounts.models import DepartmentKind, User
 from accounts.notifications import notify
-from config.activity import ActivityKind
 from config.errors import ServiceError
 from config.jobs import enqueue
 from engage import participation
@@ -83,15 +82,7 @@ def insight_create(*, user: User, title: str, description: str, query_ids: list[
             insight=insight, from_status="", to_status=InsightStatus.SUBMITTED, changed_by=user, changed_at=now
         )
         participation.record(
-            participation.activity(
-                kind=ActivityKind.INSIGHT_SUBMITTED,
-                occurred_at=now,
-                object_type="engage.insight",
-                object_id=insight.pk,
-                key=f"insight_submitted:{insight.pk}",
-                actor=user,
-                data={"query_ids": sorted(wanted)},
-            )
+            participation.insight_submitted(insight_id=insight.pk, by=user, submitted_at=now, query_ids=wanted)
         )
         notify(
             user_ids=[pk for pk in _product_member_ids() if pk != user.pk],
@@ -142,14 +133,13 @@ def insight_set_status(*, user: User, insight_id: int, status: str) -> Insight:
         insight.status_changed_at = now
         insight.save(update_fields=["status", "status_changed_at"])
         participation.record(
-            participation.activity(
-                kind=ActivityKind.INSIGHT_STATUS_CHANGED,
-                occurred_at=now,
-                object_type="engage.insight",
-                object_id=insight.pk,
-                key=f"insight_status_changed:{insight.pk}:{change.pk}",
-                actor=user,
-                data={"from": change.from_status, "to": status},
+            participation.insight_status_changed(
+                insight_id=insight.pk,
+                by=user,
+                changed_at=now,
+                change_id=change.pk,
+                from_status=change.from_status,
+                to_status=status,
             )
         )
         notify(

@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import Topic
 from accounts.notifications import notify
 from config import jobs
-from config.activity import Activity, ActivityKind
+from config.activity import Activity, ActivityKind, activity_key
 from config.jobs import enqueue
 from engage import participation, statements
 from engage.inbound import Inbound
@@ -74,13 +74,8 @@ def query_receive(*, channel: Channel, inbound: Inbound, received_at: datetime |
 
 
 def _received_event(*, channel: Channel, query_id: int, received_at: datetime, priority: str) -> Activity:
-    return participation.activity(
-        kind=ActivityKind.QUERY_RECEIVED,
-        occurred_at=received_at,
-        object_type="engage.query",
-        object_id=query_id,
-        key=f"query_received:{query_id}",
-        data={"channel": channel.slug, "priority": priority},
+    return participation.query_received(
+        query_id=query_id, received_at=received_at, channel_slug=channel.slug, priority=priority
     )
 
 
@@ -94,7 +89,8 @@ def _query_receive_one_statement(*, channel: Channel, inbound: Inbound, received
         _received_event(channel=channel, query_id=0, received_at=received_at, priority=priority)
     )
     received = statements.receive(
-        query=query, message=first_message(query=query), event=event, key_prefix="query_received:",
+        query=query, message=first_message(query=query), event=event,
+        key_prefix=activity_key(ActivityKind.QUERY_RECEIVED, ""),
         job=jobs.outbox_row("engage.route_query"),
     )  # fmt: skip
     if received.job is not None:
@@ -157,14 +153,12 @@ def query_route(*, query_id: int) -> Query | None:
             query.topics.set(result.topic_ids)
         if query.department_id is not None and "department" in fields:
             participation.record(
-                participation.activity(
-                    kind=ActivityKind.QUERY_ROUTED,
-                    occurred_at=now,
-                    object_type="engage.query",
-                    object_id=query.pk,
-                    key=f"query_routed:{query.pk}",
+                participation.query_routed(
+                    query_id=query.pk,
+                    routed_at=now,
                     department_id=query.department_id,
-                    data={"topics": result.topic_ids, "matches": {str(k): v for k, v in result.matches.items()}},
+                    topic_ids=list(result.topic_ids),
+                    matches=result.matches,
                 )
             )
             notify(

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.demo import seed_people
 from accounts.models import DepartmentKind, User
+from config.activity import ActivityKind, activity_key
 from config.management.commands.seed_demo import SEED_STEPS
 from content.demo import seed_content
 from engage.demo import HISTORY_DAYS, seed_engage
@@ -160,7 +161,7 @@ def test_the_demo_tells_the_phase_story_and_loads_once():
     assert events.filter(kind="query_received").count() == Query.objects.count()
     assert events.filter(kind="answer_published").count() == published.count()
     assert set(events.filter(kind="answer_published").values_list("key", flat=True)) == {
-        f"answer_published:{pk}" for pk in published.values_list("pk", flat=True)
+        activity_key(ActivityKind.ANSWER_PUBLISHED, pk) for pk in published.values_list("pk", flat=True)
     }
     assert events.filter(kind="insight_submitted").count() == Insight.objects.count()
     assert events.filter(kind="query_claimed").count() >= published.count()

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import RoleName, Topic
+from config.activity import ActivityKind, activity_key
 from engage import selectors
 from engage.models import Query, QueryState, QueryStatus
 from tests.factories import UserFactory
@@ -134,7 +135,7 @@ def test_a_webhook_is_the_channel_and_one_statement_and_a_redelivery_writes_noth
     assert len(statements(captured)) == 2, statements(captured)
     query_id = first.json()["id"]
     assert OutboxJob.objects.filter(task_name="engage.route_query", args=[query_id]).count() == 1
-    event = ParticipationEvent.objects.get(key=f"query_received:{query_id}")
+    event = ParticipationEvent.objects.get(key=activity_key(ActivityKind.QUERY_RECEIVED, query_id))
     assert (event.object_id, event.kind, event.data["channel"]) == (query_id, "query_received", channel.channel.slug)
     again = post()
     assert again.status_code == 200
@@ -169,7 +170,7 @@ def test_publishing_an_answer_is_the_token_and_one_statement(api, responder, mak
     assert delivery.payload["query_external_id"] == query.external_id
     assert delivery.payload["author"] == {"name": responder.name}
     assert OutboxJob.objects.filter(task_name="engage.deliver", args=[delivery.pk, 0]).exists()
-    event = ParticipationEvent.objects.get(key=f"answer_published:{answer['id']}")
+    event = ParticipationEvent.objects.get(key=activity_key(ActivityKind.ANSWER_PUBLISHED, answer["id"]))
     assert (event.object_id, event.actor_id, event.data["query_id"]) == (answer["id"], responder.pk, query.pk)
     assert not QueryDraft.objects.filter(query=query, author=responder).exists()
 

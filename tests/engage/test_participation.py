@@ -3,14 +3,17 @@ signals of training and content."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from config.activity import Activity, ActivityKind, announce
+from config.activity import Activity, ActivityKind, activity_key, announce
 from engage import participation
 from engage.models import ParticipationEvent
+from tests.factories import UserFactory
 from training.signals import activity as training_activity
 
 pytestmark = pytest.mark.django_db
@@ -101,3 +104,58 @@ def test_a_persons_answers_are_part_of_their_data_export(owner, make_query, depa
     exported = user_export(user=owner)
     assert [row["body"] for row in exported["answers"]] == ["My words"]
     assert exported["insights"] == []
+
+
+ENGAGE_KINDS = [
+    ActivityKind.QUERY_RECEIVED,
+    ActivityKind.QUERY_ROUTED,
+    ActivityKind.QUERY_CLAIMED,
+    ActivityKind.QUERY_ESCALATED,
+    ActivityKind.ANSWER_REVIEWED,
+    ActivityKind.ANSWER_PUBLISHED,
+    ActivityKind.INSIGHT_SUBMITTED,
+    ActivityKind.INSIGHT_STATUS_CHANGED,
+]
+
+
+def test_an_activity_key_is_its_kind_and_its_parts_in_one_format() -> None:
+    at = datetime(2026, 12, 4, 10, tzinfo=UTC)
+    assert activity_key(ActivityKind.QUERY_CLAIMED, 12, 7, at) == "query_claimed:12:7:2026-12-04T10:00:00+00:00"
+    assert activity_key(ActivityKind.TOOLKIT_ITEM_USED, 3, 4, at.date()) == "toolkit_item_used:3:4:2026-12-04"
+    assert activity_key(ActivityKind.ANSWER_PUBLISHED, "") == "answer_published:"  # a statement's prefix
+
+
+@pytest.mark.parametrize("kind", ENGAGE_KINDS)
+def test_each_of_engages_kinds_has_one_constructor_that_makes_that_kind(kind: str) -> None:
+    person = UserFactory()
+    here = person.department_id
+    at = datetime(2026, 12, 4, 10, tzinfo=UTC)
+    facts = {
+        "query_received": {"query_id": 5, "received_at": at, "channel_slug": "x", "priority": "normal"},
+        "query_routed": {
+            "query_id": 5, "routed_at": at, "department_id": here, "topic_ids": [1], "matches": {1: ["a"]},
+        },
+        "query_claimed": {"query_id": 5, "holder": person, "claimed_at": at},
+        "query_escalated": {
+            "query_id": 5, "by": person, "escalated_at": at, "from_department_id": here, "to_department_id": here,
+        },
+        "answer_reviewed": {
+            "answer_id": 6, "reviewer": person, "reviewed_at": at, "outcome": "approved", "author_id": 9,
+            "submitted_at": at,
+        },
+        "answer_published": {
+            "answer_id": 6, "author": person, "author_department_id": person.department_id, "published_at": at,
+            "query_id": 5, "query_department_id": here, "message_ids": [3, 1],
+        },
+        "insight_submitted": {"insight_id": 7, "by": person, "submitted_at": at, "query_ids": [5]},
+        "insight_status_changed": {
+            "insight_id": 7, "change_id": 8, "by": person, "changed_at": at, "from_status": "submitted",
+            "to_status": "planned",
+        },
+    }  # fmt: skip
+    made = getattr(participation, kind)(**facts[kind])
+    assert made.kind == kind
+    assert made.occurred_at == at
+    assert made.key.startswith(activity_key(kind, ""))
+    participation.record(made)
+    assert ParticipationEvent.objects.filter(key=made.key, kind=kind).count() == 1
