@@ -21,7 +21,7 @@ from django.utils.formats import date_format
 
 from accounts.models import Department, User
 from accounts.notifications import notify
-from config.activity import Activity, ActivityKind, announce
+from config.activity import Activity, ActivityKind, activity_key, announce
 from config.errors import Conflict, RateLimited, ServiceError
 from training import selectors
 from training.models import (
@@ -571,7 +571,7 @@ def attempt_submit(
                     occurred_at=now,
                     object_type="training.course",
                     object_id=course.pk,
-                    key=f"course_completed:{attempt.pk}",
+                    key=activity_key(ActivityKind.COURSE_COMPLETED, attempt.pk),
                     actor_id=user.pk,
                     department_id=user.department_id,
                     data={"course_id": course.pk, "score": attempt.score},
@@ -614,7 +614,7 @@ def certification_issue(*, user: User, course: Course, attempt: Attempt | None, 
             occurred_at=now,
             object_type="training.certification",
             object_id=certification.pk,
-            key=f"certification_earned:{certification.pk}",
+            key=activity_key(ActivityKind.CERTIFICATION_EARNED, certification.pk),
             actor_id=user.pk,
             department_id=user.department_id,
             data={
@@ -638,7 +638,7 @@ def _announce_expired(certification: Certification, *, user: User, now: datetime
             occurred_at=certification.expires_at,
             object_type="training.certification",
             object_id=certification.pk,
-            key=f"certification_expired:{certification.pk}:{certification.expires_at.isoformat()}",
+            key=activity_key(ActivityKind.CERTIFICATION_EXPIRED, certification.pk, certification.expires_at),
             actor_id=user.pk,
             department_id=user.department_id,
             data={

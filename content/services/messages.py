@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Department, RoleName, Topic, User
-from config.activity import Activity, ActivityKind, announce
+from config.activity import Activity, ActivityKind, activity_key, announce
 from config.errors import Conflict, ServiceError
 from config.markdown import render_markdown
 from config.policy import is_own_work
@@ -455,7 +455,7 @@ def _announce_published(message: Message, *, at: datetime) -> None:
             occurred_at=at,
             object_type="content.message",
             object_id=message.pk,
-            key=f"content:message_published:{message.pk}",
+            key=activity_key(ActivityKind.MESSAGE_PUBLISHED, message.pk),
             actor_id=author.pk,
             department_id=author.department_id,
             data={"approved_by": message.approved_by_id, "revision_id": message.revision_id},

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from config.activity import Activity, ActivityKind, announce
+from config.activity import Activity, ActivityKind, activity_key, announce
 from config.errors import Conflict, ServiceError
 from content import selectors, signals
 from content.models import Channel, Message, Share, ShareClick
@@ -94,7 +94,7 @@ def share_create(
             occurred_at=now,
             object_type="content.message",
             object_id=message.pk,
-            key=f"content:message_shared:{share.pk}",
+            key=activity_key(ActivityKind.MESSAGE_SHARED, share.pk),
             actor_id=user.pk,
             department_id=user.department_id,
             data={"share_id": share.pk, "channel": channel},
@@ -158,7 +158,7 @@ def share_follow(*, code: str, address: str, user_agent: str, now: datetime | No
                 occurred_at=now,
                 object_type="content.message",
                 object_id=share.message_id,
-                key=f"content:share_link_clicked:{click.pk}",
+                key=activity_key(ActivityKind.SHARE_LINK_CLICKED, click.pk),
                 actor_id=None,
                 department_id=share.department_id,
                 data={"share_id": share.pk, "sharer_id": share.user_id, "channel": share.channel},

@@ -7,7 +7,7 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from config.activity import Activity
+from config.activity import Activity, ActivityKind, activity_key
 from content import services
 from content.signals import activity
 from tests.content.conftest import publish
@@ -39,7 +39,7 @@ def test_published_is_sent_after_commit_only(author, reviewer, received):
     assert event.department_id == author.department_id
     assert event.object_type == "content.message"
     assert event.object_id == message.pk
-    assert event.key == f"content:message_published:{message.pk}"
+    assert event.key == activity_key(ActivityKind.MESSAGE_PUBLISHED, message.pk)
     assert event.occurred_at == message.first_published_at
     assert event.data["approved_by"] == reviewer.pk
 
@@ -78,7 +78,7 @@ def test_shared_and_clicked_carry_the_department_at_the_time(author, reviewer, e
     assert shared.department_id == old_department
     assert shared.object_type == "content.message"
     assert shared.object_id == message.pk
-    assert shared.key == f"content:message_shared:{share.pk}"
+    assert shared.key == activity_key(ActivityKind.MESSAGE_SHARED, share.pk)
     assert shared.data == {"share_id": share.pk, "channel": "linkedin"}
     assert clicked.kind == "share_link_clicked"
     assert clicked.actor_id is None  # a visitor
@@ -86,7 +86,7 @@ def test_shared_and_clicked_carry_the_department_at_the_time(author, reviewer, e
     assert clicked.data["sharer_id"] == employee.pk
     assert clicked.data["share_id"] == share.pk
     assert clicked.object_id == message.pk
-    assert clicked.key.startswith("content:share_link_clicked:")
+    assert clicked.key.startswith(activity_key(ActivityKind.SHARE_LINK_CLICKED, ""))
 
 
 def test_toolkit_item_used_once_per_person_item_and_day(author, reviewer, employee, received, now):

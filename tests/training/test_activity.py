@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from config.activity import Activity, ActivityKind
+from config.activity import Activity, ActivityKind, activity_key
 from tests.training.conftest import RIGHT
 from training import services
 from training.models import Attempt, Certification
@@ -47,7 +47,7 @@ def test_a_pass_announces_completion_and_certification_after_commit(
         occurred_at=now,
         object_type="training.course",
         object_id=course.pk,
-        key=f"course_completed:{result.attempt.pk}",
+        key=activity_key(ActivityKind.COURSE_COMPLETED, result.attempt.pk),
         actor_id=owner.pk,
         department_id=owner.department_id,
         data={"course_id": course.pk, "score": 1.0},
@@ -56,7 +56,7 @@ def test_a_pass_announces_completion_and_certification_after_commit(
     assert cert is not None
     assert earned.object_type == "training.certification"
     assert earned.object_id == cert.pk
-    assert earned.key == f"certification_earned:{cert.pk}"
+    assert earned.key == activity_key(ActivityKind.CERTIFICATION_EARNED, cert.pk)
     assert (earned.actor_id, earned.department_id, earned.occurred_at) == (owner.pk, owner.department_id, now)
     assert earned.data == {
         "course_id": course.pk,
@@ -101,7 +101,7 @@ def test_expiry_is_announced_once_with_a_deterministic_key(received, owner, cour
     sender, expired = received[0]
     assert sender is Certification
     assert expired.kind == ActivityKind.CERTIFICATION_EXPIRED
-    assert expired.key == f"certification_expired:{cert.pk}:{cert.expires_at.isoformat()}"
+    assert expired.key == activity_key(ActivityKind.CERTIFICATION_EXPIRED, cert.pk, cert.expires_at)
     assert expired.occurred_at == cert.expires_at  # when it expired, not when the job ran
     assert (expired.actor_id, expired.department_id) == (owner.pk, owner.department_id)
     assert (expired.object_type, expired.object_id) == ("training.certification", cert.pk)
