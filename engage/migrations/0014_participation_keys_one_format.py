@@ -19,6 +19,6 @@ WHERE substr(key, 1, 8) <> 'content:' AND kind IN {CONTENT_KINDS}
 
 
 class Migration(migrations.Migration):
-    dependencies = [("engage", "0012_message_text_search")]
+    dependencies = [("engage", "0013_connectors")]
 
     operations = [migrations.RunSQL(sql=FORWARD, reverse_sql=BACKWARD)]
