@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.models import ApiToken, Department, LoginLock, Notification, Role, ScimToken, Topic, User
+from config.admin import ReadOnlyAdmin, ServiceAdmin
 from config.errors import ServiceError
 from config.jobs import dispatch
 from config.models import OutboxJob
@@ -52,40 +53,11 @@ def _sign_in_through_engage(request: HttpRequest, extra_context: Any = None) -> 
 admin.site.login = _sign_in_through_engage  # type: ignore[method-assign]
 
 
-class ServiceAdmin(admin.ModelAdmin):
-    """Shows what a service refuses as an error message instead of a server error.
-
-    The admin wraps a save in a transaction, so a refusal undoes anything written.
-    """
-
-    def changeform_view(
-        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
-    ) -> HttpResponse:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ServiceError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
-    def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
-        # A new object was made whole by its service in save_form: nothing is left to save.
-        if change:
-            super().save_related(request, form, formsets, change)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 # --- Departments, roles, topics -------------------------------------------------------------
 
 
 @admin.register(Department)
-class DepartmentAdmin(ServiceAdmin):
+class DepartmentAdmin(ServiceAdmin[Department]):
     list_display = ["name", "slug", "kind", "customer_facing", "people"]
     list_filter = ["kind", "customer_facing"]
     search_fields = ["name", "slug"]
@@ -98,7 +70,7 @@ class DepartmentAdmin(ServiceAdmin):
 
     @admin.display(description="People", ordering="people_count")
     def people(self, obj: Department) -> int:
-        return obj.people_count  # type: ignore[attr-defined]
+        return int(obj.people_count)  # type: ignore[attr-defined]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # The slug names the department in the API and in exports: it does not change.
@@ -107,24 +79,27 @@ class DepartmentAdmin(ServiceAdmin):
     def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Any]:
         return {} if obj else dict(self.prepopulated_fields)
 
-    def save_form(self, request: HttpRequest, form: ModelForm, change: bool) -> Any:
+    def save_form(self, request: HttpRequest, form: ModelForm[Any], change: bool) -> Any:
         if change:
-            return super().save_form(request, form, change)
+            return super().save_form(request, form, change)  # changed in save_model, by the service
         data = form.cleaned_data
         return services.department_create(
             slug=data["slug"], name=data["name"], kind=data["kind"], customer_facing=data["customer_facing"]
         )
 
-    def save_model(self, request: HttpRequest, obj: Department, form: ModelForm, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: Department, form: ModelForm[Any], change: bool) -> None:
         if change:
-            obj.save()
+            data = form.cleaned_data
+            services.department_update(
+                department=obj, name=data["name"], kind=data["kind"], customer_facing=data["customer_facing"]
+            )
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # people and routing point at it; rename or leave it empty instead
 
 
 @admin.register(Role)
-class RoleAdmin(ReadOnlyAdmin):
+class RoleAdmin(ReadOnlyAdmin[Role]):
     list_display = ["name", "slug", "holders"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Role]:
@@ -132,10 +107,7 @@ class RoleAdmin(ReadOnlyAdmin):
 
     @admin.display(description="People holding it", ordering="holder_count")
     def holders(self, obj: Role) -> int:
-        return obj.holder_count  # type: ignore[attr-defined]
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+        return int(obj.holder_count)  # type: ignore[attr-defined]
 
 
 class KeywordsField(forms.Field):
@@ -157,7 +129,7 @@ class KeywordsField(forms.Field):
             raise forms.ValidationError(exc.message) from None
 
 
-class TopicForm(forms.ModelForm):
+class TopicForm(forms.ModelForm[Topic]):
     keywords = KeywordsField(
         required=False, help_text="One keyword or phrase per line. A query mentioning any of them is routed here."
     )
@@ -168,7 +140,7 @@ class TopicForm(forms.ModelForm):
 
 
 @admin.register(Topic)
-class TopicAdmin(ServiceAdmin):
+class TopicAdmin(ServiceAdmin[Topic]):
     form = TopicForm
     list_display = ["name", "slug", "department", "keyword_list"]
     list_filter = ["department"]
@@ -181,7 +153,7 @@ class TopicAdmin(ServiceAdmin):
         words = list(obj.keywords or [])
         return ", ".join(words[:8]) + (f" … (+{len(words) - 8})" if len(words) > 8 else "")
 
-    def save_form(self, request: HttpRequest, form: ModelForm, change: bool) -> Any:
+    def save_form(self, request: HttpRequest, form: ModelForm[Any], change: bool) -> Any:
         if change:
             return super().save_form(request, form, change)
         data = form.cleaned_data
@@ -189,15 +161,25 @@ class TopicAdmin(ServiceAdmin):
             slug=data["slug"], name=data["name"], keywords=data["keywords"], department=data["department"]
         )
 
-    def save_model(self, request: HttpRequest, obj: Topic, form: ModelForm, change: bool) -> None:
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # The slug names the topic in the API: it does not change.
+        return ["slug"] if obj else []
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Any]:
+        return {} if obj else dict(self.prepopulated_fields)
+
+    def save_model(self, request: HttpRequest, obj: Topic, form: ModelForm[Any], change: bool) -> None:
         if change:
-            obj.save()
+            data = form.cleaned_data
+            services.topic_update(
+                topic=obj, name=data["name"], keywords=data["keywords"], department=data["department"]
+            )
 
 
 # --- People -------------------------------------------------------------------------------
 
 
-class UserAddForm(forms.ModelForm):
+class UserAddForm(forms.ModelForm[User]):
     roles = forms.ModelMultipleChoiceField(
         queryset=Role.objects.all(),
         required=False,
@@ -213,7 +195,7 @@ class UserAddForm(forms.ModelForm):
         fields = ["email", "name", "department"]
 
 
-class UserChangeForm(forms.ModelForm):
+class UserChangeForm(forms.ModelForm[User]):
     roles = forms.ModelMultipleChoiceField(
         queryset=Role.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -225,7 +207,7 @@ class UserChangeForm(forms.ModelForm):
 
 
 @admin.register(User)
-class UserAdmin(ServiceAdmin):
+class UserAdmin(ServiceAdmin[User]):
     list_display = ["name", "email", "department", "role_names", "is_active", "last_login"]
     list_filter = ["department", "roles", "is_active"]
     list_select_related = ["department"]
@@ -256,9 +238,9 @@ class UserAdmin(ServiceAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return list(self.readonly_fields) if obj else []
 
-    def save_form(self, request: HttpRequest, form: ModelForm, change: bool) -> Any:
+    def save_form(self, request: HttpRequest, form: ModelForm[Any], change: bool) -> Any:
         if change:
-            return form.instance
+            return super().save_form(request, form, change)  # changed in save_model, by the service
         data = form.cleaned_data
         return services.user_create(
             email=data["email"],
@@ -270,7 +252,7 @@ class UserAdmin(ServiceAdmin):
             invited_by=request.user,  # type: ignore[arg-type]
         )
 
-    def save_model(self, request: HttpRequest, obj: User, form: ModelForm, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: User, form: ModelForm[Any], change: bool) -> None:
         if not change:
             return  # created by user_create in save_form
         data = form.cleaned_data
@@ -281,9 +263,6 @@ class UserAdmin(ServiceAdmin):
             roles=[role.slug for role in data["roles"]],
             is_active=data["is_active"],
         )
-
-    def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
-        pass  # roles were set by the service, with the employee role kept
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # deactivate, or erase through the API: what they did stays counted
@@ -333,7 +312,7 @@ class UserAdmin(ServiceAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(ReadOnlyAdmin):
+class ApiTokenAdmin(ReadOnlyAdmin[ApiToken]):
     """Tokens are shown by prefix only; the hash never leaves the database."""
 
     list_display = ["prefix", "user", "created_at", "expires_at", "revoked_at", "live"]
@@ -354,12 +333,9 @@ class ApiTokenAdmin(ReadOnlyAdmin):
             services.token_revoke(token=token)
         self.message_user(request, f"Revoked {len(tokens)} token{'s' if len(tokens) != 1 else ''}.")
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(ScimToken)
-class ScimTokenAdmin(admin.ModelAdmin):
+class ScimTokenAdmin(ServiceAdmin[ScimToken]):
     """Provisioning tokens for identity providers (SCIM). Adding one shows it once; the hash
     never leaves the database; revoking ends its access at once."""
 
@@ -375,14 +351,12 @@ class ScimTokenAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return [] if obj is None else list(self.shown)
 
-    def save_model(self, request: HttpRequest, obj: ScimToken, form: ModelForm, change: bool) -> None:
-        assert not change
+    def save_form(self, request: HttpRequest, form: ModelForm[Any], change: bool) -> Any:
+        assert not change  # a token is never changed, only revoked
         actor = request.user if isinstance(request.user, User) else None
-        issued = services.scim_token_create(name=obj.name, created_by=actor)
-        obj.__dict__.update({key: value for key, value in issued.record.__dict__.items() if key != "_state"})
-        obj._state.adding = False
-        obj._state.db = issued.record._state.db
+        issued = services.scim_token_create(name=form.cleaned_data["name"], created_by=actor)
         request._scim_token = issued.token  # type: ignore[attr-defined]
+        return issued.record
 
     def response_add(self, request: HttpRequest, obj: ScimToken, post_url_continue: str | None = None) -> HttpResponse:
         """The token, once: on this page only (not in a message, which a cookie would carry)."""
@@ -413,20 +387,19 @@ class ScimTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
+class NotificationAdmin(ReadOnlyAdmin[Notification]):
     list_display = ["title", "user", "kind", "created_at", "read_at", "in_app"]
     list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter), "in_app"]
     list_select_related = ["user"]
     search_fields = ["title", "user__email", "user__name"]
     fields = readonly_fields = ("user", "kind", "title", "body", "url", "created_at", "read_at", "in_app", "dedupe_key")
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(LoginLock)
-class LoginLockAdmin(ReadOnlyAdmin):
+class LoginLockAdmin(ReadOnlyAdmin[LoginLock]):
     """Sign-in locks after repeated wrong passwords. Delete one to let someone try again now."""
+
+    deletable = True  # deleting the lock is the remedy; nothing else points at it
 
     list_display = ["key", "locked_until", "active"]
     search_fields = ["key"]
@@ -454,9 +427,11 @@ class DeadLetterFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutboxJob)
-class OutboxJobAdmin(ReadOnlyAdmin):
+class OutboxJobAdmin(ReadOnlyAdmin[OutboxJob]):
     """Jobs not yet handed to the broker (or, embedded, not yet run), with their last error,
     and dead letters: jobs that failed for good (config.job_policy), kept for "Retry now"."""
+
+    deletable = True  # a dead letter an administrator has dealt with may go
 
     list_display = ["task_name", "created_at", "run_after", "attempts", "dead_at", "error_summary"]
     list_filter = [DeadLetterFilter, "task_name"]

@@ -487,6 +487,17 @@ def department_create(*, slug: str, name: str, kind: str, customer_facing: bool)
         raise ServiceError(f"A department with slug {slug!r} already exists.", field="slug") from None
 
 
+def department_update(*, department: Department, name: str, kind: str, customer_facing: bool) -> Department:
+    """Rename a department or change its kind; its slug names it in the API and exports, so it stays."""
+    if kind not in DepartmentKind.values:
+        raise ServiceError(f"Unknown kind {kind!r}; one of: {', '.join(DepartmentKind.values)}.", field="kind")
+    if not name.strip():
+        raise ServiceError("A department needs a name.", field="name")
+    department.name, department.kind, department.customer_facing = name.strip(), kind, customer_facing
+    department.save(update_fields=["name", "kind", "customer_facing"])
+    return department
+
+
 def _check_slug(slug: str) -> None:
     try:
         validate_slug(slug)
@@ -523,6 +534,15 @@ def topic_create(*, slug: str, name: str, keywords: list[str], department: Depar
             return Topic.objects.create(slug=slug, name=name.strip(), keywords=cleaned, department=department)
     except IntegrityError:
         raise ServiceError(f"A topic with slug {slug!r} already exists.", field="slug") from None
+
+
+def topic_update(*, topic: Topic, name: str, keywords: list[str], department: Department) -> Topic:
+    """Rename a topic, change its keywords (cleaned as at creation) or route it elsewhere; the slug stays."""
+    if not name.strip():
+        raise ServiceError("A topic needs a name.", field="name")
+    topic.name, topic.keywords, topic.department = name.strip(), _clean_keywords(keywords), department
+    topic.save(update_fields=["name", "keywords", "department"])
+    return topic
 
 
 # --- Notifications ---------------------------------------------------------------------------

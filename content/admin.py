@@ -1,17 +1,15 @@
-"""Admin entries: for looking things up and fixing data by hand.
+"""Admin entries: for looking things up, all read-only.
 
 The workflow (submit, approve, reject, publish) is not offered here: it goes through the
-services, so no one approves their own message from the admin either. Revisions, the audit
-trail, shares and clicks are read-only.
+services, so no one approves their own message from the admin either. Messages, toolkits,
+their revisions, the audit trail, shares, clicks and uses are what those services write.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from config.admin import ReadOnlyAdmin, ReadOnlyInline
 from content.models import (
     Message,
     MessageEvent,
@@ -23,17 +21,6 @@ from content.models import (
     ToolkitItem,
     ToolkitItemUse,
 )
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class RevisionInline(ReadOnlyInline):
@@ -49,7 +36,7 @@ class MessageEventInline(ReadOnlyInline):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ReadOnlyAdmin[Message]):
     list_display = ("title", "status", "pending_status", "author", "publish_at", "expires_at", "updated_at")
     list_filter = ("status", "pending_status", "topics")
     search_fields = ("title", "body")
@@ -82,38 +69,25 @@ class MessageAdmin(admin.ModelAdmin):
     filter_horizontal = ("topics", "audience")
     inlines = (RevisionInline, MessageEventInline)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # messages are written on the site, where they get revisions and review
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # edits go through the site so that each is a reviewed revision
-
 
 @admin.register(Share)
-class ShareAdmin(admin.ModelAdmin):
+class ShareAdmin(ReadOnlyAdmin[Share]):
     list_display = ("message", "user", "department", "channel", "click_count", "created_at")
     list_filter = ("channel", "department")
     search_fields = ("message__title", "user__name", "code")
     list_select_related = ("message", "user", "department")
     readonly_fields = ("message", "user", "department", "channel", "code", "click_count", "created_at")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
 
 @admin.register(ShareClick)
-class ShareClickAdmin(admin.ModelAdmin):
+class ShareClickAdmin(ReadOnlyAdmin[ShareClick]):
     list_display = ("share", "day", "clicked_at")
     list_filter = ("day",)
     readonly_fields = ("share", "visitor", "day", "clicked_at")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
-
-class ToolkitItemInline(admin.TabularInline):
+class ToolkitItemInline(ReadOnlyInline):
     model = ToolkitItem
-    extra = 0
     fields = ("position", "kind", "title", "message", "course", "file_name", "url")
     readonly_fields = ("kind", "message", "course", "file_name", "url")
     raw_id_fields = ("message", "course")
@@ -125,7 +99,7 @@ class ToolkitEventInline(ReadOnlyInline):
 
 
 @admin.register(Toolkit)
-class ToolkitAdmin(admin.ModelAdmin):
+class ToolkitAdmin(ReadOnlyAdmin[Toolkit]):
     list_display = ("title", "campaign", "status", "author", "publish_at", "expires_at", "updated_at")
     list_filter = ("status",)
     search_fields = ("title", "campaign")
@@ -141,19 +115,10 @@ class ToolkitAdmin(admin.ModelAdmin):
     filter_horizontal = ("audience",)
     inlines = (ToolkitItemInline, ToolkitEventInline)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(ToolkitItemUse)
-class ToolkitItemUseAdmin(admin.ModelAdmin):
+class ToolkitItemUseAdmin(ReadOnlyAdmin[ToolkitItemUse]):
     list_display = ("item", "toolkit", "user", "department", "day", "count")
     list_filter = ("day", "department")
     list_select_related = ("item", "toolkit", "user", "department")
     readonly_fields = ("item", "toolkit", "user", "department", "day", "count", "first_at", "last_at")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False

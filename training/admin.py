@@ -1,35 +1,32 @@
-"""Admin entries: courses with their modules, lessons and questions; attempts,
-certifications and enrollments to look up (changing those goes through the services)."""
+"""Admin entries to look things up: courses with their modules, lessons and questions;
+attempts, certifications and enrollments. All read-only: courses are written, versioned,
+published and archived on /training/manage/ through ``training.services``, and attempts,
+certifications and enrollments are what those services record."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from config.admin import ReadOnlyAdmin, ReadOnlyInline, ReadOnlyStackedInline
 from training.models import Attempt, Certification, Course, Enrollment, Lesson, Module, Question
 
 
-class ModuleInline(admin.TabularInline):
+class ModuleInline(ReadOnlyInline):
     model = Module
-    extra = 0
     fields = ["position", "title"]
     show_change_link = True
 
 
-class LessonInline(admin.StackedInline):
+class LessonInline(ReadOnlyStackedInline):
     model = Lesson
-    extra = 0
 
 
-class QuestionInline(admin.StackedInline):
+class QuestionInline(ReadOnlyStackedInline):
     model = Question
-    extra = 0
 
 
 @admin.register(Course)
-class CourseAdmin(admin.ModelAdmin):
+class CourseAdmin(ReadOnlyAdmin[Course]):
     list_display = ["title", "status", "required", "due_days", "pass_mark", "certification_name", "published_at"]
     list_filter = ["status", "required", "certification_grants"]
     search_fields = ["title"]
@@ -39,23 +36,15 @@ class CourseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Module)
-class ModuleAdmin(admin.ModelAdmin):
+class ModuleAdmin(ReadOnlyAdmin[Module]):
     list_display = ["title", "course", "position"]
     list_select_related = ["course"]
     search_fields = ["title", "course__title"]
     inlines = [LessonInline, QuestionInline]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(Attempt)
-class AttemptAdmin(ReadOnlyAdmin):
+class AttemptAdmin(ReadOnlyAdmin[Attempt]):
     list_display = ["user", "course", "score", "passed", "created_at"]
     list_filter = ["passed", "course"]
     list_select_related = ["user", "course"]
@@ -64,7 +53,7 @@ class AttemptAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Certification)
-class CertificationAdmin(ReadOnlyAdmin):
+class CertificationAdmin(ReadOnlyAdmin[Certification]):
     list_display = ["user", "name", "grants", "issued_at", "expires_at", "renewal", "superseded_at"]
     list_filter = ["grants", "renewal", "course"]
     list_select_related = ["user", "course"]
@@ -73,7 +62,7 @@ class CertificationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(ReadOnlyAdmin):
+class EnrollmentAdmin(ReadOnlyAdmin[Enrollment]):
     list_display = ["user", "course", "assigned_at", "due_on", "completed_at", "overdue_at"]
     list_filter = ["required", "course"]
     list_select_related = ["user", "course"]

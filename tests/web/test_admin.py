@@ -11,6 +11,7 @@ from accounts import services
 from accounts.models import ApiToken, Department, LoginLock, Notification, Role, RoleName, Topic, User
 from config.models import OutboxJob
 from tests.factories import TopicFactory, UserFactory
+from tests.platform.procs import BASE_DIR
 
 pytestmark = pytest.mark.django_db
 
@@ -205,3 +206,40 @@ def test_outbox_jobs_are_read_only(admin_client):
     assert response.status_code == 403
     job.refresh_from_db()
     assert job.task_name == "accounts.send_email"
+
+
+def test_changing_a_department_goes_through_the_service(admin_client, department):
+    change = reverse("admin:accounts_department_change", args=[department.pk])
+    form = {"name": "  Care  ", "slug": "renamed", "kind": "customer_service", "customer_facing": "on", "_save": "Save"}
+    response = admin_client.post(change, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    department.refresh_from_db()
+    assert (department.name, department.slug, department.customer_facing) == ("Care", "support", True)
+    refused = admin_client.post(change, {**form, "name": "   "})
+    assert refused.status_code == 200  # the form again, with its error
+    department.refresh_from_db()
+    assert department.name == "Care"
+
+
+def test_changing_a_topic_cleans_its_keywords_as_creating_does(admin_client, department):
+    topic = TopicFactory(department=department, slug="refunds", keywords=["refund"])
+    change = reverse("admin:accounts_topic_change", args=[topic.pk])
+    response = admin_client.post(
+        change,
+        {
+            "name": " Refunds ",
+            "slug": "changed",
+            "department": department.pk,
+            "keywords": "Money Back\n  REFUND ,  money   back",
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    topic.refresh_from_db()
+    assert (topic.name, topic.slug, topic.keywords) == ("Refunds", "refunds", ["money back", "refund"])
+
+
+def test_the_accounts_admin_never_saves_a_form_instance_itself():
+    """Department and topic changes used to be ``obj.save()`` on the form's instance."""
+    source = (BASE_DIR / "accounts" / "admin.py").read_text()
+    assert "obj.save()" not in source
