@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import os
 import platform
+import re
 import secrets
 import signal
 import subprocess
@@ -25,7 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 HOST = "127.0.0.1"
 LOOPBACK = (HOST, "localhost", "::1")
-BENCH_DATABASE = "engage_bench"
+# ``BENCH_DATABASE_NAME`` may give the benchmark a database of its own beside another run on the
+# same server (``engage_bench_<suffix>``, letters, digits and underscores): still only ever one
+# whose name says it is the benchmark's, so the refusal below still holds.
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE_NAME", "engage_bench")
+if not re.fullmatch(r"engage_bench(_[a-z0-9_]+)?", BENCH_DATABASE):
+    raise SystemExit(f"bench: BENCH_DATABASE_NAME must be engage_bench or engage_bench_<suffix>: {BENCH_DATABASE!r}")
 ROLLUP_DATABASE = "engage_rollbench"
 LIVE_DATABASE = "engage_livebench"  # bench.live_queue
 OWN_DATABASES = frozenset({BENCH_DATABASE, ROLLUP_DATABASE, LIVE_DATABASE})

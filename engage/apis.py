@@ -377,7 +377,7 @@ class ChannelWebhookApi(APIView):
         summary="Inbound webhook (signed)",
     )
     def post(self, request: Request, slug: str) -> Response:
-        channel = selectors.channel_list().filter(slug=slug).first()
+        channel = selectors.channel_for_webhook(slug=slug)
         if channel is None:
             return Response({"detail": "No such channel."}, status=status.HTTP_404_NOT_FOUND)
         django_request = request._request

@@ -516,6 +516,13 @@ def channel_list() -> QuerySet[Channel]:
     return Channel.objects.order_by("name", "id")
 
 
+def channel_for_webhook(*, slug: str) -> Channel | None:
+    """The channel an inbound webhook names, or ``None`` (one fixed statement on PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        return statements.channel_by_slug(slug)
+    return Channel.objects.filter(slug=slug).first()
+
+
 def channel_get(*, slug: str) -> Channel:
     channel = Channel.objects.filter(slug=slug).first()
     if channel is None:

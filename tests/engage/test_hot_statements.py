@@ -145,6 +145,38 @@ def test_a_webhook_is_the_channel_and_one_statement_and_a_redelivery_writes_noth
 
 
 @pytest.mark.django_db
+def test_the_webhooks_channel_statement_reads_what_the_orm_reads(channel) -> None:
+    from engage import services, statements
+    from engage.models import Channel
+
+    rotated, _secret = services.channel_rotate_secret(channel=channel.channel)
+    fast = statements.channel_by_slug(rotated.slug)
+    slow = Channel.objects.get(slug=rotated.slug)
+    fields = [f.attname for f in Channel._meta.concrete_fields]
+    assert fast is not None
+    assert [getattr(fast, name) for name in fields] == [getattr(slow, name) for name in fields]
+    assert fast.previous_secret  # the rotation's grace, read
+    assert fast.previous_secret_expires_at is not None
+    assert fast.verifying_secrets() == slow.verifying_secrets()
+    assert statements.channel_by_slug("no-such-channel") is None
+
+
+def test_a_new_querys_empty_columns_are_no_parameters_of_its_statement() -> None:
+    """psycopg parses a statement's text once and keeps it only up to 50 parameters: the
+    webhook's statement stays under that, its empty columns written as typed NULLs."""
+    from datetime import UTC, datetime
+
+    from engage import statements
+    from engage.models import Query
+
+    query = Query(channel_id=1, external_id="x", text="t", author_handle="@a", sla_due_at=datetime.now(UTC))
+    columns, marks, values = statements._insert_parts(query)
+    assert marks.count("%s") == len(values) < len(columns.split(", "))
+    assert "NULL::timestamp with time zone" in marks  # claimed_until and the like
+    assert None not in values
+
+
+@pytest.mark.django_db
 def test_publishing_an_answer_is_the_token_and_one_statement(api, responder, make_query, department) -> None:
     from config.models import OutboxJob
     from engage.models import Delivery, ParticipationEvent, QueryDraft
