@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -32,6 +33,46 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="needs Redis and PostgreSQL for a real Celery worker"))
         if "browser" in item.keywords and not chromium and not require_browser:
             item.add_marker(pytest.mark.skip(reason="needs Chromium (apt-get install chromium chromium-driver)"))
+
+
+@pytest.fixture(scope="session")
+def _one_run_per_test_database() -> Iterator[None]:
+    """One test run at a time on a PostgreSQL test database.
+
+    Two runs on one test database corrupt each other without saying so: the other run's
+    transactional tests empty every table between tests (a channel made by a fixture is gone,
+    so a webhook answers 404 and ``response.json()["id"]`` fails as ``KeyError: 'id'``), and
+    the fault tests terminate the database's other connections. A session-level advisory lock
+    named after the test database, held on a connection of its own to the server's
+    ``postgres`` database for the whole run, makes a second run stop at once and say why.
+    """
+    if not settings.USING_POSTGRES:
+        yield
+        return
+    import psycopg
+    from django.db import connections
+
+    db: dict[str, Any] = settings.DATABASES["default"]
+    name = connections["default"].creation._get_test_db_name()
+    conninfo = psycopg.conninfo.make_conninfo(
+        dbname="postgres", user=db.get("USER") or None, password=db.get("PASSWORD") or None,
+        host=db.get("HOST") or None, port=db.get("PORT") or None, application_name="engage-test-run",
+    )  # fmt: skip
+    with psycopg.connect(conninfo, autocommit=True) as guard:
+        row = guard.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [f"engage-test-database:{name}"]).fetchone()
+        if not (row and row[0]):
+            pytest.exit(
+                f"Another test run is using the test database {name!r} right now; two runs on one database "
+                "empty each other's tables. Wait for it, or give this run a database of its own "
+                "(DATABASE_URL=postgres://…/another_name).",
+                returncode=3,
+            )
+        yield
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(_one_run_per_test_database: None, django_db_setup: None) -> None:
+    """pytest-django's test database set-up, once this run holds the test database's lock."""
 
 
 @pytest.fixture(autouse=True)

@@ -155,10 +155,19 @@ def _signed(channel, body):
     return signed_post(Client(), channel.url, channel.secret, json.dumps(body).encode())
 
 
+def _received(channel, body):
+    """A new query through the webhook; its id. A failure shows what the server answered: a bare
+    ``KeyError: 'id'`` here hid a 404 "No such channel." when another test run flushed this
+    test database meanwhile (tests/conftest.py now refuses a second run on one test database)."""
+    response = _signed(channel, body)
+    assert response.status_code == 201, (response.status_code, response.content)
+    return int(response.json()["id"])
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_twenty_simultaneous_duplicate_follow_ups_store_one_message(channel):
-    root = _signed(channel, payload("root-8")).json()["id"]
+    root = _received(channel, payload("root-8"))
     Query.objects.filter(pk=root).update(state="answered", answered_at=timezone.now())
     duplicate = payload("reply-8", text="Any news?", thread_id="root-8")
     results = run_together(20, lambda _i: _signed(channel, duplicate))
@@ -177,7 +186,7 @@ def test_a_follow_up_arriving_while_the_answer_is_published_is_never_lost(channe
     query for the next turn (it came after): never an answered query with an unanswered message."""
     outcomes = set()
     for n in range(6):
-        root = _signed(channel, payload(f"root-9-{n}")).json()["id"]
+        root = _received(channel, payload(f"root-9-{n}"))
         Query.objects.filter(pk=root).update(department=department, routed_at=timezone.now())
         services.query_claim(user=responder, query_id=root)
         client = api(responder)
