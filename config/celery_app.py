@@ -48,4 +48,5 @@ app.conf.beat_schedule = {
     "engage-sweep-deliveries": {"task": "engage.sweep_deliveries", "schedule": timedelta(minutes=5)},
     # Queries left unrouted for over a minute (a lost or dead route job) are routed again.
     "engage-route-unrouted": {"task": "engage.route_unrouted", "schedule": timedelta(seconds=60)},
+    "engage-poll-mailboxes": {"task": "engage.poll_mailboxes", "schedule": timedelta(seconds=60)},
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from engage import services
+from engage.connectors import mailbox
 from engage.dashboard import tasks as dashboard_tasks  # noqa: F401 (registers the weekly digest)
 from engage.phase import tasks as phase_tasks  # noqa: F401 (registers the phase engine's jobs)
 
@@ -34,3 +35,13 @@ def escalate_sla_breaches() -> int:
 @shared_task(name="engage.route_unrouted", time_limit=120, soft_time_limit=100)
 def route_unrouted() -> int:
     return services.unrouted_queries_route()
+
+
+@shared_task(name="engage.poll_mailboxes", time_limit=60, soft_time_limit=50)
+def poll_mailboxes() -> int:
+    return mailbox.mailboxes_poll()
+
+
+@shared_task(name="engage.poll_mailbox", time_limit=120, soft_time_limit=100)
+def poll_mailbox(channel_id: int) -> int:
+    return mailbox.mailbox_poll(channel_id=channel_id)

@@ -26,6 +26,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     has_redis = bool(settings.REDIS_URL)
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     require_browser = os.environ.get("ENGAGE_REQUIRE_BROWSER") == "1"
+    dovecot = shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/usr/local/sbin")
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL or start it locally"))
@@ -33,6 +34,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="needs Redis and PostgreSQL for a real Celery worker"))
         if "browser" in item.keywords and not chromium and not require_browser:
             item.add_marker(pytest.mark.skip(reason="needs Chromium (apt-get install chromium chromium-driver)"))
+        if "mailservers" in item.keywords and not dovecot and not mail_servers_required():
+            item.add_marker(pytest.mark.skip(reason="needs Dovecot (apt-get install dovecot-imapd)"))
+
+
+def mail_servers_required() -> bool:
+    """CI (and ENGAGE_REQUIRE_SERVICES=1) runs the email tests against real servers or fails."""
+    return os.environ.get("CI") == "true" or os.environ.get("ENGAGE_REQUIRE_SERVICES") == "1"
 
 
 @pytest.fixture(scope="session")

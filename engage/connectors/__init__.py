@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from engage import outbound
-from engage.connectors import discourse, slack, webhook
+from engage.connectors import discourse, mail, slack, webhook
 from engage.connectors.base import Connector, Invalid, Reply, Setting
 from engage.connectors.vault import Unreadable, seal, unseal
 from engage.models import Channel, ConnectorKind, Delivery
@@ -22,6 +22,7 @@ REGISTRY: dict[str, Connector] = {
     ConnectorKind.WEBHOOK: webhook.connector,
     ConnectorKind.DISCOURSE: discourse.connector,
     ConnectorKind.SLACK: slack.connector,
+    ConnectorKind.EMAIL: mail.connector,
 }
 
 __all__ = ["REGISTRY", "Invalid", "Reply", "Setting", "clean", "get", "send"]

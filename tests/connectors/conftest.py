@@ -15,6 +15,7 @@ import pytest
 from accounts.models import User
 from engage import services
 from engage.models import Answer
+from tests.connectors.mailservers import dovecot_server, mailbox, smtp_server  # noqa: F401 (fixtures)
 from tests.engage.conftest import certify_responder
 from tests.factories import TopicFactory, UserFactory
 
