@@ -28,4 +28,5 @@ urlpatterns = [
     path("deliveries/<int:pk>/retry/", views.delivery_retry, name="delivery_retry"),
     path("channels/", views.channels, name="channels"),
     path("channels/<slug:slug>/rotate/", views.channel_rotate, name="channel_rotate"),
+    path("channels/<slug:slug>/edit/", views.channel_edit, name="channel_edit"),
 ]

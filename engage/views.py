@@ -29,12 +29,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Department, RoleName, Topic, User
 from config.errors import ServiceError
 from config.markdown import render_markdown
-from engage import handoff, queue_feed, queue_search, ratings, selectors, services, suggestions, threads
+from engage import connectors, handoff, queue_feed, queue_search, ratings, selectors, services, suggestions, threads
 from engage.models import (
     AnswerStatus,
     Channel,
     ChannelKind,
     CloseReason,
+    ConnectorKind,
     DeliveryStatus,
     InsightStatus,
     Priority,
@@ -736,22 +737,81 @@ def delivery_retry(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_back(request, reverse("engage:deliveries")))
 
 
+def _connector_forms(*, chosen: str, channel: Channel | None, posted: Any = None) -> list[dict[str, Any]]:
+    """Each connector's settings as the channel form shows them: values kept (credentials
+    never: a stored one is only said to be set), the chosen connector's section open."""
+    forms = []
+    stored = set(connectors.credentials_set(channel)) if channel is not None else set()
+    for kind, connector in connectors.REGISTRY.items():
+        fields = []
+        for group, settings_ in (("config", connector.config), ("credentials", connector.credentials)):
+            for setting in settings_:
+                name = f"{kind}.{group}.{setting.name}"
+                if posted is not None and group == "config":
+                    value = posted.get(name, "")
+                elif channel is not None and channel.connector == kind and group == "config":
+                    raw = channel.config.get(setting.name, "")
+                    value = ", ".join(raw) if isinstance(raw, list) else str(raw)
+                else:
+                    value = ""
+                fields.append(
+                    {
+                        "name": name,
+                        "id": f"channel-{kind}-{group}-{setting.name}".replace("_", "-"),
+                        "field": f"{group}.{setting.name}",
+                        "label": setting.label,
+                        "help": setting.help,
+                        "required": setting.required,
+                        "secret": group == "credentials",
+                        "is_set": group == "credentials" and channel is not None and channel.connector == kind
+                        and setting.name in stored,
+                        "choices": setting.choices,
+                        "type": setting.type,
+                        "value": value,
+                    }
+                )  # fmt: skip
+        forms.append({"kind": kind, "label": ConnectorKind(kind).label, "open": kind == chosen, "fields": fields})
+    return forms
+
+
+def _posted_settings(post: Any, connector: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The chosen connector's settings from a channel form: ``(config, credentials)``."""
+    config: dict[str, str] = {}
+    credentials: dict[str, str] = {}
+    prefix = f"{connector}."
+    for key, value in post.items():
+        if not key.startswith(prefix):
+            continue
+        group, _, name = key[len(prefix) :].partition(".")
+        if group == "config" and value.strip():
+            config[name] = value.strip()
+        elif group == "credentials" and value:
+            credentials[name] = value
+    return config, credentials
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def channels(request: HttpRequest) -> HttpResponse:
     """Channels, and a new one: its secret is shown on the answer to the POST, once."""
     user = _user(request)
     _require(user, RoleName.ADMIN)
-    values = {"slug": "", "name": "", "kind": ChannelKind.FORUM, "outbound_url": ""}
+    values = {"slug": "", "name": "", "kind": ChannelKind.FORUM, "outbound_url": "", "connector": ConnectorKind.WEBHOOK}
     error = error_field = ""
+    posted = None
     if request.method == "POST":
         values = {key: request.POST.get(key, "").strip() for key in values}
+        posted = request.POST
+        config, credentials = _posted_settings(request.POST, values["connector"])
         try:
             channel, secret = services.channel_create(
                 slug=values["slug"],
                 name=values["name"],
                 kind=values["kind"],
                 outbound_url=values["outbound_url"],
+                connector=values["connector"] or ConnectorKind.WEBHOOK,
+                config=config,
+                credentials=credentials,
             )
         except ServiceError as exc:
             error, error_field = exc.message, str(exc.extra.get("field", ""))
@@ -763,10 +823,58 @@ def channels(request: HttpRequest) -> HttpResponse:
         {
             "channels": selectors.channel_list(),
             "kinds": ChannelKind.choices,
+            "connector_kinds": ConnectorKind.choices,
+            "connector_forms": _connector_forms(chosen=values["connector"], channel=None, posted=posted),
             "values": values,
             "error": error,
             "error_field": error_field,
             "webhook_base": request.build_absolute_uri("/api/v1/channels/"),
+        },
+        status=400 if error else 200,
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def channel_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    """A channel's name, answer address and connector settings; credentials left empty are kept."""
+    _require(_user(request), RoleName.ADMIN)
+    channel = selectors.channel_get(slug=slug)
+    values = {"name": channel.name, "outbound_url": channel.outbound_url, "connector": channel.connector}
+    error = error_field = ""
+    posted = None
+    if request.method == "POST":
+        values = {key: request.POST.get(key, "").strip() for key in values}
+        posted = request.POST
+        config, credentials = _posted_settings(request.POST, values["connector"])
+        try:
+            services.channel_update(
+                channel=channel,
+                name=values["name"],
+                outbound_url=values["outbound_url"],
+                connector=values["connector"] or channel.connector,
+                config=config,
+                credentials=credentials,
+            )
+        except ServiceError as exc:
+            error, error_field = exc.message, str(exc.extra.get("field", ""))
+            channel.refresh_from_db()
+        else:
+            flash.success(request, f"Saved {channel.name}.")
+            return redirect(reverse("engage:channels"))
+    return render(
+        request,
+        "engage/channel_edit.html",
+        {
+            "channel": channel,
+            "connector_kinds": ConnectorKind.choices,
+            "connector_forms": _connector_forms(chosen=values["connector"], channel=channel, posted=posted),
+            "values": values,
+            "error": error,
+            "error_field": error_field,
+            "inbound_url": request.build_absolute_uri(connectors.inbound_path(channel))
+            if connectors.inbound_path(channel)
+            else "",
         },
         status=400 if error else 200,
     )
