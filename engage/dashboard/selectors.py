@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, Max, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -104,6 +104,14 @@ def _participation(*, as_of: date, window_days: int, first: date, department: De
         "kinds": kinds,
         "window_first": window_first,
     }
+
+
+def snapshots_version() -> str:
+    """What changes whenever a snapshot is computed, recomputed or removed: the pages' figures
+    are kept under it (one statement over the snapshots' index)."""
+    seen = PhaseSnapshot.objects.aggregate(count=Count("id"), last_id=Max("id"), computed=Max("computed_at"))
+    computed = seen["computed"].isoformat() if seen["computed"] is not None else "-"
+    return f"{seen['count']}.{seen['last_id'] or 0}.{computed}"
 
 
 def snapshot_for(*, as_of: date | None, department: Department | None = None) -> PhaseSnapshot | None:

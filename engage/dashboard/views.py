@@ -9,15 +9,20 @@ their words and shapes from :mod:`engage.dashboard.presentation`, the leaderboar
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages as flash
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.views.decorators.cache import never_cache
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_POST
@@ -31,6 +36,11 @@ from engage.phase import selectors as phase_selectors
 from engage.phase import services as phase_services
 
 DRILL_PAGE_SIZE = 50
+# A dashboard page's figures change when a snapshot is computed (the version in the key) and,
+# for the participation and follow-ups it also shows, with the rollups, which trail the log by
+# up to a minute anyway: the rendered figures are kept a minute per version and request, so a
+# dashboard many executives keep open is read and rendered once a minute, not once a view.
+FIGURES_SECONDS = 60
 
 
 def _user(request: HttpRequest) -> User:
@@ -62,6 +72,22 @@ def _ensure_snapshots() -> None:
 # --- The organisation and a department -----------------------------------------------------------
 
 
+def _figures(key: list[Any], template: str, build: Callable[[], dict[str, Any]]) -> tuple[SafeString, bool]:
+    """A dashboard page's figures, rendered by ``template`` from ``build()``'s context, kept
+    ``FIGURES_SECONDS`` under ``key``, the snapshots' version and today's date; and whether
+    there are none yet (an empty page is never kept: the first figures may come any moment)."""
+    parts = [*key, selectors.snapshots_version(), timezone.localdate()]
+    cache_key = "engage:dashboard:" + ":".join(str(part) for part in parts)
+    kept = cache.get(cache_key)
+    if isinstance(kept, SafeString):  # as the template rendered it; anything else is rebuilt
+        return kept, False
+    context = build()
+    html = render_to_string(template, context)
+    if not context["empty"]:
+        cache.set(cache_key, html, FIGURES_SECONDS)
+    return html, bool(context["empty"])
+
+
 @require_GET
 @never_cache
 @gzip_page  # the largest page (the heat map, the weekly grid): a phone downloads a tenth of it
@@ -73,16 +99,21 @@ def overview(request: HttpRequest) -> HttpResponse:
         as_of = _as_of(request)
     except ValueError as exc:
         return _bad_request(request, str(exc))
-    data = selectors.dashboard_overview(days=days, as_of=as_of)
-    if data is None and selectors.snapshot_for(as_of=None) is None:
-        _ensure_snapshots()
+
+    def build() -> dict[str, Any]:
         data = selectors.dashboard_overview(days=days, as_of=as_of)
-    context: dict[str, Any] = {"empty": data is None, "asked_as_of": as_of}
-    if data is not None:
-        context.update(
-            data, drill_query=urlencode({"as_of": data["as_of"].isoformat()}), export_query="", executive=True
-        )
-    return render(request, "engage/dashboard/overview.html", context)
+        if data is None and selectors.snapshot_for(as_of=None) is None:
+            _ensure_snapshots()
+            data = selectors.dashboard_overview(days=days, as_of=as_of)
+        context: dict[str, Any] = {"empty": data is None, "asked_as_of": as_of}
+        if data is not None:
+            context.update(
+                data, drill_query=urlencode({"as_of": data["as_of"].isoformat()}), export_query="", executive=True
+            )
+        return context
+
+    figures, empty = _figures(["organisation", days, as_of], "engage/dashboard/_overview.html", build)
+    return render(request, "engage/dashboard/overview.html", {"figures": figures, "empty": empty})
 
 
 @require_GET
@@ -96,19 +127,28 @@ def department(request: HttpRequest, slug: str) -> HttpResponse:
         as_of = _as_of(request)
     except ValueError as exc:
         return _bad_request(request, str(exc))
-    data = selectors.department_overview(department=chosen, days=days, as_of=as_of)
-    if data is None and selectors.snapshot_for(as_of=None, department=chosen) is None:
-        _ensure_snapshots()
+    executive = user.has_role(RoleName.EXECUTIVE)
+
+    def build() -> dict[str, Any]:
         data = selectors.department_overview(department=chosen, days=days, as_of=as_of)
-    context: dict[str, Any] = {"empty": data is None, "asked_as_of": as_of}
-    if data is not None:
-        context.update(
-            data,
-            drill_query=urlencode({"as_of": data["as_of"].isoformat(), "department": chosen.slug}),
-            export_query=urlencode({"department": chosen.slug}) + "&",
-        )
-    context.update(department=chosen, executive=user.has_role(RoleName.EXECUTIVE))
-    return render(request, "engage/dashboard/department.html", context)
+        if data is None and selectors.snapshot_for(as_of=None, department=chosen) is None:
+            _ensure_snapshots()
+            data = selectors.department_overview(department=chosen, days=days, as_of=as_of)
+        context: dict[str, Any] = {"empty": data is None, "asked_as_of": as_of}
+        if data is not None:
+            context.update(
+                data,
+                drill_query=urlencode({"as_of": data["as_of"].isoformat(), "department": chosen.slug}),
+                export_query=urlencode({"department": chosen.slug}) + "&",
+            )
+        context.update(department=chosen, executive=executive)
+        return context
+
+    key = ["department", chosen.pk, chosen.slug, chosen.name, executive, days, as_of]
+    figures, empty = _figures(key, "engage/dashboard/_department.html", build)
+    return render(
+        request, "engage/dashboard/department.html", {"figures": figures, "empty": empty, "department": chosen}
+    )
 
 
 # --- Drill-down ---------------------------------------------------------------------------------

@@ -15,10 +15,10 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import DepartmentKind, RoleName
 from engage.dashboard.csv_export import inert
-from engage.models import PhaseSnapshot
+from engage.models import PhaseSnapshot, Query
 from engage.phase import services as phase_services
 from tests.factories import DepartmentFactory
-from tests.phase.conftest import department, person
+from tests.phase.conftest import answer, at, department, fold, person
 from tests.phase.dashboard_world import World, client_for
 
 pytestmark = pytest.mark.django_db
@@ -322,3 +322,47 @@ def test_the_figures_are_compared_with_the_previous_period(world):
 def test_a_bad_as_of_is_a_400_in_words(world):
     response = client_for(world.executive).get(DASHBOARD, {"as_of": "last tuesday"})
     assert response.status_code == 400
+
+
+# --- The figures kept between views --------------------------------------------------------------
+
+
+def _main(page: str) -> str:
+    """The page's content, without the layout (whose script nonce changes with every response)."""
+    return page[page.index("<main") : page.index("</main>")]
+
+
+def test_the_figures_are_kept_between_views_and_renewed_as_soon_as_a_snapshot_is_computed(world):
+    client = client_for(world.executive)
+    first = client.get(DASHBOARD).content.decode()
+    assert "4 of 6 queries" in first
+    with CaptureQueriesContext(connection) as captured:
+        again = client.get(DASHBOARD).content.decode()
+    assert _main(again) == _main(first)
+    statements = [q["sql"] for q in captured]
+    # Kept: the snapshots' version is read (one statement), not the snapshots or the rollups.
+    assert sum('"engage_phasesnapshot"' in sql for sql in statements) == 1
+    assert not any('"engage_dailyrollup"' in sql or '"engage_personday"' in sql for sql in statements)
+
+    # One more query answered and today computed again: the next view shows it.
+    yesterday = world.today - timedelta(days=1)
+    Query.objects.filter(pk=world.unanswered.pk).update(answered_at=at(yesterday, 16))
+    answer(world.unanswered, world.ana, at(yesterday, 16))
+    fold()
+    phase_services.phase_recompute(first=world.today, last=world.today)
+    assert "5 of 6 queries" in client.get(DASHBOARD).content.decode()
+
+
+def test_kept_figures_are_per_page_department_and_reader(world):
+    url = f"{DASHBOARD}departments/support/"
+    member = client_for(world.ana).get(url).content.decode()
+    executive = client_for(world.executive).get(url).content.decode()
+    assert world.support.name in member
+    # The executive's copy offers the people behind the active-employee figure; the member's does not.
+    people = "/dashboard/figures/active_employee_ratio/"
+    assert people in executive
+    assert people not in member
+    assert people not in client_for(world.bob).get(url).content.decode()  # a member again: the member's copy
+    finance = client_for(world.executive).get(f"{DASHBOARD}departments/finance/").content.decode()
+    assert world.finance.name in finance
+    assert _main(finance) != _main(executive)
