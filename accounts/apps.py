@@ -7,6 +7,7 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from accounts import notifications
+        # Everything accounts adds to the platform, in one module (ARCHITECTURE.md, "Wiring").
+        from accounts import wiring
 
-        notifications.register_builtin_kinds()
+        wiring.wire()

@@ -1,6 +1,7 @@
 """What the layout shows: the primary navigation and the cards on the home page.
 
-Apps add to both from their ``AppConfig.ready()`` without touching a template::
+Apps add to both from their ``wiring.wire()`` (called by ``AppConfig.ready()``) without
+touching a template::
 
     from accounts.navigation import register_home_card, register_nav_item
 
@@ -144,35 +145,3 @@ def visible_home_cards(request: HttpRequest) -> list[VisibleHomeCard]:
         data = card.context(request) if card.context else {}
         cards.append(VisibleHomeCard(key=card.key, template_name=card.template_name, data=data))
     return cards
-
-
-# --- What accounts itself contributes ---------------------------------------------------------
-
-
-def _notifications_card(request: HttpRequest) -> dict[str, Any]:
-    unread = request.user.notifications.filter(read_at__isnull=True, in_app=True)  # type: ignore[union-attr]
-    return {"latest": list(unread.order_by("-created_at", "-id")[:5])}
-
-
-def _admin_card(request: HttpRequest) -> dict[str, Any]:
-    from config.models import OutboxJob
-
-    waiting = OutboxJob.objects.all()
-    return {"jobs_waiting": waiting.count(), "jobs_failing": waiting.filter(attempts__gt=0).count()}
-
-
-register_nav_item(key="home", label="Home", url_name="home", order=0)
-register_nav_item(key="profile", label="Profile", url_name="accounts:profile", order=900)
-register_nav_item(key="admin", label="Admin", url_name="admin:index", order=950, roles=[RoleName.ADMIN])
-register_nav_item(key="api-docs", label="API docs", url_name="docs", order=960, roles=[RoleName.ADMIN])
-
-register_home_card(
-    key="notifications", template_name="cards/notifications.html", order=800, context=_notifications_card
-)
-register_home_card(
-    key="administration",
-    template_name="cards/administration.html",
-    order=900,
-    roles=[RoleName.ADMIN],
-    context=_admin_card,
-)

@@ -4,7 +4,7 @@ Call :func:`notify` from a service, inside its transaction. Delivery (a row for 
 and ``/api/v1/notifications/``, and an email where the person wants one) happens in a
 background job after the commit, once per person and ``dedupe_key``.
 
-Apps declare the kinds they send with :func:`register_kind` (in ``AppConfig.ready``) so a
+Apps declare the kinds they send with :func:`register_kind` (in their ``wiring.wire()``) so a
 person can choose, per kind, whether to see it in the app and whether to get an email.
 """
 
@@ -40,11 +40,6 @@ def get_kind(key: str) -> NotificationKind:
         return _KINDS[key]
     except KeyError:
         raise ValueError(f"unknown notification kind {key!r}; register it with register_kind()") from None
-
-
-def register_builtin_kinds() -> None:
-    register_kind("account", "Your account (sign-in, tokens, role changes)", email_default=True)
-    register_kind("announcement", "Announcements from administrators", email_default=False)
 
 
 def preference(prefs: dict[str, Any], key: str) -> dict[str, bool]:

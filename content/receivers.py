@@ -1,10 +1,10 @@
-"""How ``content`` answers other apps: personal-data export, navigation, the review queue."""
+"""How ``content`` answers other apps' signals: its part of a person's data export (connected by ``content.wiring``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from accounts.models import RoleName, User
+from accounts.models import User
 
 
 def collect_personal_data(sender: type, user: User, **kwargs: Any) -> dict[str, Any]:
@@ -40,82 +40,3 @@ def collect_personal_data(sender: type, user: User, **kwargs: Any) -> dict[str, 
         ],
     }
     return {"content": data}
-
-
-def register_navigation() -> None:
-    """Add the content pages to the main navigation (when the layout offers a registry)."""
-    try:
-        from accounts import navigation
-    except ImportError:  # the foundation's navigation registry is not there yet
-        return
-    register = getattr(navigation, "register_nav_item", None)
-    if register is None:
-        return
-    register(key="messages", label="Messaging", url_name="content:message_list", order=20)
-    register(key="toolkits", label="Toolkits", url_name="content:toolkit_list", order=21)
-    register(
-        key="review",
-        label="Review",
-        url_name="content:review_queue",
-        order=40,
-        roles=(RoleName.REVIEWER,),
-    )
-    cards = getattr(navigation, "register_home_card", None)
-    if cards is not None:
-        cards(key="messaging", template_name="content/cards/messaging.html", order=30, context=_messaging_card)
-        cards(
-            key="content-review",
-            template_name="content/cards/review.html",
-            order=35,
-            roles=(RoleName.REVIEWER,),
-            context=_review_card,
-        )
-    register(
-        key="content-usage",
-        label="Usage",
-        url_name="content:usage",
-        order=41,
-        roles=(RoleName.CURATOR,),
-    )
-
-
-def _messaging_card(request: Any) -> dict[str, Any]:
-    from django.db.models import Sum
-
-    from content import selectors
-    from content.models import Share
-
-    latest = selectors.messages_live_for(user=request.user).order_by("-first_published_at", "-id")[:4]
-    clicks = Share.objects.filter(user=request.user).aggregate(total=Sum("click_count"))["total"] or 0
-    return {"latest": list(latest.only("id", "title", "first_published_at")), "my_clicks": clicks}
-
-
-def _review_card(request: Any) -> dict[str, Any]:
-    from content import selectors
-
-    messages = selectors.review_queue_messages().count()
-    toolkits = selectors.review_queue_toolkits().count()
-    return {"messages": messages, "toolkits": toolkits, "waiting": messages + toolkits}
-
-
-def register_review_sections() -> None:
-    from content import review, selectors
-
-    review.register_section(
-        review.ReviewSection(
-            key="messages",
-            title="Messages",
-            template_name="content/review/_messages.html",
-            items=lambda user: list(selectors.review_queue_messages()),
-            order=10,
-        )
-    )
-    review.register_section(
-        review.ReviewSection(
-            key="toolkits",
-            title="Toolkits",
-            template_name="content/review/_toolkits.html",
-            items=lambda user: list(selectors.review_queue_toolkits()),
-            order=20,
-        )
-    )

@@ -1,7 +1,7 @@
 """The reviewers' queue: one page, made of sections other apps can add to.
 
 ``content`` registers its own sections (messages, toolkits); ``engage`` adds its answers
-with :func:`register_section` in its ``AppConfig.ready``. Each section says who sees it,
+with :func:`register_section` in its ``wiring.wire()``. Each section says who sees it,
 what is waiting, and which template renders its items (given ``section``, ``items`` and
 ``request``).
 """

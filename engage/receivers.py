@@ -2,7 +2,8 @@
 
 ``training.signals.activity`` and ``content.signals.activity`` are sent after their
 transaction commits, each with an ``activity`` (``config.activity.Activity``); every one
-is appended to the log, where its ``key`` makes a second delivery count once.
+is appended to the log, where its ``key`` makes a second delivery count once. Connected
+by ``engage.wiring``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from config.activity import Activity
 from engage import participation
+from engage.models import LeaderboardOptOut
 
 
 def on_activity(sender: Any, activity: Activity, **kwargs: Any) -> None:
@@ -52,16 +54,7 @@ def export_personal_data(sender: Any, user: Any, **kwargs: Any) -> dict[str, Any
     }
 
 
-def connect() -> None:
-    """Connect engage's receivers (from ``EngageConfig.ready()``).
-
-    Direct imports: a renamed or missing signal stops the start-up instead of silently
-    keeping course completions and shares out of the participation log.
-    """
-    from accounts.signals import collect_personal_data
-    from content.signals import activity as content_activity
-    from training.signals import activity as training_activity
-
-    collect_personal_data.connect(export_personal_data, dispatch_uid="engage.export_personal_data")
-    training_activity.connect(on_activity, dispatch_uid="engage.participation.training.signals")
-    content_activity.connect(on_activity, dispatch_uid="engage.participation.content.signals")
+def export_leaderboard_choice(sender: Any, user: Any, **kwargs: Any) -> dict[str, Any]:
+    """Whether the person left the leaderboard, and when, for their data export."""
+    row = LeaderboardOptOut.objects.filter(user=user).first()
+    return {"leaderboard": {"opted_out_at": row.created_at.isoformat() if row else None}}

@@ -603,11 +603,6 @@ def answer_review(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
     return redirect(_back(request, _query_url(answer.query_id)))
 
 
-def review_items(user: User) -> list[Any]:
-    """The answers this reviewer may decide (never their own), oldest first."""
-    return list(selectors.review_queue(user=user)[:100])
-
-
 # --- Insights ------------------------------------------------------------------------------------
 
 BOARD_COLUMNS = [
@@ -901,43 +896,3 @@ def channel_rotate(request: HttpRequest, slug: str) -> HttpResponse:
     _require(_user(request), RoleName.ADMIN)
     channel, secret = services.channel_rotate_secret(channel=selectors.channel_get(slug=slug))
     return _secret_page(request, channel, secret, made=False)
-
-
-# --- Navigation and the home card ------------------------------------------------------------------
-
-
-def _home_card(request: HttpRequest) -> dict[str, Any]:
-    user = _user(request)
-    now = timezone.now()
-    held = list(selectors.queries_held_by(user=user, now=now)[:6])
-    department_open = (
-        selectors.department_open_count(department_id=user.department_id, now=now) if user.department_id else None
-    )
-    return {
-        "held": [(query, query.status_at(now)) for query in held],
-        "department_open": department_open,
-        "department": user.department,
-    }
-
-
-def register_pages() -> None:
-    """Navigation items, the home card and the review section (called from AppConfig.ready)."""
-    from accounts.navigation import register_home_card, register_nav_item
-    from content import review
-
-    register_nav_item(key="queue", label="Queue", url_name="engage:queue", order=10)
-    register_nav_item(key="insights", label="Insights", url_name="engage:insights", order=30)
-    register_nav_item(
-        key="deliveries", label="Deliveries", url_name="engage:deliveries", order=945, roles=[RoleName.ADMIN]
-    )
-    register_nav_item(key="channels", label="Channels", url_name="engage:channels", order=946, roles=[RoleName.ADMIN])
-    register_home_card(key="queue", template_name="engage/cards/queue.html", order=10, context=_home_card)
-    review.register_section(
-        review.ReviewSection(
-            key="answers",
-            title="Answers to customers",
-            template_name="engage/review/_answers.html",
-            items=review_items,
-            order=5,
-        )
-    )

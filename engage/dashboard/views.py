@@ -31,7 +31,6 @@ from accounts.models import Department, RoleName, User
 from engage.dashboard import leaderboard as boards
 from engage.dashboard import presentation, selectors, services
 from engage.dashboard.csv_export import csv_response
-from engage.models import LeaderboardOptOut
 from engage.phase import selectors as phase_selectors
 from engage.phase import services as phase_services
 
@@ -350,30 +349,3 @@ def leaderboard_join(request: HttpRequest) -> HttpResponse:
     services.leaderboard_opt_in(user=_user(request))
     flash.success(request, "You are back on the leaderboard.")
     return _back_to_board(request)
-
-
-# --- What the dashboard adds to the layout ---------------------------------------------------------
-
-
-def _home_card(request: HttpRequest) -> dict[str, Any]:
-    return selectors.home_card_data(user=_user(request))
-
-
-def _personal_data(sender: Any, user: User, **kwargs: Any) -> dict[str, Any]:
-    row = LeaderboardOptOut.objects.filter(user=user).first()
-    return {"leaderboard": {"opted_out_at": row.created_at.isoformat() if row else None}}
-
-
-def register_pages() -> None:
-    """Navigation, the home card, the digest's notification kind (from EngageConfig.ready)."""
-    from accounts.navigation import register_home_card, register_nav_item
-    from accounts.notifications import register_kind
-    from accounts.signals import collect_personal_data
-
-    register_nav_item(
-        key="dashboard", label="Dashboard", url_name="dashboard:overview", order=5, roles=[RoleName.EXECUTIVE]
-    )
-    register_nav_item(key="leaderboard", label="Leaderboard", url_name="dashboard:leaderboard", order=60)
-    register_home_card(key="phase", template_name="engage/dashboard/card.html", order=5, context=_home_card)
-    register_kind(services.DIGEST_KIND, "Weekly phase digest (executives)")
-    collect_personal_data.connect(_personal_data, dispatch_uid="engage.dashboard.personal_data")
