@@ -39,6 +39,7 @@ from engage.models import (
     Priority,
     Query,
     QueryDraft,
+    QueryHandoff,
     QueryNote,
     QueryState,
     RevisionOutcome,
@@ -446,8 +447,8 @@ def _outcome_of(answer: AnswerPlan) -> str:
 
 def write_conversations(story: Story, plans: list[QueryPlan]) -> list[Activity]:
     """Threads in the demo: follow-ups answered in a second turn, two re-opened queries
-    waiting in the queue, internal notes with mentions, and every submitted answer's
-    revision with its review decision. Deterministic, and it draws nothing from the
+    waiting in the queue, internal notes with mentions, a few hand-offs, and every submitted
+    answer's revision with its review decision. Deterministic, and it draws nothing from the
     story's random numbers (the rest of the demo stays as it was)."""
     revisions = [
         AnswerRevision(
@@ -482,6 +483,36 @@ def write_conversations(story: Story, plans: list[QueryPlan]) -> list[Activity]:
     for n, plan in enumerate(older + recent):
         made += _follow_up(story, plan, n, reopen=plan in recent)
     made += _notes(story, plans, recent)
+    made += _handoffs(story, [p for p in answered if 2 < story.days_ago(p.answered_at or story.now) < 30])
+    return made
+
+
+HANDOFF_NOTES = (
+    "You answered the last one like this: yours?",
+    "I'm off at three; you have the order history open already.",
+    "This needs someone who knows the returns process.",
+)
+
+
+def _handoffs(story: Story, answered: list[QueryPlan]) -> list[Activity]:
+    """Hand-offs in the history: on a few answered queries a colleague of the answerer's
+    department claimed first and handed the claim over with a note, and the answerer then
+    answered. The colleague's claim is a fact of its own (its event); the hand-off is not a
+    participation event (engage.handoff), as the service records none."""
+    made: list[Activity] = []
+    for plan in answered[::37][: len(HANDOFF_NOTES)]:
+        assert plan.answer is not None
+        assert plan.answered_at is not None
+        to = plan.answer.author
+        giver = next((p for p in story.people if p.department_id == to.department_id and p.pk != to.pk), None)
+        if giver is None:
+            continue
+        at = plan.answered_at - timedelta(minutes=40)
+        made.append(participation.query_claimed(query_id=plan.pk, holder=giver, claimed_at=at - timedelta(minutes=15)))
+        QueryHandoff.objects.create(
+            query_id=plan.pk, from_user=giver, to_user=to, by_user=giver,
+            note=HANDOFF_NOTES[len(made) - 1], created_at=at,
+        )  # fmt: skip
     return made
 
 

@@ -33,6 +33,7 @@ from engage.models import (
     PhaseSnapshot,
     Query,
     QueryDraft,
+    QueryHandoff,
     QueryNote,
     QueryState,
 )
@@ -142,6 +143,15 @@ def test_the_demo_tells_the_phase_story_and_loads_once():
     assert QueryNote.objects.filter(query__in=reopened).count() == 2
     rejected = AnswerRevision.objects.get(answer=returned)
     assert (rejected.outcome, rejected.comment) == ("rejected", returned.review_comment)
+    # Hand-offs: a colleague of the answerer's department handed the claim over, then the answerer answered.
+    handoffs = list(QueryHandoff.objects.select_related("from_user", "to_user"))
+    assert len(handoffs) >= 2
+    for handoff in handoffs:
+        answer = published.get(query_id=handoff.query_id, turn=1)
+        assert handoff.to_user_id == answer.author_id != handoff.from_user_id
+        assert handoff.from_user.department_id == handoff.to_user.department_id
+        assert handoff.note
+        assert handoff.created_at < answer.published_at
 
     # Insights moved by product, some adopted in the last 90 days.
     statuses = set(Insight.objects.values_list("status", flat=True))
