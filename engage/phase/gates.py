@@ -7,6 +7,7 @@ rule here is tested on hand-built figures.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -108,82 +109,14 @@ def _people_phrase(scope: Scope) -> str:
     return f"people in {scope.name}" if scope.is_department else "people"
 
 
-def summary(key: str, measure: Measure | None, scope: Scope) -> str:  # noqa: C901 (predates the limit)
+def summary(key: str, measure: Measure | None, scope: Scope) -> str:
     """What the figure says, in words."""
     w = scope.window_days
     if measure is None:
         return "Not applicable to a single department." if scope.is_department else "Not applicable."
     n, d = measure.numerator, measure.denominator
-    if key == "response_rate":
-        if not d:
-            return f"No {_queries_phrase(scope)} were received in {w} days, so the response rate cannot be measured."
-        return f"{n} of {d} {_queries_phrase(scope)} received in {w} days were answered ({pct(measure.value or 0)})."
-    if key == "two_way_ratio":
-        answers, messages = measure.detail.get("answers", 0), measure.detail.get("messages", 0)
-        who = f" by {scope.name}" if scope.is_department else ""
-        if not d:
-            return f"No answers or messages were published{who} in {w} days."
-        return (
-            f"{answers} {plural(answers, 'answer')} against {messages} broadcast {plural(messages, 'message')} "
-            f"published{who} in {w} days ({pct(measure.value or 0)} conversation)."
-        )
-    if key == "sla_attainment":
-        if not d:
-            return f"No {_queries_phrase(scope)} received in {w} days were answered or came due yet."
-        return (
-            f"{n} of {d} {_queries_phrase(scope)} received in {w} days that were answered or came due "
-            f"met their response target ({pct(measure.value or 0)})."
-        )
-    if key == "answering_departments":
-        if not d:
-            return "There are no customer-facing departments other than marketing."
-        return (
-            f"{n} of {d} customer-facing departments other than marketing published at least "
-            f"{ANSWERS_FOR_ANSWERING_DEPARTMENT} answers in {w} days."
-        )
-    if key == "customer_facing_coverage":
-        if not d:
-            return "There are no customer-facing departments other than marketing."
-        return (
-            f"{n} of {d} customer-facing departments other than marketing answer queries ({pct(measure.value or 0)})."
-        )
-    if key == "non_marketing_answer_share":
-        if not d:
-            return f"No answers were published in {w} days."
-        return f"{n} of {d} answers published in {w} days came from outside marketing ({pct(measure.value or 0)})."
-    if key == "active_employee_ratio":
-        if not d:
-            return f"There are no {_people_phrase(scope)} to count."
-        return f"{n} of {d} {_people_phrase(scope)} took part in {w} days ({pct(measure.value or 0)})."
-    if key == "department_coverage":
-        if not d:
-            return "No department has anyone in it yet."
-        share = pct(ACTIVE_SHARE_FOR_COVERED_DEPARTMENT)
-        return f"{n} of {d} departments had at least {share} of their people take part in {w} days."
-    if key == "certified_ratio":
-        whom = f"people in {scope.name}" if scope.is_department else "people in customer-facing departments"
-        if not d:
-            return f"There are no {whom} to certify."
-        return f"{n} of {d} {whom} hold a valid responder certification ({pct(measure.value or 0)})."
-    if key == "insights_adopted":
-        who = f" submitted by {scope.name}" if scope.is_department else ""
-        return (
-            f"{n} {plural(int(n), 'insight')} from community queries{who} "
-            f"{'was' if n == 1 else 'were'} planned or shipped in the last {INSIGHT_ADOPTION_DAYS} days."
-        )
-    if key == "customer_satisfaction":
-        whose = f" by {scope.name}" if scope.is_department else ""
-        if not d:
-            return f"No customer rated an answer published{whose} in {w} days."
-        return (
-            f"{n} of {d} customer ratings of answers published{whose} in {w} days were 4 or 5 "
-            f"({pct(measure.value or 0)})."
-        )
-    if key == "contribution_evenness":
-        if measure.value is None:
-            return f"Fewer than two departments published answers in {w} days, so evenness cannot be measured."
-        return f"Answers in {w} days are spread across departments with evenness {measure.value:.2f} (1 is even)."
-    return ""
+    said = _SUMMARIES.get(key)
+    return said(measure, scope, n, d, w) if said else ""
 
 
 def _not_answering(measure: Measure) -> list[dict[str, Any]]:
@@ -196,7 +129,7 @@ def _closest(departments: list[dict[str, Any]], limit: int = 3) -> list[dict[str
     return departments[:limit]
 
 
-def distance(key: str, measure: Measure | None, threshold: float, scope: Scope) -> str:  # noqa: C901 (predates the limit)
+def distance(key: str, measure: Measure | None, threshold: float, scope: Scope) -> str:
     """What it takes to meet the gate, in words a person can act on."""
     w = scope.window_days
     if measure is None:
@@ -205,110 +138,294 @@ def distance(key: str, measure: Measure | None, threshold: float, scope: Scope) 
         return summary(key, measure, scope)
     t = _exact(threshold)
     n, d = int(measure.numerator), int(measure.denominator or 0)
-    if key == "response_rate":
-        k = _ceil(t * d - n)
-        return (
-            f"{n} of {d} {_queries_phrase(scope)} received in {w} days were answered ({pct(measure.value)}); "
-            f"answer {words(k)} more of them to reach {pct(t)}."
-        )
-    if key == "two_way_ratio":
-        answers, messages = measure.detail.get("answers", 0), measure.detail.get("messages", 0)
-        if t >= 1:
-            return f"{messages} broadcast messages were published in {w} days; a ratio of 100% allows none."
-        k = _ceil(t * messages / (1 - t) - answers)
-        return (
-            f"{answers} {plural(answers, 'answer')} against {messages} broadcast {plural(messages, 'message')} "
-            f"in {w} days ({pct(measure.value)}); {words(k)} more published {plural(k, 'answer')} "
-            f"would reach {pct(t)}."
-        )
-    if key == "sla_attainment":
-        if t >= 1:
-            return f"{d - n} of {d} {_queries_phrase(scope)} missed their response target in {w} days."
-        k = _next_needed(t, n, d)
-        return (
-            f"{n} of {d} {_queries_phrase(scope)} met their response target in {w} days ({pct(measure.value)}); "
-            f"the next {words(k)} {plural(k, 'query', 'queries')} answered on time would reach {pct(t)}."
-        )
-    if key == "answering_departments":
-        needed = _ceil(t - n)
-        waiting = _not_answering(measure)
-        named = "; ".join(
-            f"{dept['name']} published {dept['answers']} {plural(dept['answers'], 'answer')} in {w} days"
-            for dept in _closest(waiting)
-        )
-        tail = (
-            f"{words(needed)} more customer-facing {plural(needed, 'department')} must reach "
-            f"{ANSWERS_FOR_ANSWERING_DEPARTMENT}."
-        )
-        return f"{named}; {tail}" if named else tail[0].upper() + tail[1:]
-    if key == "customer_facing_coverage":
-        needed = _ceil(t * d - n)
-        waiting = _not_answering(measure)
-        closest = ", ".join(f"{dept['name']} with {dept['answers']}" for dept in _closest(waiting))
-        return (
-            f"{n} of {d} customer-facing departments other than marketing published at least "
-            f"{ANSWERS_FOR_ANSWERING_DEPARTMENT} answers in {w} days; {words(needed)} more must"
-            + (f" (closest: {closest})." if closest else ".")
-        )
-    if key == "non_marketing_answer_share":
-        if t >= 1:
-            return f"{d - n} of {d} answers in {w} days came from marketing; a share of 100% allows none."
-        k = _next_needed(t, n, d)
-        return (
-            f"{d - n} of the {d} answers published in {w} days came from marketing; {words(k)} more "
-            f"{plural(k, 'answer')} from other departments would bring their share to {pct(t)}."
-        )
-    if key == "active_employee_ratio":
-        k = _ceil(t * d - n)
-        return (
-            f"{n} of {d} {_people_phrase(scope)} took part in {w} days ({pct(measure.value)}); {words(k)} more "
-            f"must share a message, claim, answer or review a query, complete a course or submit an insight "
-            f"to reach {pct(t)}."
-        )
-    if key == "department_coverage":
-        k = _ceil(t * d - n)
-        share = Fraction(str(ACTIVE_SHARE_FOR_COVERED_DEPARTMENT))
-        short = []
-        for dept in measure.detail.get("departments", []):
-            missing = _ceil(share * dept["people"] - dept["active"])
-            if missing > 0:
-                short.append((missing, dept["name"]))
-        short.sort()
-        closest = ", ".join(
-            f"{name} needs {words(m)} more active {plural(m, 'person', 'people')}" for m, name in short[:3]
-        )
-        return (
-            f"{n} of {d} departments had at least {pct(share)} of their people take part in {w} days; "
-            f"{words(k)} more must" + (f" ({closest})." if closest else ".")
-        )
-    if key == "certified_ratio":
-        k = _ceil(t * d - n)
-        whom = f"people in {scope.name}" if scope.is_department else "people in customer-facing departments"
-        return (
-            f"{n} of {d} {whom} hold a valid responder certification ({pct(measure.value)}); "
-            f"{words(k)} more must earn one to reach {pct(t)}."
-        )
-    if key == "insights_adopted":
-        k = _ceil(t - n)
-        who = f" submitted by {scope.name}" if scope.is_department else ""
-        return (
-            f"{n} {plural(n, 'insight')} from community queries{who} {'was' if n == 1 else 'were'} planned or "
-            f"shipped in the last {INSIGHT_ADOPTION_DAYS} days; {words(k)} more must be."
-        )
-    if key == "customer_satisfaction":
-        if t >= 1:
-            return f"{d - n} of {d} customer ratings in {w} days were below 4; a share of 100% allows none."
-        k = _next_needed(t, n, d)
-        return (
-            f"{n} of {d} customer ratings in {w} days were 4 or 5 ({pct(measure.value)}); the next "
-            f"{words(k)} {plural(k, 'rating')} of 4 or 5 would reach {pct(t)}."
-        )
-    if key == "contribution_evenness":
-        return (
-            f"Answers are spread unevenly (evenness {measure.value:.2f}, target {float(t):.2f}): more answers "
-            f"from the departments that publish few would raise it."
-        )
-    return summary(key, measure, scope)
+    to_go = _DISTANCES.get(key)
+    return to_go(measure, scope, measure.value, n, d, w, t) if to_go else summary(key, measure, scope)
+
+
+# One sentence per metric: what its figure says, and what it takes to meet its gate.
+
+
+def _summary_response_rate(measure: Measure, scope: Scope, n: float | int, d: float | int | None, w: int) -> str:
+    if not d:
+        return f"No {_queries_phrase(scope)} were received in {w} days, so the response rate cannot be measured."
+    return f"{n} of {d} {_queries_phrase(scope)} received in {w} days were answered ({pct(measure.value or 0)})."
+
+
+def _summary_two_way_ratio(measure: Measure, scope: Scope, n: float | int, d: float | int | None, w: int) -> str:
+    answers, messages = measure.detail.get("answers", 0), measure.detail.get("messages", 0)
+    who = f" by {scope.name}" if scope.is_department else ""
+    if not d:
+        return f"No answers or messages were published{who} in {w} days."
+    return (
+        f"{answers} {plural(answers, 'answer')} against {messages} broadcast {plural(messages, 'message')} "
+        f"published{who} in {w} days ({pct(measure.value or 0)} conversation)."
+    )
+
+
+def _summary_sla_attainment(measure: Measure, scope: Scope, n: float | int, d: float | int | None, w: int) -> str:
+    if not d:
+        return f"No {_queries_phrase(scope)} received in {w} days were answered or came due yet."
+    return (
+        f"{n} of {d} {_queries_phrase(scope)} received in {w} days that were answered or came due "
+        f"met their response target ({pct(measure.value or 0)})."
+    )
+
+
+def _summary_answering_departments(
+    measure: Measure, scope: Scope, n: float | int, d: float | int | None, w: int
+) -> str:
+    if not d:
+        return "There are no customer-facing departments other than marketing."
+    return (
+        f"{n} of {d} customer-facing departments other than marketing published at least "
+        f"{ANSWERS_FOR_ANSWERING_DEPARTMENT} answers in {w} days."
+    )
+
+
+def _summary_customer_facing_coverage(
+    measure: Measure, scope: Scope, n: float | int, d: float | int | None, w: int
+) -> str:
+    if not d:
+        return "There are no customer-facing departments other than marketing."
+    return f"{n} of {d} customer-facing departments other than marketing answer queries ({pct(measure.value or 0)})."
+
+
+def _summary_non_marketing_answer_share(
+    measure: Measure, scope: Scope, n: float | int, d: float | int | None, w: int
+) -> str:
+    if not d:
+        return f"No answers were published in {w} days."
+    return f"{n} of {d} answers published in {w} days came from outside marketing ({pct(measure.value or 0)})."
+
+
+def _summary_active_employee_ratio(
+    measure: Measure, scope: Scope, n: float | int, d: float | int | None, w: int
+) -> str:
+    if not d:
+        return f"There are no {_people_phrase(scope)} to count."
+    return f"{n} of {d} {_people_phrase(scope)} took part in {w} days ({pct(measure.value or 0)})."
+
+
+def _summary_department_coverage(measure: Measure, scope: Scope, n: float | int, d: float | int | None, w: int) -> str:
+    if not d:
+        return "No department has anyone in it yet."
+    share = pct(ACTIVE_SHARE_FOR_COVERED_DEPARTMENT)
+    return f"{n} of {d} departments had at least {share} of their people take part in {w} days."
+
+
+def _summary_certified_ratio(measure: Measure, scope: Scope, n: float | int, d: float | int | None, w: int) -> str:
+    whom = f"people in {scope.name}" if scope.is_department else "people in customer-facing departments"
+    if not d:
+        return f"There are no {whom} to certify."
+    return f"{n} of {d} {whom} hold a valid responder certification ({pct(measure.value or 0)})."
+
+
+def _summary_insights_adopted(measure: Measure, scope: Scope, n: float | int, d: float | int | None, w: int) -> str:
+    who = f" submitted by {scope.name}" if scope.is_department else ""
+    return (
+        f"{n} {plural(int(n), 'insight')} from community queries{who} "
+        f"{'was' if n == 1 else 'were'} planned or shipped in the last {INSIGHT_ADOPTION_DAYS} days."
+    )
+
+
+def _summary_customer_satisfaction(
+    measure: Measure, scope: Scope, n: float | int, d: float | int | None, w: int
+) -> str:
+    whose = f" by {scope.name}" if scope.is_department else ""
+    if not d:
+        return f"No customer rated an answer published{whose} in {w} days."
+    return (
+        f"{n} of {d} customer ratings of answers published{whose} in {w} days were 4 or 5 ({pct(measure.value or 0)})."
+    )
+
+
+def _summary_contribution_evenness(
+    measure: Measure, scope: Scope, n: float | int, d: float | int | None, w: int
+) -> str:
+    if measure.value is None:
+        return f"Fewer than two departments published answers in {w} days, so evenness cannot be measured."
+    return f"Answers in {w} days are spread across departments with evenness {measure.value:.2f} (1 is even)."
+
+
+_SUMMARIES: dict[str, Callable[[Measure, Scope, float | int, float | int | None, int], str]] = {
+    "response_rate": _summary_response_rate,
+    "two_way_ratio": _summary_two_way_ratio,
+    "sla_attainment": _summary_sla_attainment,
+    "answering_departments": _summary_answering_departments,
+    "customer_facing_coverage": _summary_customer_facing_coverage,
+    "non_marketing_answer_share": _summary_non_marketing_answer_share,
+    "active_employee_ratio": _summary_active_employee_ratio,
+    "department_coverage": _summary_department_coverage,
+    "certified_ratio": _summary_certified_ratio,
+    "insights_adopted": _summary_insights_adopted,
+    "customer_satisfaction": _summary_customer_satisfaction,
+    "contribution_evenness": _summary_contribution_evenness,
+}
+
+
+def _distance_response_rate(
+    measure: Measure, scope: Scope, value: float | int, n: int, d: int, w: int, t: Fraction
+) -> str:
+    k = _ceil(t * d - n)
+    return (
+        f"{n} of {d} {_queries_phrase(scope)} received in {w} days were answered ({pct(value)}); "
+        f"answer {words(k)} more of them to reach {pct(t)}."
+    )
+
+
+def _distance_two_way_ratio(
+    measure: Measure, scope: Scope, value: float | int, n: int, d: int, w: int, t: Fraction
+) -> str:
+    answers, messages = measure.detail.get("answers", 0), measure.detail.get("messages", 0)
+    if t >= 1:
+        return f"{messages} broadcast messages were published in {w} days; a ratio of 100% allows none."
+    k = _ceil(t * messages / (1 - t) - answers)
+    return (
+        f"{answers} {plural(answers, 'answer')} against {messages} broadcast {plural(messages, 'message')} "
+        f"in {w} days ({pct(value)}); {words(k)} more published {plural(k, 'answer')} "
+        f"would reach {pct(t)}."
+    )
+
+
+def _distance_sla_attainment(
+    measure: Measure, scope: Scope, value: float | int, n: int, d: int, w: int, t: Fraction
+) -> str:
+    if t >= 1:
+        return f"{d - n} of {d} {_queries_phrase(scope)} missed their response target in {w} days."
+    k = _next_needed(t, n, d)
+    return (
+        f"{n} of {d} {_queries_phrase(scope)} met their response target in {w} days ({pct(value)}); "
+        f"the next {words(k)} {plural(k, 'query', 'queries')} answered on time would reach {pct(t)}."
+    )
+
+
+def _distance_answering_departments(
+    measure: Measure, scope: Scope, value: float | int, n: int, d: int, w: int, t: Fraction
+) -> str:
+    needed = _ceil(t - n)
+    waiting = _not_answering(measure)
+    named = "; ".join(
+        f"{dept['name']} published {dept['answers']} {plural(dept['answers'], 'answer')} in {w} days"
+        for dept in _closest(waiting)
+    )
+    tail = (
+        f"{words(needed)} more customer-facing {plural(needed, 'department')} must reach "
+        f"{ANSWERS_FOR_ANSWERING_DEPARTMENT}."
+    )
+    return f"{named}; {tail}" if named else tail[0].upper() + tail[1:]
+
+
+def _distance_customer_facing_coverage(
+    measure: Measure, scope: Scope, value: float | int, n: int, d: int, w: int, t: Fraction
+) -> str:
+    needed = _ceil(t * d - n)
+    waiting = _not_answering(measure)
+    closest = ", ".join(f"{dept['name']} with {dept['answers']}" for dept in _closest(waiting))
+    return (
+        f"{n} of {d} customer-facing departments other than marketing published at least "
+        f"{ANSWERS_FOR_ANSWERING_DEPARTMENT} answers in {w} days; {words(needed)} more must"
+        + (f" (closest: {closest})." if closest else ".")
+    )
+
+
+def _distance_non_marketing_answer_share(
+    measure: Measure, scope: Scope, value: float | int, n: int, d: int, w: int, t: Fraction
+) -> str:
+    if t >= 1:
+        return f"{d - n} of {d} answers in {w} days came from marketing; a share of 100% allows none."
+    k = _next_needed(t, n, d)
+    return (
+        f"{d - n} of the {d} answers published in {w} days came from marketing; {words(k)} more "
+        f"{plural(k, 'answer')} from other departments would bring their share to {pct(t)}."
+    )
+
+
+def _distance_active_employee_ratio(
+    measure: Measure, scope: Scope, value: float | int, n: int, d: int, w: int, t: Fraction
+) -> str:
+    k = _ceil(t * d - n)
+    return (
+        f"{n} of {d} {_people_phrase(scope)} took part in {w} days ({pct(value)}); {words(k)} more "
+        f"must share a message, claim, answer or review a query, complete a course or submit an insight "
+        f"to reach {pct(t)}."
+    )
+
+
+def _distance_department_coverage(
+    measure: Measure, scope: Scope, value: float | int, n: int, d: int, w: int, t: Fraction
+) -> str:
+    k = _ceil(t * d - n)
+    share = Fraction(str(ACTIVE_SHARE_FOR_COVERED_DEPARTMENT))
+    short = []
+    for dept in measure.detail.get("departments", []):
+        missing = _ceil(share * dept["people"] - dept["active"])
+        if missing > 0:
+            short.append((missing, dept["name"]))
+    short.sort()
+    closest = ", ".join(f"{name} needs {words(m)} more active {plural(m, 'person', 'people')}" for m, name in short[:3])
+    return (
+        f"{n} of {d} departments had at least {pct(share)} of their people take part in {w} days; "
+        f"{words(k)} more must" + (f" ({closest})." if closest else ".")
+    )
+
+
+def _distance_certified_ratio(
+    measure: Measure, scope: Scope, value: float | int, n: int, d: int, w: int, t: Fraction
+) -> str:
+    k = _ceil(t * d - n)
+    whom = f"people in {scope.name}" if scope.is_department else "people in customer-facing departments"
+    return (
+        f"{n} of {d} {whom} hold a valid responder certification ({pct(value)}); "
+        f"{words(k)} more must earn one to reach {pct(t)}."
+    )
+
+
+def _distance_insights_adopted(
+    measure: Measure, scope: Scope, value: float | int, n: int, d: int, w: int, t: Fraction
+) -> str:
+    k = _ceil(t - n)
+    who = f" submitted by {scope.name}" if scope.is_department else ""
+    return (
+        f"{n} {plural(n, 'insight')} from community queries{who} {'was' if n == 1 else 'were'} planned or "
+        f"shipped in the last {INSIGHT_ADOPTION_DAYS} days; {words(k)} more must be."
+    )
+
+
+def _distance_customer_satisfaction(
+    measure: Measure, scope: Scope, value: float | int, n: int, d: int, w: int, t: Fraction
+) -> str:
+    if t >= 1:
+        return f"{d - n} of {d} customer ratings in {w} days were below 4; a share of 100% allows none."
+    k = _next_needed(t, n, d)
+    return (
+        f"{n} of {d} customer ratings in {w} days were 4 or 5 ({pct(value)}); the next "
+        f"{words(k)} {plural(k, 'rating')} of 4 or 5 would reach {pct(t)}."
+    )
+
+
+def _distance_contribution_evenness(
+    measure: Measure, scope: Scope, value: float | int, n: int, d: int, w: int, t: Fraction
+) -> str:
+    return (
+        f"Answers are spread unevenly (evenness {value:.2f}, target {float(t):.2f}): more answers "
+        f"from the departments that publish few would raise it."
+    )
+
+
+_DISTANCES: dict[str, Callable[[Measure, Scope, float | int, int, int, int, Fraction], str]] = {
+    "response_rate": _distance_response_rate,
+    "two_way_ratio": _distance_two_way_ratio,
+    "sla_attainment": _distance_sla_attainment,
+    "answering_departments": _distance_answering_departments,
+    "customer_facing_coverage": _distance_customer_facing_coverage,
+    "non_marketing_answer_share": _distance_non_marketing_answer_share,
+    "active_employee_ratio": _distance_active_employee_ratio,
+    "department_coverage": _distance_department_coverage,
+    "certified_ratio": _distance_certified_ratio,
+    "insights_adopted": _distance_insights_adopted,
+    "customer_satisfaction": _distance_customer_satisfaction,
+    "contribution_evenness": _distance_contribution_evenness,
+}
 
 
 # --- Gates and phases --------------------------------------------------------------------------
