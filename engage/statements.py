@@ -41,6 +41,25 @@ _JOB = OutboxJob._meta.db_table
 _QUERY_TOPICS = Query.topics.through._meta.db_table
 _MESSAGE = CustomerMessage._meta.db_table
 
+# psycopg parses a statement's text (its placeholders) once and keeps the result only for a
+# text of at most 4096 bytes with at most 50 parameters; past either it parses it again on
+# every execution. The long statements below are written to stay within both: whitespace
+# collapsed, short type names, and empty columns as typed NULLs rather than parameters
+# (a test holds each hot statement to the limits).
+_SHORT_TYPES = {"timestamp with time zone": "timestamptz", "integer": "int4", "bigint": "int8", "smallint": "int2"}
+
+
+def compact(sql: str) -> str:
+    """``sql`` with each run of whitespace made one space (no statement here has a comment
+    or a literal with whitespace in it)."""
+    return " ".join(sql.split())
+
+
+def _cast(field: Any) -> str:
+    kind = str(field.cast_db_type(connection))
+    return _SHORT_TYPES.get(kind, kind)
+
+
 # The visibility rule (engage.selectors.visibility_scope) as a condition on alias ``q``.
 VISIBLE = "(%(sees_all)s OR q.department_id IS NULL OR q.department_id = %(department)s)"
 
@@ -238,7 +257,7 @@ def channel_by_slug(slug: str) -> Channel | None:
 def _insert_shape(model: type[Model], skip: tuple[str, ...]) -> tuple[list[Any], str, tuple[str, ...]]:
     fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in skip]
     columns = ", ".join(f'"{f.column}"' for f in fields)
-    return fields, columns, tuple(str(f.cast_db_type(connection)) for f in fields)
+    return fields, columns, tuple(_cast(f) for f in fields)
 
 
 @lru_cache(maxsize=64)
@@ -266,7 +285,7 @@ def _insert_parts(obj: Model, *, skip: tuple[str, ...] = ()) -> tuple[str, str, 
 def _receive_sql(query: tuple[str, str], message: tuple[str, str], event: tuple[str, str], job: tuple[str, str]) -> str:
     # The query is not written when a follow-up already used its external id (the message's
     # unique key spans first messages and follow-ups): that delivery's query answers instead.
-    return f"""
+    return compact(f"""
 WITH ins AS (
     INSERT INTO "{_QUERY}" ({query[0]}) SELECT {query[1]}
     WHERE NOT EXISTS (SELECT 1 FROM "{_MESSAGE}" m WHERE m.channel_id = %s AND m.external_id = %s)
@@ -287,7 +306,7 @@ WITH ins AS (
 SELECT (SELECT id FROM ins), (SELECT id FROM job),
        COALESCE((SELECT q.id FROM "{_QUERY}" q WHERE q.channel_id = %s AND q.external_id = %s),
                 (SELECT m.query_id FROM "{_MESSAGE}" m WHERE m.channel_id = %s AND m.external_id = %s))
-"""  # noqa: S608 (names from the models; every value is a parameter)
+""")  # noqa: S608 (names from the models; every value is a parameter)
 
 
 @dataclass(frozen=True)
@@ -342,23 +361,33 @@ def _column(model: type[Model], attname: str) -> str:
 
 
 @lru_cache(maxsize=16)
-def _named_shape(model: type[Model], prefix: str, overrides: tuple[tuple[str, str], ...]) -> tuple[list[Any], str, str]:
+def _named_shape(model: type[Model], overrides: tuple[tuple[str, str], ...]) -> tuple[list[Any], str, tuple[str, ...]]:
     skip = tuple(name for name, _sql in overrides)
     fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in skip]
     columns = ", ".join([*(f'"{f.column}"' for f in fields), *(f'"{_column(model, name)}"' for name in skip)])
-    marks = ", ".join(
-        [*(f"%({prefix}{n})s::{f.cast_db_type(connection)}" for n, f in enumerate(fields)), *(e for _n, e in overrides)]
-    )
-    return fields, columns, marks
+    return fields, columns, tuple(_cast(f) for f in fields)
+
+
+@lru_cache(maxsize=64)
+def _named_marks(
+    prefix: str, types: tuple[str, ...], nulls: tuple[bool, ...], overrides: tuple[tuple[str, str], ...]
+) -> str:
+    marks = [
+        f"NULL::{kind}" if null else f"%({prefix}{n})s::{kind}"
+        for n, (kind, null) in enumerate(zip(types, nulls, strict=True))
+    ]
+    return ", ".join([*marks, *(e for _n, e in overrides)])
 
 
 def _named(obj: Model, prefix: str, overrides: tuple[tuple[str, str], ...] = ()) -> tuple[str, str, dict[str, Any]]:
     """An unsaved instance's columns, typed named placeholders and values (as ``save`` writes
-    them), some columns given instead as SQL expressions (what depends on a new id)."""
-    fields, columns, marks = _named_shape(type(obj), prefix, overrides)
+    them), some columns given instead as SQL expressions (what depends on a new id). A
+    ``None`` is a typed ``NULL`` in the text, not a parameter (as in :func:`_insert_parts`)."""
+    fields, columns, types = _named_shape(type(obj), overrides)
     db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy each field would look it up through
-    values = {f"{prefix}{n}": f.get_db_prep_save(f.pre_save(obj, add=True), db) for n, f in enumerate(fields)}
-    return columns, marks, values
+    values = [f.get_db_prep_save(f.pre_save(obj, add=True), db) for f in fields]
+    marks = _named_marks(prefix, types, tuple(value is None for value in values), overrides)
+    return columns, marks, {f"{prefix}{n}": value for n, value in enumerate(values) if value is not None}
 
 
 _ANSWER_IDS = (
@@ -396,35 +425,15 @@ class Published:
     job: OutboxJob | None
 
 
-def publish(
-    *,
-    scope: tuple[bool, int | None],
-    answer: Answer,
-    event: ParticipationEvent,
-    delivery: Delivery,
-    job: OutboxJob,
-    revision: AnswerRevision,
-) -> Published:
-    """A certified responder's new answer, published in one statement (atomic on its own).
-
-    In one go: the query locked if the person may see it (visibility), the live claim, the
-    certification (training's rule, :data:`training.selectors.HOLDS_PRIVILEGE_SQL`) and the
-    absence of an answer a reviewer sent back checked; then the answer written, the query
-    marked answered, its first revision (``published``: engage.threads keeps every
-    submission), its event, its delivery and the delivery's job written, and the author's
-    draft dropped. Nothing is written unless every check holds; the result says
-    which did not. The instances are unsaved, built by the service; what depends on the
-    new ids (the event's object and key, the delivery's answer and payload ids, the job's
-    argument) is filled in here.
-    """
+@lru_cache(maxsize=16)
+def _publish_sql(
+    a: tuple[str, str], e: tuple[str, str], d: tuple[str, str], j: tuple[str, str], r: tuple[str, str]
+) -> str:
     from training.selectors import HOLDS_PRIVILEGE_SQL
 
-    a_columns, a_marks, a_values = _named(answer, "a", _ANSWER_IDS)
-    e_columns, e_marks, e_values = _named(event, "e", _EVENT_IDS)
-    d_columns, d_marks, d_values = _named(delivery, "d", _DELIVERY_IDS)
-    j_columns, j_marks, j_values = _named(job, "j", _JOB_IDS)
-    r_columns, r_marks, r_values = _named(revision, "r", _REVISION_IDS)
-    sql = f"""
+    (a_columns, a_marks), (e_columns, e_marks), (d_columns, d_marks) = a, e, d
+    (j_columns, j_marks), (r_columns, r_marks) = j, r
+    return compact(f"""
 WITH q AS (
     SELECT q.id, q.state, q.claimed_by_id, q.claimed_until, q.channel_id, q.department_id, q.external_id, q.turn,
            q.latest_message_id, q.latest_external_id,
@@ -461,7 +470,38 @@ SELECT q.state, q.claimed_by_id, q.claimed_until, q.responder, q.returned,
        (SELECT id FROM a), (SELECT id FROM d), (SELECT id FROM job), (SELECT turn FROM a),
        (SELECT in_reply_to_id FROM a)
 FROM (SELECT 1) AS one LEFT JOIN q ON TRUE
-"""  # noqa: S608 (names from the models; every value is a parameter)
+""")  # noqa: S608 (names from the models; every value is a parameter)
+
+
+def publish(
+    *,
+    scope: tuple[bool, int | None],
+    answer: Answer,
+    event: ParticipationEvent,
+    delivery: Delivery,
+    job: OutboxJob,
+    revision: AnswerRevision,
+) -> Published:
+    """A certified responder's new answer, published in one statement (atomic on its own).
+
+    In one go: the query locked if the person may see it (visibility), the live claim, the
+    certification (training's rule, :data:`training.selectors.HOLDS_PRIVILEGE_SQL`) and the
+    absence of an answer a reviewer sent back checked; then the answer written, the query
+    marked answered, its first revision (``published``: engage.threads keeps every
+    submission), its event, its delivery and the delivery's job written, and the author's
+    draft dropped. Nothing is written unless every check holds; the result says
+    which did not. The instances are unsaved, built by the service; what depends on the
+    new ids (the event's object and key, the delivery's answer and payload ids, the job's
+    argument) is filled in here.
+    """
+    a_columns, a_marks, a_values = _named(answer, "a", _ANSWER_IDS)
+    e_columns, e_marks, e_values = _named(event, "e", _EVENT_IDS)
+    d_columns, d_marks, d_values = _named(delivery, "d", _DELIVERY_IDS)
+    j_columns, j_marks, j_values = _named(job, "j", _JOB_IDS)
+    r_columns, r_marks, r_values = _named(revision, "r", _REVISION_IDS)
+    sql = _publish_sql(
+        (a_columns, a_marks), (e_columns, e_marks), (d_columns, d_marks), (j_columns, j_marks), (r_columns, r_marks)
+    )
     sees_all, department = scope
     event_data = dict(event.data)
     event_data.pop("query_department_id", None)

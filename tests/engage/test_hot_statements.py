@@ -161,6 +161,34 @@ def test_the_webhooks_channel_statement_reads_what_the_orm_reads(channel) -> Non
     assert statements.channel_by_slug("no-such-channel") is None
 
 
+@pytest.mark.django_db
+def test_the_hot_statements_stay_within_what_psycopg_parses_once(api, responder, make_query, department, channel):
+    """psycopg keeps a statement's parsed text only up to 4096 bytes and 50 parameters; past
+    either it parses the text again on every execution (engage.statements, "compact")."""
+    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH, MAX_CACHED_STATEMENT_PARAMS
+
+    from tests.engage.conftest import payload, signed_post
+
+    sent: list[tuple[str, Any]] = []
+
+    def keep(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        sent.append((sql, params))
+        return execute(sql, params, many, context)
+
+    query = make_query(department=department)
+    client = api(responder)
+    assert client.post(f"/api/v1/queries/{query.pk}/claim/").status_code == 200
+    with connection.execute_wrapper(keep):
+        answered = client.post(f"/api/v1/queries/{query.pk}/answers/", {"body": "Yes, soon."}, format="json")
+        received = signed_post(Client(), channel.url, channel.secret, json.dumps(payload("limits")).encode())
+    assert (answered.status_code, received.status_code) == (201, 201)
+    hot = [(sql, params) for sql, params in sent if sql.lstrip().startswith("WITH")]
+    assert len(hot) == 2  # the answer's statement and the receipt's
+    for sql, params in hot:
+        assert len(sql.encode()) <= MAX_CACHED_STATEMENT_LENGTH, sql[:60]
+        assert len(params) <= MAX_CACHED_STATEMENT_PARAMS, sql[:60]
+
+
 def test_a_new_querys_empty_columns_are_no_parameters_of_its_statement() -> None:
     """psycopg parses a statement's text once and keeps it only up to 50 parameters: the
     webhook's statement stays under that, its empty columns written as typed NULLs."""
@@ -172,7 +200,7 @@ def test_a_new_querys_empty_columns_are_no_parameters_of_its_statement() -> None
     query = Query(channel_id=1, external_id="x", text="t", author_handle="@a", sla_due_at=datetime.now(UTC))
     columns, marks, values = statements._insert_parts(query)
     assert marks.count("%s") == len(values) < len(columns.split(", "))
-    assert "NULL::timestamp with time zone" in marks  # claimed_until and the like
+    assert "NULL::timestamptz" in marks  # claimed_until and the like
     assert None not in values
 
 
