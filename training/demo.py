@@ -315,7 +315,7 @@ class _Taker:
         self.passes += int(result.attempt.passed)
 
 
-def seed_training(*, rng: random.Random) -> str | None:  # noqa: C901 (predates the limit)
+def seed_training(*, rng: random.Random) -> str | None:
     """Courses, completions, certifications (valid, renewed, expired) and assignments."""
     if Course.objects.filter(title=RESPONDER_TITLE).exists():
         return None
@@ -324,123 +324,146 @@ def seed_training(*, rng: random.Random) -> str | None:  # noqa: C901 (predates 
         return None  # the people step has not run
     now = timezone.now()
     people = list(demo_people().filter(is_active=True).select_related("department").order_by("pk"))
-    named = {account.email for account in DEMO_ACCOUNTS}
-    sam = next((p for p in people if p.email == f"employee@{DEMO_DOMAIN}"), None)
 
     with transaction.atomic():
-        # --- The responder course: a pilot long ago, then a steady climb. -------------------
-        published = now - timedelta(days=560)
-        responder = services.course_create(author=curator, audience=[], **RESPONDER_COURSE)
-        services.course_publish(course=responder, user=curator, now=published)
-        taker = _Taker(responder, rng)
-        facing = [p for p in people if p.department and p.department.customer_facing and p.email not in named]
-        others = [p for p in people if p.department and not p.department.customer_facing and p.email not in named]
-        rng.shuffle(facing)
-        rng.shuffle(others)
-
-        veterans = [p for p in facing if p.date_joined < published]
-        pilot = veterans[:PILOT_SIZE]
-        rest = [p for p in facing if p not in pilot]
-        expired = renewed = 0
-        for n, person in enumerate(pilot):
-            if n < 4:  # certified just under a year ago: expiring within the month
-                taker.take(person, _at(rng.randint(338, 360), now, rng))
-                continue
-            first = _at(rng.randint(380, 540), now, rng)
-            taker.take(person, first, fail_first=rng.random() < 0.3)
-            expiry = first + timedelta(days=365)
-            fate = rng.random()
-            if fate < 0.35:  # renewed in time
-                taker.take(person, expiry - timedelta(days=rng.randint(2, 25)))
-                renewed += 1
-            elif fate < 0.6 and expiry + timedelta(days=10) < now:  # lapsed, then renewed
-                lapse_end = min(expiry + timedelta(days=rng.randint(5, 40)), now - timedelta(days=1))
-                taker.take(person, lapse_end)
-                renewed += 1
-                expired += 1
-            else:
-                expired += 1  # lapsed and not renewed (yet)
-
-        climbing = rest[: int(len(facing) * CUSTOMER_FACING_PASS_SHARE) - len(pilot) // 2]
-        for person in climbing:
-            # More and more people each month: most passes are recent.
-            taker.take(person, _at(rng.triangular(1, 175, 15), now, rng), fail_first=rng.random() < 0.3)
-        for person in others[: int(len(others) * OTHER_PASS_SHARE)]:
-            taker.take(person, _at(rng.triangular(1, 175, 40), now, rng), fail_first=rng.random() < 0.2)
-        # Some tried and have not passed yet.
-        for person in rest[len(climbing) : len(climbing) + 12]:
-            moment = _at(rng.randint(2, 60), now, rng)
-            services.attempt_submit(
-                user=person,
-                course_id=responder.pk,
-                answers=_answers(taker.questions, rng, wrong=3),
-                now=moment,
-            )
-
-        # --- The required policy: assigned to everyone 120 days ago (and to joiners since). --
-        policy_start = now - timedelta(days=120)
-        policy = services.course_create(author=curator, audience=[], **{**POLICY_COURSE, "required": False})
-        services.course_publish(course=policy, user=curator, now=policy_start)
-        Course.objects.filter(pk=policy.pk).update(required=True)
-        policy.refresh_from_db()
-        enrollments = []
-        for person in people:
-            assigned = max(policy_start, person.date_joined)
-            enrollments.append(
-                Enrollment(
-                    user=person,
-                    course=policy,
-                    created_at=assigned,
-                    assigned_at=assigned,
-                    due_on=timezone.localdate(assigned) + timedelta(days=14),
-                    required=True,
-                )
-            )
-        Enrollment.objects.bulk_create(enrollments)
-        policy_taker = _Taker(policy, rng)
-        on_time = late = overdue = 0
-        for enrollment in enrollments:
-            person = enrollment.user
-            assigned_at = enrollment.assigned_at
-            assert assigned_at is not None
-            if person == sam:
-                overdue += 1  # the demo employee has it waiting, overdue
-                continue
-            fate = rng.random()
-            if fate < 0.72:
-                moment = assigned_at + timedelta(days=rng.uniform(0.2, 13))
-                on_time += 1
-            elif fate < 0.86:
-                moment = assigned_at + timedelta(days=rng.uniform(16, 70))
-                late += 1
-            else:
-                overdue += 1
-                continue
-            if moment >= now:
-                continue
-            policy_taker.take(person, moment, fail_first=rng.random() < 0.1)
-        # What the overdue job did at the time for those still open past their due day.
-        today = timezone.localdate(now)
-        for enrollment in Enrollment.objects.filter(course=policy, completed_at__isnull=True, due_on__lt=today):
-            assert enrollment.due_on is not None
-            marked = timezone.make_aware(datetime.combine(enrollment.due_on + timedelta(days=1), time(9, 25)))
-            Enrollment.objects.filter(pk=enrollment.pk).update(overdue_at=marked, overdue_reminded_at=marked)
-
-        # --- A smaller course for marketing, and a curator's draft. --------------------------
-        writing = services.course_create(author=curator, **WRITING_COURSE)
-        services.course_publish(course=writing, user=curator, now=now - timedelta(days=90))
-        writing_taker = _Taker(writing, rng)
-        writers = [p for p in people if p.department and p.department.slug in WRITING_COURSE["audience"]]
-        for person in rng.sample(writers, k=min(len(writers), 18)):
-            writing_taker.take(person, _at(rng.randint(1, 88), now, rng))
-        services.course_create(author=curator, **CRISIS_DRAFT)
-
+        facing, renewed, expired = _seed_responder(curator, people, now, rng)
+        on_time, late, overdue = _seed_policy(curator, people, now, rng)
+        _seed_writing(curator, people, now, rng)
         # Expiries that fell in the past are announced now, each at its own moment.
         announced = services.certifications_expire(now=now)
 
     holders = selectors.privilege_holder_ids(privilege="responder", at=now).count()
     return (
-        f"4 courses; {holders} valid responders of {len(facing)} customer-facing people "
+        f"4 courses; {holders} valid responders of {facing} customer-facing people "
         f"({renewed} renewals, {expired} lapses, {announced} expiries announced); social media policy "
         f"{on_time} on time, {late} late, {overdue} overdue"
     )
+
+
+def _seed_responder(curator: User, people: list[User], now: datetime, rng: random.Random) -> tuple[int, int, int]:
+    """The responder course: a pilot long ago, then a steady climb. Returns how many people
+    face customers, and the renewals and lapses among the pilot."""
+    named = {account.email for account in DEMO_ACCOUNTS}
+    published = now - timedelta(days=560)
+    responder = services.course_create(author=curator, audience=[], **RESPONDER_COURSE)
+    services.course_publish(course=responder, user=curator, now=published)
+    taker = _Taker(responder, rng)
+    facing = [p for p in people if p.department and p.department.customer_facing and p.email not in named]
+    others = [p for p in people if p.department and not p.department.customer_facing and p.email not in named]
+    rng.shuffle(facing)
+    rng.shuffle(others)
+
+    veterans = [p for p in facing if p.date_joined < published]
+    pilot = veterans[:PILOT_SIZE]
+    rest = [p for p in facing if p not in pilot]
+    renewed, expired = _seed_pilot(taker, pilot, now, rng)
+
+    climbing = rest[: int(len(facing) * CUSTOMER_FACING_PASS_SHARE) - len(pilot) // 2]
+    for person in climbing:
+        # More and more people each month: most passes are recent.
+        taker.take(person, _at(rng.triangular(1, 175, 15), now, rng), fail_first=rng.random() < 0.3)
+    for person in others[: int(len(others) * OTHER_PASS_SHARE)]:
+        taker.take(person, _at(rng.triangular(1, 175, 40), now, rng), fail_first=rng.random() < 0.2)
+    # Some tried and have not passed yet.
+    for person in rest[len(climbing) : len(climbing) + 12]:
+        moment = _at(rng.randint(2, 60), now, rng)
+        services.attempt_submit(
+            user=person,
+            course_id=responder.pk,
+            answers=_answers(taker.questions, rng, wrong=3),
+            now=moment,
+        )
+    return len(facing), renewed, expired
+
+
+def _seed_pilot(taker: _Taker, pilot: list[User], now: datetime, rng: random.Random) -> tuple[int, int]:
+    """The pilot's certifications, a year or more old: renewed, lapsed and renewed, or lapsed."""
+    expired = renewed = 0
+    for n, person in enumerate(pilot):
+        if n < 4:  # certified just under a year ago: expiring within the month
+            taker.take(person, _at(rng.randint(338, 360), now, rng))
+            continue
+        first = _at(rng.randint(380, 540), now, rng)
+        taker.take(person, first, fail_first=rng.random() < 0.3)
+        expiry = first + timedelta(days=365)
+        fate = rng.random()
+        if fate < 0.35:  # renewed in time
+            taker.take(person, expiry - timedelta(days=rng.randint(2, 25)))
+            renewed += 1
+        elif fate < 0.6 and expiry + timedelta(days=10) < now:  # lapsed, then renewed
+            lapse_end = min(expiry + timedelta(days=rng.randint(5, 40)), now - timedelta(days=1))
+            taker.take(person, lapse_end)
+            renewed += 1
+            expired += 1
+        else:
+            expired += 1  # lapsed and not renewed (yet)
+    return renewed, expired
+
+
+def _seed_policy(curator: User, people: list[User], now: datetime, rng: random.Random) -> tuple[int, int, int]:
+    """The required policy: assigned to everyone 120 days ago (and to joiners since). Returns
+    how many completed it on time, late, and how many are overdue."""
+    sam = next((p for p in people if p.email == f"employee@{DEMO_DOMAIN}"), None)
+    policy_start = now - timedelta(days=120)
+    policy = services.course_create(author=curator, audience=[], **{**POLICY_COURSE, "required": False})
+    services.course_publish(course=policy, user=curator, now=policy_start)
+    Course.objects.filter(pk=policy.pk).update(required=True)
+    policy.refresh_from_db()
+    enrollments = []
+    for person in people:
+        assigned = max(policy_start, person.date_joined)
+        enrollments.append(
+            Enrollment(
+                user=person,
+                course=policy,
+                created_at=assigned,
+                assigned_at=assigned,
+                due_on=timezone.localdate(assigned) + timedelta(days=14),
+                required=True,
+            )
+        )
+    Enrollment.objects.bulk_create(enrollments)
+    policy_taker = _Taker(policy, rng)
+    on_time = late = overdue = 0
+    for enrollment in enrollments:
+        person = enrollment.user
+        assigned_at = enrollment.assigned_at
+        assert assigned_at is not None
+        if person == sam:
+            overdue += 1  # the demo employee has it waiting, overdue
+            continue
+        fate = rng.random()
+        if fate < 0.72:
+            moment = assigned_at + timedelta(days=rng.uniform(0.2, 13))
+            on_time += 1
+        elif fate < 0.86:
+            moment = assigned_at + timedelta(days=rng.uniform(16, 70))
+            late += 1
+        else:
+            overdue += 1
+            continue
+        if moment >= now:
+            continue
+        policy_taker.take(person, moment, fail_first=rng.random() < 0.1)
+    _mark_overdue(policy, now)
+    return on_time, late, overdue
+
+
+def _mark_overdue(policy: Course, now: datetime) -> None:
+    """What the overdue job did at the time for those still open past their due day."""
+    today = timezone.localdate(now)
+    for enrollment in Enrollment.objects.filter(course=policy, completed_at__isnull=True, due_on__lt=today):
+        assert enrollment.due_on is not None
+        marked = timezone.make_aware(datetime.combine(enrollment.due_on + timedelta(days=1), time(9, 25)))
+        Enrollment.objects.filter(pk=enrollment.pk).update(overdue_at=marked, overdue_reminded_at=marked)
+
+
+def _seed_writing(curator: User, people: list[User], now: datetime, rng: random.Random) -> None:
+    """A smaller course for marketing, and a curator's draft."""
+    writing = services.course_create(author=curator, **WRITING_COURSE)
+    services.course_publish(course=writing, user=curator, now=now - timedelta(days=90))
+    writing_taker = _Taker(writing, rng)
+    writers = [p for p in people if p.department and p.department.slug in WRITING_COURSE["audience"]]
+    for person in rng.sample(writers, k=min(len(writers), 18)):
+        writing_taker.take(person, _at(rng.randint(1, 88), now, rng))
+    services.course_create(author=curator, **CRISIS_DRAFT)
