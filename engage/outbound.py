@@ -136,6 +136,8 @@ def resolve(host: str, port: int) -> str:
     if literal is not None:
         vet_address(host)
         return str(literal)
+    if host.lower().rstrip(".") == "invalid" or host.lower().rstrip(".").endswith(".invalid"):
+        raise Unresolved(f"{host!r} is under .invalid, which never resolves (RFC 6761)")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:

@@ -44,7 +44,15 @@ from accounts.demo import DEMO_DOMAIN, demo_people
 from engage import participation
 from engage.demo.data import CHANNELS, HISTORY_DAYS
 from engage.demo.simulation import Story
-from engage.demo.writing import write_channels, write_conversations, write_insights, write_notices, write_queries
+from engage.demo.writing import (
+    through_connectors,
+    write_channels,
+    write_connector_traces,
+    write_conversations,
+    write_insights,
+    write_notices,
+    write_queries,
+)
 from engage.models import Channel, QueryState
 
 __all__ = ["HISTORY_DAYS", "seed_engage"]
@@ -59,20 +67,22 @@ def seed_engage(*, rng: random.Random) -> str | None:
     now = timezone.now()
     with transaction.atomic():
         story = Story(rng, now)
-        channels = write_channels(now)
+        channels, slack = write_channels(now)
         plans = story.queries(channels)
         plans += story.named_work({c.slug: c for c in channels})
+        through_connectors(plans, slack)
         story.breaches(plans)
         activities = write_queries(story, plans)
         insights, insight_events = write_insights(story, plans)
         activities += write_conversations(story, plans)
         participation.record_many([*activities, *insight_events])
         write_notices(story, plans)
+        write_connector_traces([*channels, slack])
     answered = sum(1 for p in plans if p.state == QueryState.ANSWERED)
     departments = len({p.answer.author.department_id for p in plans if p.answer and p.answer.published_at})
     late = sum(1 for p in plans if p.sla_breached_at)
     return (
-        f"{len(channels)} channels, {len(plans)} queries over {HISTORY_DAYS} days ({answered} answered by "
+        f"{len(channels) + 1} channels, {len(plans)} queries over {HISTORY_DAYS} days ({answered} answered by "
         f"{departments} departments, {late} past their response target), {insights} insights, "
         f"{len(activities) + len(insight_events)} participation events, {story.rated} customer ratings"
     )

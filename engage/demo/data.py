@@ -21,15 +21,50 @@ class DemoChannel:
     name: str
     kind: str
     share: float
+    connector: str = "webhook"
 
 
 CHANNELS = (
     DemoChannel("x", "X (Twitter)", "twitter", 0.34),
-    DemoChannel("forum", "Community forum", "forum", 0.30),
-    DemoChannel("support-email", "Support email", "email", 0.18),
+    DemoChannel("forum", "Community forum", "forum", 0.30, connector="discourse"),
+    DemoChannel("support-email", "Support email", "email", 0.18, connector="email"),
     DemoChannel("facebook", "Facebook", "facebook", 0.12),
     DemoChannel("linkedin", "LinkedIn", "linkedin", 0.06),
 )
+# Not in the story's draw (its shares stay as they were): every SLACK_EVERY-th forum query of
+# the story came through Slack instead.
+SLACK = DemoChannel("customer-slack", "Customer Slack", "other", 0.0, connector="slack")
+SLACK_EVERY = 9
+SLACK_CHANNEL_ID = "C0DEMOHELP1"
+
+# The connected channels' settings: hosts under .invalid (RFC 6761: never looked up), so the
+# demo has no live connection; the credentials are placeholders, sealed like real ones.
+CONNECTOR_SETTINGS: dict[str, tuple[dict[str, object], dict[str, str]]] = {
+    "discourse": (
+        {"base_url": "https://forum.example.invalid", "api_username": "engage-bot"},
+        {"api_key": "demo-not-connected", "webhook_secret": "demo-not-connected"},
+    ),
+    "slack": (
+        {
+            "channel_ids": [SLACK_CHANNEL_ID],
+            "bot_user_id": "U0DEMOBOT1",
+            "api_url": "https://slack.example.invalid/api/",
+        },
+        {"bot_token": "xoxb-demo-not-connected", "signing_secret": "demo-not-connected"},
+    ),
+    "email": (
+        {
+            "from_address": "support@example.invalid",
+            "imap_host": "imap.example.invalid",
+            "imap_security": "ssl",
+            "imap_username": "support@example.invalid",
+            "imap_mailbox": "INBOX",
+            "smtp_host": "smtp.example.invalid",
+            "smtp_security": "starttls",
+        },
+        {"imap_password": "demo-not-connected"},
+    ),
+}
 
 # Departments that answer their own queries: since how many days ago, and how many of their
 # people do by now (fewer at first).

@@ -7,19 +7,27 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+from django.db.models import CharField, F, Max, Value
+from django.db.models.functions import Cast, Concat
+
 from accounts.models import RoleName, User
 from accounts.notifications import notify
 from config.activity import Activity
 from config.markdown import render_markdown
 from engage import participation, services
+from engage.connectors import vault
 from engage.demo.data import (
     CHANNELS,
+    CONNECTOR_SETTINGS,
     FOLLOW_UPS,
     HISTORY_DAYS,
     INSIGHTS,
     RATING_COMMENTS,
     RATINGS_SEED,
     SECOND_ANSWERS,
+    SLACK,
+    SLACK_CHANNEL_ID,
+    SLACK_EVERY,
 )
 from engage.demo.simulation import AnswerPlan, QueryPlan, Story
 from engage.models import (
@@ -29,6 +37,7 @@ from engage.models import (
     AnswerRevision,
     AnswerStatus,
     Channel,
+    ConnectorKind,
     CustomerMessage,
     Delivery,
     DeliveryKind,
@@ -46,14 +55,76 @@ from engage.models import (
 )
 
 
-def write_channels(now: datetime) -> list[Channel]:
-    """The channels, through the service (each with its signing secret), made before the story."""
+def write_channels(now: datetime) -> tuple[list[Channel], Channel]:
+    """The story's channels (in ``CHANNELS``' order) and the Slack one, through the service
+    (each with its signing secret), made before the story. The connected ones get their
+    connector's settings (``CONNECTOR_SETTINGS``: no live connection) written directly, so
+    making the demo never looks a host up."""
     made = []
-    for spec in CHANNELS:
+    for spec in (*CHANNELS, SLACK):
         channel, _secret = services.channel_create(slug=spec.slug, name=spec.name, kind=spec.kind)
-        Channel.objects.filter(pk=channel.pk).update(created_at=now - timedelta(days=HISTORY_DAYS + 5))
+        update: dict[str, object] = {"created_at": now - timedelta(days=HISTORY_DAYS + 5)}
+        if spec.connector != ConnectorKind.WEBHOOK:
+            config, credentials = CONNECTOR_SETTINGS[spec.connector]
+            update.update(connector=spec.connector, config=config, credentials=vault.seal(credentials))
+        Channel.objects.filter(pk=channel.pk).update(**update)
+        for field, value in update.items():
+            setattr(channel, field, value)
         made.append(channel)
-    return made
+    return made[:-1], made[-1]
+
+
+def through_connectors(plans: list[QueryPlan], slack: Channel) -> None:
+    """Every ``SLACK_EVERY``-th forum query came through Slack; each query's external id is
+    the one its connector keeps (a Discourse topic, a Message-ID, a Slack channel and ts)."""
+    forum = [p for p in plans if p.channel.slug == "forum"]
+    for plan in forum[SLACK_EVERY - 1 :: SLACK_EVERY]:
+        plan.channel = slack
+    for plan in plans:
+        plan.external_id = external_id(plan)
+
+
+def external_id(plan: QueryPlan) -> str:
+    number = int(plan.external_id.rsplit("-", 1)[-1])
+    connector = plan.channel.connector
+    if connector == ConnectorKind.DISCOURSE:
+        return f"topic-{1000 + number}"
+    if connector == ConnectorKind.EMAIL:
+        return f"<demo.{number:05d}@customers.example.invalid>"
+    if connector == ConnectorKind.SLACK:
+        return f"{SLACK_CHANNEL_ID}:{plan.received_at.timestamp():.6f}"
+    return plan.external_id
+
+
+def reply_external_id(plan: QueryPlan, received: datetime) -> str:
+    """A follow-up's external id, as its connector keeps it."""
+    connector = plan.channel.connector
+    if connector == ConnectorKind.DISCOURSE:
+        return f"{plan.external_id}-post-2"
+    if connector == ConnectorKind.EMAIL:
+        return plan.external_id.replace("@", ".reply@", 1)
+    if connector == ConnectorKind.SLACK:
+        return f"{SLACK_CHANNEL_ID}:{received.timestamp():.6f}"
+    return f"{plan.external_id}-reply"
+
+
+def write_connector_traces(channels: list[Channel]) -> None:
+    """What the connected channels' replies left: the source's id of each reply delivered (a
+    Discourse post id, a Message-ID, a Slack ts) and each channel's health."""
+    delivered = Delivery.objects.filter(status=DeliveryStatus.DELIVERED, kind=DeliveryKind.ANSWER)
+    remote_ids = {
+        ConnectorKind.DISCOURSE: Cast(F("id") + 50000, CharField()),
+        ConnectorKind.EMAIL: Concat(Value("<engage."), Cast("id", CharField()), Value("@example.invalid>")),
+        ConnectorKind.SLACK: Concat(Value("1764000000."), Cast("id", CharField())),
+    }
+    for channel in channels:
+        if channel.connector in remote_ids:
+            delivered.filter(channel=channel).update(remote_id=remote_ids[ConnectorKind(channel.connector)])
+        last = Query.objects.filter(channel=channel).aggregate(event=Max("received_at"))
+        reply = Delivery.objects.filter(channel=channel, status=DeliveryStatus.DELIVERED).aggregate(
+            at=Max("delivered_at")
+        )
+        Channel.objects.filter(pk=channel.pk).update(last_event_at=last["event"], last_reply_at=reply["at"])
 
 
 def write_queries(story: Story, plans: list[QueryPlan]) -> list[Activity]:
@@ -521,7 +592,7 @@ def _follow_up(story: Story, plan: QueryPlan, n: int, *, reopen: bool) -> list[A
     assert plan.answered_at is not None
     received = min(plan.answered_at + timedelta(hours=3 + 2 * n), story.now - timedelta(minutes=20))
     message = CustomerMessage.objects.create(
-        query_id=plan.pk, channel=plan.channel, external_id=f"{plan.external_id}-reply", text=FOLLOW_UPS[n % 4],
+        query_id=plan.pk, channel=plan.channel, external_id=reply_external_id(plan, received), text=FOLLOW_UPS[n % 4],
         author_handle=plan.handle, author_name=plan.name, received_at=received, turn=2,
     )  # fmt: skip
     query = Query.objects.get(pk=plan.pk)

@@ -52,6 +52,27 @@ def phase_on(days_ago: int) -> int:
     return PhaseSnapshot.objects.get(scope="organisation", day=day).phase
 
 
+def assert_one_channel_of_each_connector_with_threads() -> None:
+    """Issue 14: a channel of each connector, no live connection, and threads through each."""
+    from engage.connectors import credentials_set
+
+    by_connector = {c.connector: c for c in Channel.objects.exclude(connector="webhook")}
+    assert set(by_connector) == {"discourse", "slack", "email"}
+    assert Channel.objects.filter(connector="webhook").exists()
+    forum, slack, mail = by_connector["discourse"], by_connector["slack"], by_connector["email"]
+    assert forum.config["base_url"].endswith(".invalid")  # RFC 6761: never looked up
+    assert mail.config["imap_host"].endswith(".invalid")
+    assert credentials_set(slack) == ["bot_token", "signing_secret"]
+    for channel, shape in ((forum, "topic-"), (mail, "<demo."), (slack, "C0DEMOHELP1:")):
+        queries = Query.objects.filter(channel=channel)
+        assert queries.count() >= 20
+        assert all(external_id.startswith(shape) for external_id in queries.values_list("external_id", flat=True))
+        assert channel.last_event_at is not None
+        assert channel.last_reply_at is not None
+        assert Delivery.objects.filter(channel=channel, status=DeliveryStatus.DELIVERED).exclude(remote_id="").exists()
+    assert CustomerMessage.objects.filter(channel=forum, external_id__endswith="-post-2").exists()
+
+
 def test_the_demo_tells_the_phase_story_and_loads_once():
     assert SEED_STEPS.index("engage.demo.seed_engage") > SEED_STEPS.index("content.demo.seed_content")
     seed_people(rng=random.Random("people"))
@@ -60,6 +81,7 @@ def test_the_demo_tells_the_phase_story_and_loads_once():
     summary = seed_engage(rng=random.Random("engage"))
     assert summary
     now = timezone.now()
+    assert_one_channel_of_each_connector_with_threads()
 
     # A few thousand queries from several channels, spread over the period.
     assert Channel.objects.count() >= 3

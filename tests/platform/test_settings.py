@@ -55,6 +55,7 @@ def test_good_values_load(tmp_path) -> None:
         ("ENGAGE_TOKEN_TTL_DAYS", "thirty"),
         ("ENGAGE_TOKEN_TTL_DAYS", "0"),
         ("ENGAGE_CELERY_VISIBILITY_TIMEOUT", "0"),
+        ("ENGAGE_CREDENTIALS_KEY", "not-a-fernet-key"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(tmp_path, variable: str, value: str) -> None:
