@@ -5,7 +5,7 @@ Kept apart from the view so the web layer only maps each failure to its status c
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,7 +50,61 @@ def _optional_str(data: dict[str, Any], key: str, limit: int, errors: dict[str, 
     return value
 
 
-def parse(body: bytes) -> Inbound:  # noqa: C901 (predates the limit)
+def _required_str(data: dict[str, Any], key: str, limit: int, errors: dict[str, list[str]], prefix: str = "") -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        errors[prefix + key] = ["Required: a non-empty string."]
+        return ""
+    if len(value) > limit:
+        errors[prefix + key] = [f"At most {limit} characters."]
+    return value
+
+
+def _author(data: dict[str, Any], errors: dict[str, list[str]]) -> tuple[str, str]:
+    """The author's handle and name."""
+    author = data.get("author")
+    if not isinstance(author, dict):
+        errors["author"] = ["Required: an object with a handle."]
+        return "", ""
+    handle = _required_str(author, "handle", MAX_HANDLE, errors, prefix="author.").strip()
+    return handle, _optional_str(author, "name", MAX_HANDLE, errors, prefix="author.").strip()
+
+
+def _url(data: dict[str, Any], errors: dict[str, list[str]]) -> str:
+    url = _optional_str(data, "url", MAX_URL, errors).strip()
+    if url and "url" not in errors:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            errors["url"] = ["Must be an http or https URL."]
+    return url
+
+
+def _created_at(data: dict[str, Any], errors: dict[str, list[str]]) -> datetime | None:
+    raw = data.get("created_at")
+    if raw is None:
+        return None
+    created_at = None
+    if isinstance(raw, str):
+        try:
+            created_at = parse_datetime(raw)
+        except ValueError:
+            created_at = None
+    if created_at is None:
+        errors["created_at"] = ["Must be an ISO 8601 date-time string."]
+        return None
+    return created_at if created_at.tzinfo is not None else created_at.replace(tzinfo=UTC)
+
+
+def _priority(data: dict[str, Any], errors: dict[str, list[str]]) -> str:
+    priority = data.get("priority")
+    if priority is None:
+        return str(Priority.NORMAL)
+    if priority not in Priority.values:
+        errors["priority"] = [f"Must be one of {', '.join(Priority.values)}."]
+    return str(priority)
+
+
+def parse(body: bytes) -> Inbound:
     """The query a webhook body describes, or ``InvalidPayload`` naming each bad field."""
     try:
         data = loads_json(body)
@@ -61,68 +115,17 @@ def parse(body: bytes) -> Inbound:  # noqa: C901 (predates the limit)
     if not isinstance(data, dict):
         raise InvalidPayload({"non_field_errors": ["The body must be a JSON object."]})
     errors: dict[str, list[str]] = {}
-
-    external_id = data.get("external_id")
-    if not isinstance(external_id, str) or not external_id.strip():
-        errors["external_id"] = ["Required: a non-empty string."]
-    elif len(external_id) > MAX_EXTERNAL_ID:
-        errors["external_id"] = [f"At most {MAX_EXTERNAL_ID} characters."]
-
-    text = data.get("text")
-    if not isinstance(text, str) or not text.strip():
-        errors["text"] = ["Required: a non-empty string."]
-    elif len(text) > MAX_TEXT:
-        errors["text"] = [f"At most {MAX_TEXT} characters."]
-
-    author = data.get("author")
-    handle = name = ""
-    if not isinstance(author, dict):
-        errors["author"] = ["Required: an object with a handle."]
-    else:
-        raw_handle = author.get("handle")
-        if not isinstance(raw_handle, str) or not raw_handle.strip():
-            errors["author.handle"] = ["Required: a non-empty string."]
-        elif len(raw_handle) > MAX_HANDLE:
-            errors["author.handle"] = [f"At most {MAX_HANDLE} characters."]
-        else:
-            handle = raw_handle.strip()
-        name = _optional_str(author, "name", MAX_HANDLE, errors, prefix="author.").strip()
-
-    url = _optional_str(data, "url", MAX_URL, errors).strip()
-    if url and "url" not in errors:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            errors["url"] = ["Must be an http or https URL."]
-
-    created_at = None
-    raw_created = data.get("created_at")
-    if raw_created is not None:
-        if not isinstance(raw_created, str):
-            errors["created_at"] = ["Must be an ISO 8601 date-time string."]
-        else:
-            try:
-                created_at = parse_datetime(raw_created)
-            except ValueError:
-                created_at = None
-            if created_at is None:
-                errors["created_at"] = ["Must be an ISO 8601 date-time string."]
-            elif created_at.tzinfo is None:
-                created_at = created_at.replace(tzinfo=UTC)
-
-    priority = data.get("priority")
-    if priority is None:
-        priority = Priority.NORMAL
-    elif priority not in Priority.values:
-        errors["priority"] = [f"Must be one of {', '.join(Priority.values)}."]
-
+    external_id = _required_str(data, "external_id", MAX_EXTERNAL_ID, errors)
+    text = _required_str(data, "text", MAX_TEXT, errors)
+    handle, name = _author(data, errors)
+    url = _url(data, errors)
+    created_at = _created_at(data, errors)
+    priority = _priority(data, errors)
     # Additive (README, "Additions to the API contract"): a follow-up names its thread.
     thread_id = _optional_str(data, "thread_id", MAX_EXTERNAL_ID, errors).strip()
     in_reply_to = _optional_str(data, "in_reply_to", MAX_EXTERNAL_ID, errors).strip()
-
     if errors:
         raise InvalidPayload(errors)
-    assert isinstance(external_id, str)
-    assert isinstance(text, str)
     return Inbound(
         external_id=external_id,
         text=text,
@@ -130,7 +133,7 @@ def parse(body: bytes) -> Inbound:  # noqa: C901 (predates the limit)
         author_name=name,
         url=url,
         sender_created_at=created_at,
-        priority=str(priority),
+        priority=priority,
         thread_id=thread_id,
         in_reply_to=in_reply_to,
     )
