@@ -33,9 +33,9 @@ from rest_framework.views import APIView
 from accounts import selectors, services
 from accounts import serializers as s
 from accounts.authentication import BearerTokenAuthentication
-from accounts.models import ApiToken, User
+from accounts.models import ApiToken
 from accounts.network import client_address
-from accounts.permissions import AdminWrites, IsAdmin
+from accounts.permissions import AdminWrites, IsAdmin, signed_in
 from config.api import validated
 from config.pagination import PaginatedAPIView
 
@@ -59,12 +59,6 @@ NOT_FOUND = OpenApiResponse(s.DetailSerializer, description="No such thing, or n
 NO_SUCH_PAGE = OpenApiResponse(s.DetailSerializer, description="No such page.")
 CONFLICT = OpenApiResponse(s.DetailSerializer, description="Not possible in the current state.")
 RATE_LIMITED = OpenApiResponse(s.DetailSerializer, description="Too many attempts; see Retry-After.")
-
-
-def _person(request: Request) -> User:
-    """The signed-in person (call only behind a permission that requires one)."""
-    assert isinstance(request.user, User)
-    return request.user
 
 
 # --- Tokens and password reset ---------------------------------------------------------------
@@ -228,7 +222,7 @@ class UserListApi(PaginatedAPIView):
             department=data.get("department"),
             roles=data["roles"],
             invite=data["invite"],
-            invited_by=_person(request),
+            invited_by=signed_in(request),
         )
         return Response(s.UserSerializer(selectors.user_get(id=user.pk)).data, status=status.HTTP_201_CREATED)
 
@@ -311,7 +305,7 @@ class UserEraseApi(APIView):
 class MeApi(APIView):
     @extend_schema(responses={200: s.MeSerializer, 401: NOT_AUTHENTICATED})
     def get(self, request: Request) -> Response:
-        return Response(s.MeSerializer(selectors.user_me(user=_person(request))).data)
+        return Response(s.MeSerializer(selectors.user_me(user=signed_in(request))).data)
 
     @extend_schema(
         request=s.MeUpdateInputSerializer,
@@ -320,7 +314,7 @@ class MeApi(APIView):
     )
     def patch(self, request: Request) -> Response:
         data = validated(s.MeUpdateInputSerializer, request.data)
-        user = _person(request)
+        user = signed_in(request)
         services.user_update_profile(
             user=user, name=data.get("name"), notification_prefs=data.get("notification_prefs")
         )
@@ -343,7 +337,7 @@ class NotificationListApi(PaginatedAPIView):
     )
     def get(self, request: Request) -> Response:
         filters = validated(s.NotificationFilterSerializer, request.query_params)
-        notes = selectors.notification_list_for_user(user=_person(request), **filters)
+        notes = selectors.notification_list_for_user(user=signed_in(request), **filters)
         return self.paginated(request, notes, s.NotificationSerializer)
 
 
@@ -354,7 +348,7 @@ class NotificationReadApi(APIView):
         summary="Mark one of your notifications read",
     )
     def post(self, request: Request, id: int) -> Response:
-        note = services.notification_mark_read(user=_person(request), notification_id=id)
+        note = services.notification_mark_read(user=signed_in(request), notification_id=id)
         return Response(s.NotificationSerializer(note).data)
 
 
@@ -365,5 +359,5 @@ class NotificationReadAllApi(APIView):
         summary="Mark all your notifications read",
     )
     def post(self, request: Request) -> Response:
-        count = services.notification_mark_all_read(user=_person(request))
+        count = services.notification_mark_all_read(user=signed_in(request))
         return Response({"marked_read": count})

@@ -9,10 +9,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from accounts.models import RoleName
+from accounts.models import RoleName, User
+
+
+def signed_in(request: HttpRequest | Request) -> User:
+    """The person making the request. Pages are behind the sign-in middleware and API views
+    behind DRF's authentication, so there is one wherever this is called."""
+    user = request.user
+    assert isinstance(user, User), "signed_in() called where nobody has to be signed in"
+    return user
+
+
+def require_role(user: User, *roles: str, message: str = "") -> None:
+    """403 unless ``user`` holds one of ``roles`` (admins hold every role)."""
+    if not user.has_role(*roles):
+        raise PermissionDenied(message)
 
 
 def _holds(request: Request, roles: tuple[str, ...]) -> bool:

@@ -31,6 +31,7 @@ from accounts import demo, notifications, oidc, services
 from accounts.forms import PasswordResetRequestForm, ProfileForm, SignInForm
 from accounts.models import Notification, User
 from accounts.network import client_address
+from accounts.permissions import signed_in
 from config.errors import Conflict, RateLimited, ServiceError
 
 # htmx stops polling when a poll is answered with this status.
@@ -45,12 +46,6 @@ def _safe_next(request: HttpRequest) -> str:
     ):
         return target
     return ""
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
 
 
 # --- Signing in and out ------------------------------------------------------------------------
@@ -331,7 +326,7 @@ class SetPasswordView(PasswordResetConfirmView):
 
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     status = 200
     if request.method == "POST":
         form = ProfileForm(request.POST, user=user)
@@ -373,7 +368,7 @@ def second_factor_set_up(request: HttpRequest) -> HttpResponse:
 
     Replacing one needs proof first: a current code (or a recovery code) or the password.
     """
-    user = _user(request)
+    user = signed_in(request)
     enrolled = services.second_factor_enrolled(user=user)
     error, error_field, status = "", "", 200
     device = None
@@ -412,7 +407,7 @@ def second_factor_set_up(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def second_factor_remove(request: HttpRequest) -> HttpResponse:
     """Remove the authenticator and recovery codes, after a current code or the password."""
-    user = _user(request)
+    user = signed_in(request)
     if not services.second_factor_enrolled(user=user):
         return redirect("accounts:profile")
     error, error_field, status = "", "", 200
@@ -457,7 +452,7 @@ def _label_kinds(notes: Iterable[Notification]) -> None:
 
 @require_GET
 def notification_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     only_unread = request.GET.get("show") == "unread"
     notes = user.notifications.filter(in_app=True).order_by("-created_at", "-id")
     if only_unread:
@@ -480,7 +475,7 @@ def notification_bell(request: HttpRequest) -> HttpResponse:
             html = render_to_string("accounts/_bell_signed_out.html", {"next": request.htmx.current_url_abs_path})  # type: ignore[attr-defined]
             return HttpResponse(html, status=HTMX_STOP_POLLING)
         return redirect_to_login(request.get_full_path())
-    count = _unread_count(_user(request))
+    count = _unread_count(signed_in(request))
     if request.GET.get("count") == str(count):
         return HttpResponse(status=204)
     return HttpResponse(render_to_string("accounts/_bell.html", {"unread_notifications": count}))
@@ -494,7 +489,7 @@ def _safe_target(url: str, request: HttpRequest) -> str:
 
 @require_POST
 def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
-    note = services.notification_mark_read(user=_user(request), notification_id=pk)
+    note = services.notification_mark_read(user=signed_in(request), notification_id=pk)
     if getattr(request, "htmx", False):
         # The item in its read state, and the bell (out of band) with the new count.
         _label_kinds([note])
@@ -504,7 +499,7 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def notification_read_all(request: HttpRequest) -> HttpResponse:
-    marked = services.notification_mark_all_read(user=_user(request))
+    marked = services.notification_mark_all_read(user=signed_in(request))
     if marked:
         messages.success(request, f"Marked {marked} notification{'s' if marked != 1 else ''} as read.")
     return redirect(_safe_next(request) or reverse("accounts:notifications"))
@@ -513,5 +508,5 @@ def notification_read_all(request: HttpRequest) -> HttpResponse:
 @require_GET
 def notification_open(request: HttpRequest, pk: int) -> HttpResponseBase:
     """Follow a notification's link, marking it read on the way."""
-    note: Notification = services.notification_mark_read(user=_user(request), notification_id=pk)
+    note: Notification = services.notification_mark_read(user=signed_in(request), notification_id=pk)
     return redirect(_safe_target(note.url, request) or reverse("accounts:notifications"))

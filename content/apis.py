@@ -25,8 +25,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import RoleName, User
-from accounts.permissions import role_required
+from accounts.models import RoleName
+from accounts.permissions import role_required, signed_in
 from config.errors import ServiceError
 from config.input import JSONParser, MultiPartParser
 from config.pagination import Pagination
@@ -195,15 +195,8 @@ class MessageDetailOutput(MessageOutput):
         return dict(EventOutput(event).data) if event else None
 
 
-def _me(request: Request) -> User:
-    """The signed-in person (every view here needs authentication)."""
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
 def _context(request: Request) -> dict[str, Any]:
-    return {"now": timezone.now(), "manager": selectors.can_manage(_me(request)), "request": request}
+    return {"now": timezone.now(), "manager": selectors.can_manage(signed_in(request)), "request": request}
 
 
 def _detail(request: Request, message_id: int, *, code: int = status.HTTP_200_OK) -> Response:
@@ -280,7 +273,7 @@ class MessageListCreateApi(APIView):
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        messages = selectors.message_list(user=_me(request), **filters.validated_data)
+        messages = selectors.message_list(user=signed_in(request), **filters.validated_data)
         paginator = Pagination()
         page = paginator.paginate_queryset(messages, request, view=self)
         return paginator.get_paginated_response(MessageOutput(page, many=True, context=_context(request)).data)
@@ -289,14 +282,14 @@ class MessageListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = MessageInput(data=request.data)
         data.is_valid(raise_exception=True)
-        message = services.message_create(author=_me(request), fields=_fields(data.validated_data))
+        message = services.message_create(author=signed_in(request), fields=_fields(data.validated_data))
         return _detail(request, message.pk, code=status.HTTP_201_CREATED)
 
 
 class MessageDetailApi(APIView):
     @extend_schema(operation_id="messages_retrieve", responses=MessageDetailOutput)
     def get(self, request: Request, pk: int) -> Response:
-        message = selectors.message_get_for_user(user=_me(request), id=pk)
+        message = selectors.message_get_for_user(user=signed_in(request), id=pk)
         return _detail(request, message.pk)
 
     @extend_schema(
@@ -309,14 +302,14 @@ class MessageDetailApi(APIView):
     def patch(self, request: Request, pk: int) -> Response:
         data = MessageInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        services.message_update(user=_me(request), message_id=pk, fields=_fields(data.validated_data))
+        services.message_update(user=signed_in(request), message_id=pk, fields=_fields(data.validated_data))
         return _detail(request, pk)
 
 
 class MessageSubmitApi(APIView):
     @extend_schema(operation_id="messages_submit", request=None, responses=MessageDetailOutput)
     def post(self, request: Request, pk: int) -> Response:
-        services.message_submit(user=_me(request), message_id=pk)
+        services.message_submit(user=signed_in(request), message_id=pk)
         return _detail(request, pk)
 
 
@@ -341,7 +334,9 @@ class MessageApproveApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         data = ReviewInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.message_approve(user=_me(request), message_id=pk, revision_id=data.validated_data.get("revision"))
+        services.message_approve(
+            user=signed_in(request), message_id=pk, revision_id=data.validated_data.get("revision")
+        )
         return _detail(request, pk)
 
 
@@ -361,7 +356,7 @@ class MessageRejectApi(APIView):
         data = RejectInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.message_reject(
-            user=_me(request),
+            user=signed_in(request),
             message_id=pk,
             comment=data.validated_data["comment"],
             revision_id=data.validated_data.get("revision"),
@@ -383,13 +378,15 @@ class MessageWithdrawApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         data = WithdrawInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.message_withdraw(user=_me(request), message_id=pk, comment=data.validated_data.get("comment", ""))
+        services.message_withdraw(
+            user=signed_in(request), message_id=pk, comment=data.validated_data.get("comment", "")
+        )
         return _detail(request, pk)
 
 
 def _managed_message(request: Request, pk: int) -> Message:
-    message = selectors.message_get_for_user(user=_me(request), id=pk)
-    if not selectors.can_manage(_me(request)):
+    message = selectors.message_get_for_user(user=signed_in(request), id=pk)
+    if not selectors.can_manage(signed_in(request)):
         raise PermissionDenied("Revisions and history are for curators and reviewers.")
     return message
 
@@ -453,7 +450,7 @@ class MessageShareApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         data = ShareInput(data=request.data)
         data.is_valid(raise_exception=True)
-        share = services.share_create(user=_me(request), message_id=pk, channel=data.validated_data["channel"])
+        share = services.share_create(user=signed_in(request), message_id=pk, channel=data.validated_data["channel"])
         return Response(ShareOutput(share).data, status=status.HTTP_201_CREATED)
 
 
@@ -463,7 +460,7 @@ class MySharesApi(APIView):
     @extend_schema(operation_id="shares_mine", responses=ShareOutput(many=True))
     def get(self, request: Request) -> Response:
         paginator = Pagination()
-        page = paginator.paginate_queryset(selectors.shares_for(user=_me(request)), request, view=self)
+        page = paginator.paginate_queryset(selectors.shares_for(user=signed_in(request)), request, view=self)
         return paginator.get_paginated_response(ShareOutput(page, many=True).data)
 
 
@@ -482,7 +479,7 @@ class MessageSearchApi(APIView):
         query = self.QuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         found = selectors.messages_search(
-            user=_me(request), text=query.validated_data["q"], limit=query.validated_data["limit"]
+            user=signed_in(request), text=query.validated_data["q"], limit=query.validated_data["limit"]
         )
         return Response({"results": MessageOutput(found, many=True, context=_context(request)).data})
 
@@ -594,12 +591,14 @@ class ToolkitDetailOutput(ToolkitOutput):
 
     @extend_schema_field(ToolkitItemOutput(many=True))
     def get_items(self, toolkit: Any) -> list[dict[str, Any]]:
-        items = selectors.toolkit_items(user=_me(self.context["request"]), toolkit=toolkit, now=self.context.get("now"))
+        items = selectors.toolkit_items(
+            user=signed_in(self.context["request"]), toolkit=toolkit, now=self.context.get("now")
+        )
         return list(ToolkitItemOutput(items, many=True).data)
 
 
 def _toolkit_detail(request: Request, toolkit_id: int, *, code: int = status.HTTP_200_OK) -> Response:
-    toolkit = selectors.toolkit_list(user=_me(request)).get(pk=toolkit_id)
+    toolkit = selectors.toolkit_list(user=signed_in(request)).get(pk=toolkit_id)
     return Response(ToolkitDetailOutput(toolkit, context=_context(request)).data, status=code)
 
 
@@ -634,7 +633,7 @@ class ToolkitListCreateApi(APIView):
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        toolkits = selectors.toolkit_list(user=_me(request), status=filters.validated_data.get("status"))
+        toolkits = selectors.toolkit_list(user=signed_in(request), status=filters.validated_data.get("status"))
         paginator = Pagination()
         page = paginator.paginate_queryset(toolkits, request, view=self)
         return paginator.get_paginated_response(ToolkitOutput(page, many=True, context=_context(request)).data)
@@ -644,7 +643,7 @@ class ToolkitListCreateApi(APIView):
         data = ToolkitInput(data=request.data)
         data.is_valid(raise_exception=True)
         toolkit = services.toolkit_create(
-            author=_me(request), fields=cast(services.ToolkitFields, dict(data.validated_data))
+            author=signed_in(request), fields=cast(services.ToolkitFields, dict(data.validated_data))
         )
         return _toolkit_detail(request, toolkit.pk, code=status.HTTP_201_CREATED)
 
@@ -652,7 +651,7 @@ class ToolkitListCreateApi(APIView):
 class ToolkitDetailApi(APIView):
     @extend_schema(operation_id="toolkits_retrieve", responses=ToolkitDetailOutput)
     def get(self, request: Request, pk: int) -> Response:
-        toolkit = selectors.toolkit_get_for_user(user=_me(request), id=pk)
+        toolkit = selectors.toolkit_get_for_user(user=signed_in(request), id=pk)
         return _toolkit_detail(request, toolkit.pk)
 
     @extend_schema(
@@ -665,7 +664,7 @@ class ToolkitDetailApi(APIView):
         data = ToolkitInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         services.toolkit_update(
-            user=_me(request),
+            user=signed_in(request),
             toolkit_id=pk,
             fields=cast(services.ToolkitFields, dict(data.validated_data)),
         )
@@ -696,14 +695,14 @@ class ToolkitItemsApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         length = request.META.get("CONTENT_LENGTH") or "0"
         if length.isdigit() and int(length) > services.MAX_UPLOAD_BYTES + 64 * 1024:
-            selectors.toolkit_get_for_user(user=_me(request), id=pk)  # visibility first
+            selectors.toolkit_get_for_user(user=signed_in(request), id=pk)  # visibility first
             return Response({"detail": "Files may be at most 10 MB.", "field": "file"}, status=413)
         data = ToolkitItemInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         try:
             item = services.toolkit_item_add(
-                user=_me(request),
+                user=signed_in(request),
                 toolkit_id=pk,
                 kind=values["kind"],
                 message_id=values.get("message"),
@@ -721,7 +720,7 @@ class ToolkitItemsApi(APIView):
 class ToolkitItemDetailApi(APIView):
     @extend_schema(operation_id="toolkits_items_remove", request=None, responses={204: None})
     def delete(self, request: Request, pk: int, item_id: int) -> Response:
-        services.toolkit_item_remove(user=_me(request), toolkit_id=pk, item_id=item_id)
+        services.toolkit_item_remove(user=signed_in(request), toolkit_id=pk, item_id=item_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -734,7 +733,7 @@ class ToolkitReorderApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         data = ReorderInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.toolkit_items_reorder(user=_me(request), toolkit_id=pk, item_ids=data.validated_data["item_ids"])
+        services.toolkit_items_reorder(user=signed_in(request), toolkit_id=pk, item_ids=data.validated_data["item_ids"])
         return _toolkit_detail(request, pk)
 
 
@@ -750,7 +749,7 @@ class ToolkitSubmitApi(APIView):
         },
     )
     def post(self, request: Request, pk: int) -> Response:
-        services.toolkit_submit(user=_me(request), toolkit_id=pk)
+        services.toolkit_submit(user=signed_in(request), toolkit_id=pk)
         return _toolkit_detail(request, pk)
 
 
@@ -762,7 +761,7 @@ class ToolkitApproveApi(APIView):
         description="A reviewer who is not the author: `published`, or `scheduled` until `publish_at`.",
     )
     def post(self, request: Request, pk: int) -> Response:
-        services.toolkit_approve(user=_me(request), toolkit_id=pk)
+        services.toolkit_approve(user=signed_in(request), toolkit_id=pk)
         return _toolkit_detail(request, pk)
 
 
@@ -774,7 +773,7 @@ class ToolkitRejectApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.toolkit_reject(user=_me(request), toolkit_id=pk, comment=data.validated_data["comment"])
+        services.toolkit_reject(user=signed_in(request), toolkit_id=pk, comment=data.validated_data["comment"])
         return _toolkit_detail(request, pk)
 
 
@@ -786,7 +785,7 @@ class ToolkitReopenApi(APIView):
         description="Curators: back to draft for editing; out of sight until approved again.",
     )
     def post(self, request: Request, pk: int) -> Response:
-        services.toolkit_reopen(user=_me(request), toolkit_id=pk)
+        services.toolkit_reopen(user=signed_in(request), toolkit_id=pk)
         return _toolkit_detail(request, pk)
 
 
@@ -798,7 +797,7 @@ class ToolkitItemUseApi(APIView):
         description="Record that you used this item (counted once per person, item and day).",
     )
     def post(self, request: Request, pk: int, item_id: int) -> Response:
-        item = services.toolkit_item_use(user=_me(request), toolkit_id=pk, item_id=item_id)
+        item = services.toolkit_item_use(user=signed_in(request), toolkit_id=pk, item_id=item_id)
         return Response(ToolkitItemOutput(item).data)
 
 
@@ -811,7 +810,7 @@ class ToolkitItemFileApi(APIView):
     def get(self, request: Request, pk: int, item_id: int) -> Any:
         from django.http import Http404
 
-        item = services.toolkit_item_use(user=_me(request), toolkit_id=pk, item_id=item_id)
+        item = services.toolkit_item_use(user=signed_in(request), toolkit_id=pk, item_id=item_id)
         if not item.file:
             raise Http404("This item is not a file.")
         return file_response(item)

@@ -10,7 +10,6 @@ from typing import Any
 
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -19,7 +18,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import RoleName, Topic, User
+from accounts.models import RoleName, Topic
+from accounts.permissions import require_role, signed_in
 from config.errors import Conflict, ServiceError
 from config.markdown import render_markdown
 from content import policy, review, selectors, services
@@ -30,17 +30,6 @@ from content.forms import ApproveForm, MessageForm, RejectForm, SearchForm, Shar
 from content.models import Channel, ItemKind, Message, Share, Status
 
 PER_PAGE = 20
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
-def _require(user: User, *roles: str) -> None:
-    if not user.has_role(*roles):
-        raise PermissionDenied
 
 
 def _page(request: HttpRequest, items: Any) -> Any:
@@ -67,7 +56,7 @@ def client_address(request: HttpRequest) -> str:
 @require_GET
 def message_list(request: HttpRequest) -> HttpResponse:
     """Approved messaging meant for the person: by topic, or found by search."""
-    user = _user(request)
+    user = signed_in(request)
     form = SearchForm(request.GET)
     valid = form.is_valid()
     text = form.cleaned_data.get("q", "").strip() if valid else ""
@@ -102,7 +91,7 @@ def message_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     now = timezone.now()
     message = selectors.message_get_for_user(user=user, id=pk, now=now)
     message = selectors.with_display(Message.objects.filter(pk=message.pk)).get()
@@ -152,7 +141,7 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def message_share(request: HttpRequest, pk: int) -> HttpResponse:
     """One click: a tracking link for the channel, with the text ready to paste."""
-    user = _user(request)
+    user = signed_in(request)
     form = ShareForm(request.POST)
     if not form.is_valid():
         return HttpResponse("Choose a channel.", status=400)
@@ -188,8 +177,8 @@ def message_share(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def message_manage(request: HttpRequest) -> HttpResponse:
     """Every message, for curators and reviewers, by status."""
-    user = _user(request)
-    _require(user, RoleName.CURATOR, RoleName.REVIEWER)
+    user = signed_in(request)
+    require_role(user, RoleName.CURATOR, RoleName.REVIEWER)
     status = request.GET.get("status") or ""
     valid = {*Status.values, "pending", ""}
     if status not in valid:
@@ -213,8 +202,8 @@ def message_manage(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def message_create(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    _require(user, RoleName.CURATOR)
+    user = signed_in(request)
+    require_role(user, RoleName.CURATOR)
     form = MessageForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -234,9 +223,9 @@ def message_create(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     message = selectors.message_get_for_user(user=user, id=pk)
-    _require(user, RoleName.CURATOR)
+    require_role(user, RoleName.CURATOR)
     latest = services.latest_revision_of(message)
     form = MessageForm(request.POST or None, initial=MessageForm.initial_from(latest))
     if request.method == "POST" and form.is_valid():
@@ -259,7 +248,7 @@ def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def message_preview(request: HttpRequest) -> HttpResponse:
     """The body as readers will see it (sanitised), for the editor's preview pane."""
-    _require(_user(request), RoleName.CURATOR)
+    require_role(signed_in(request), RoleName.CURATOR)
     return render(
         request, "content/_preview.html", {"html": render_markdown(request.POST.get("body", "")[: services.BODY_MAX])}
     )
@@ -268,7 +257,7 @@ def message_preview(request: HttpRequest) -> HttpResponse:
 @require_POST
 def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """Submit, approve, reject or withdraw, then back to the message with what happened."""
-    user = _user(request)
+    user = signed_in(request)
     try:
         if action == "submit":
             services.message_submit(user=user, message_id=pk)
@@ -307,8 +296,8 @@ def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 @require_GET
 def review_queue(request: HttpRequest) -> HttpResponse:
     """One queue for reviewers: a section per kind of work (messages, toolkits, answers...)."""
-    user = _user(request)
-    _require(user, RoleName.REVIEWER)
+    user = signed_in(request)
+    require_role(user, RoleName.REVIEWER)
     sections = review.sections_for(user)
     return render(
         request,
@@ -319,8 +308,8 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def usage(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    _require(user, RoleName.CURATOR, RoleName.REVIEWER)
+    user = signed_in(request)
+    require_role(user, RoleName.CURATOR, RoleName.REVIEWER)
     try:
         since, until = usage_period(request.GET.get("from"), request.GET.get("to"))
     except ServiceError as exc:
@@ -366,7 +355,7 @@ def share_landing(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_GET
 def toolkit_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     manager = selectors.can_manage(user)
     status = request.GET.get("status") or ""
     if status not in {*Status.values, "pending", ""} or not manager:
@@ -403,7 +392,7 @@ def _item_choices() -> tuple[list[tuple[Any, str]], list[tuple[Any, str]]]:
 
 @require_GET
 def toolkit_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     now = timezone.now()
     toolkit = selectors.toolkit_get_for_user(user=user, id=pk, now=now)
     manager = selectors.can_manage(user)
@@ -430,9 +419,9 @@ def toolkit_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def toolkit_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     toolkit = selectors.toolkit_get_for_user(user=user, id=pk) if pk else None
-    _require(user, RoleName.CURATOR)
+    require_role(user, RoleName.CURATOR)
     initial = {}
     if toolkit is not None:
         initial = {
@@ -461,7 +450,7 @@ def toolkit_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @require_POST
 def toolkit_item_add(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     toolkit = selectors.toolkit_get_for_user(user=user, id=pk)
     messages_choices, course_choices = _item_choices()
     form = ToolkitItemForm(request.POST, request.FILES, message_choices=messages_choices, course_choices=course_choices)
@@ -491,7 +480,7 @@ def toolkit_item_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def toolkit_item_change(request: HttpRequest, pk: int, item_id: int, change: str) -> HttpResponse:
     """Remove an item, or move it up or down."""
-    user = _user(request)
+    user = signed_in(request)
     toolkit = selectors.toolkit_get_for_user(user=user, id=pk)
     try:
         if change == "remove":
@@ -514,7 +503,7 @@ def toolkit_item_change(request: HttpRequest, pk: int, item_id: int, change: str
 
 @require_POST
 def toolkit_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     try:
         if action == "submit":
             services.toolkit_submit(user=user, toolkit_id=pk)
@@ -544,7 +533,7 @@ def toolkit_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 @require_GET
 def toolkit_item_open(request: HttpRequest, pk: int, item_id: int) -> HttpResponseBase:
     """Use an item: counted, then the file, the link, the message or the course."""
-    item = services.toolkit_item_use(user=_user(request), toolkit_id=pk, item_id=item_id)
+    item = services.toolkit_item_use(user=signed_in(request), toolkit_id=pk, item_id=item_id)
     if item.kind == ItemKind.FILE:
         return file_response(item)
     if item.kind == ItemKind.LINK:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Department, User
+from accounts.permissions import signed_in
 from config.errors import Conflict, RateLimited, ServiceError
 from config.markdown import render_markdown
 from training import selectors, services
@@ -26,14 +27,8 @@ from training.models import Course, CourseStatus, Privilege
 COURSES_PER_PAGE = 25
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
 def _require_curator(request: HttpRequest) -> User:
-    user = _user(request)
+    user = signed_in(request)
     if not selectors.user_manages_training(user):
         raise PermissionDenied("Managing courses needs the curator role.")
     return user
@@ -50,7 +45,7 @@ def _attempts_left(user: User, course: Course) -> int:
 
 @require_GET
 def my_training(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     today = timezone.localdate()
     enrollments = list(selectors.enrollments_for_user(user=user))
     assigned = [e for e in enrollments if e.is_assigned and e.completed_at is None]
@@ -86,7 +81,7 @@ def _course_for_player(user: User, course_id: int) -> Course:
 
 @require_GET
 def course_player(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     course = _course_for_player(user, pk)
     modules = list(course.modules.all())
     done = selectors.module_progress_ids(user=user, course=course)
@@ -121,7 +116,7 @@ def course_player(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def module_done(request: HttpRequest, pk: int, module_pk: int) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     course = _course_for_player(user, pk)
     module = next((m for m in course.modules.all() if m.pk == module_pk), None)
     if module is None:
@@ -147,7 +142,7 @@ def _questions_phrase(numbers: list[int]) -> str:
 
 @require_http_methods(["GET", "POST"])
 def quiz(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     course = _course_for_player(user, pk)
     questions = selectors.course_questions(course=course)
     status = 200
@@ -202,7 +197,7 @@ def quiz(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def attempt_result(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     attempt = selectors.attempt_get_for_user(user=user, id=pk)
     questions = selectors.course_questions(course=attempt.course)
     # Which questions were right, never which choices are: the quiz can be taken again.
@@ -265,7 +260,7 @@ def _editor(
 
 
 def _save(request: HttpRequest, course: Course | None) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     draft = draft_from_post(request.POST)
     try:
         arguments = service_arguments(draft)

@@ -28,6 +28,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Department, RoleName, User
+from accounts.permissions import signed_in
 from engage.dashboard import leaderboard as boards
 from engage.dashboard import presentation, selectors, services
 from engage.dashboard.csv_export import csv_response
@@ -40,12 +41,6 @@ DRILL_PAGE_SIZE = 50
 # up to a minute anyway: the rendered figures are kept a minute per version and request, so a
 # dashboard many executives keep open is read and rendered once a minute, not once a view.
 FIGURES_SECONDS = 60
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
 
 
 def _require_executive(user: User) -> None:
@@ -91,7 +86,7 @@ def _figures(key: list[Any], template: str, build: Callable[[], dict[str, Any]])
 @never_cache
 @gzip_page  # the largest page (the heat map, the weekly grid): a phone downloads a tenth of it
 def overview(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     _require_executive(user)
     try:
         days = selectors.history_days(request.GET.get("days"))
@@ -119,7 +114,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @never_cache
 @gzip_page
 def department(request: HttpRequest, slug: str) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     chosen = phase_selectors.phase_department_get_for_user(user=user, slug=slug)
     try:
         days = selectors.history_days(request.GET.get("days"))
@@ -159,7 +154,7 @@ def _drill(request: HttpRequest, key: str) -> selectors.Drill:
     if request.GET.get("as_of"):
         as_of = selectors.parse_day(request.GET.get("as_of"))
     return selectors.drill_for_user(
-        user=_user(request),
+        user=signed_in(request),
         key=key,
         as_of=as_of,
         department_slug=(request.GET.get("department") or "").strip(),
@@ -192,7 +187,7 @@ def drill(request: HttpRequest, key: str) -> HttpResponse:
         "extra": _keep(found, side=found.side) + "&",
         "base_query": _keep(found),
         "csv_query": _keep(found, side=found.side),
-        "executive": _user(request).has_role(RoleName.EXECUTIVE),
+        "executive": signed_in(request).has_role(RoleName.EXECUTIVE),
     }
     return render(request, "engage/dashboard/drill.html", context)
 
@@ -260,7 +255,7 @@ GATE_HEADER = [
 def _export_scope(request: HttpRequest) -> Department | None:
     """The department ``?department=`` names (members may export theirs), else the organisation
     (executives only)."""
-    user = _user(request)
+    user = signed_in(request)
     slug = (request.GET.get("department") or "").strip()
     if slug:
         return phase_selectors.phase_department_get_for_user(user=user, slug=slug)
@@ -314,7 +309,7 @@ def export_csv(request: HttpRequest, what: str) -> HttpResponse | StreamingHttpR
 @require_GET
 @never_cache
 def leaderboard(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     board = (request.GET.get("board") or boards.EVERYONE).strip()
     try:
         days = boards.window_days_of(request.GET.get("days"))
@@ -339,13 +334,13 @@ def _back_to_board(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def leaderboard_leave(request: HttpRequest) -> HttpResponse:
-    services.leaderboard_opt_out(user=_user(request))
+    services.leaderboard_opt_out(user=signed_in(request))
     flash.success(request, "You are off the leaderboard. Only you see your points now.")
     return _back_to_board(request)
 
 
 @require_POST
 def leaderboard_join(request: HttpRequest) -> HttpResponse:
-    services.leaderboard_opt_in(user=_user(request))
+    services.leaderboard_opt_in(user=signed_in(request))
     flash.success(request, "You are back on the leaderboard.")
     return _back_to_board(request)
