@@ -350,17 +350,13 @@ class Story:
             parts.append(closing)
         return "\n\n".join(parts), used
 
-    def work(self, plan: QueryPlan) -> None:  # noqa: C901 (predates the limit)
+    def work(self, plan: QueryPlan) -> None:
         """What happened to the query after it arrived, up to now."""
         rng, now, received = self.rng, self.now, plan.received_at
         ago = self.days_ago(received)
         roll = rng.random()
         if roll < 0.05 or (0.05 <= roll < 0.08 and ago < ROUTING_LIVE_DAYS_AGO):
-            reason = CloseReason.SPAM if roll < 0.05 else CloseReason.DUPLICATE
-            at = received + timedelta(hours=rng.uniform(0.2, 8))
-            closer = self.closer_for(plan, at)
-            if at < now and closer is not None:
-                plan.state, plan.close_reason, plan.closed_at, plan.closed_by = QueryState.CLOSED, reason, at, closer
+            self.close_at_once(plan, CloseReason.SPAM if roll < 0.05 else CloseReason.DUPLICATE)
             return
 
         if plan.department is not None and ago < ROUTING_LIVE_DAYS_AGO - 5 and rng.random() < 0.04:
@@ -372,15 +368,7 @@ class Story:
             self.triage(plan)
             return
         author = rng.choice(pool)
-        target = RESPONSE_TARGETS[Priority(plan.priority)]
-        if ago > MARKETING_ANSWERS_FROM_DAYS_AGO:
-            delay = timedelta(hours=rng.uniform(10, 110))
-        elif ago > ROUTING_LIVE_DAYS_AGO:
-            delay = target * (rng.uniform(0.3, 0.95) if rng.random() < 0.4 else rng.uniform(1.1, 4.0))
-        else:
-            in_time = 0.8 + 0.12 * _ramp(ROUTING_LIVE_DAYS_AGO - ago, 0, ROUTING_LIVE_DAYS_AGO)
-            delay = target * (rng.uniform(0.15, 0.85) if rng.random() < in_time else rng.uniform(1.1, 2.5))
-        done = start + delay
+        done = start + self.answer_delay(plan, ago)
         claimed = start + (done - start) * rng.uniform(0.3, 0.6)
         writing = min(timedelta(minutes=rng.uniform(3, 30)), (done - claimed) * 0.5)
         submitted = claimed + writing
@@ -407,6 +395,30 @@ class Story:
         if self.certified(author, submitted):
             self.publish(plan, submitted)
             return
+        self.review(plan, answer, done=done, submitted=submitted)
+
+    def close_at_once(self, plan: QueryPlan, reason: str) -> None:
+        """Spam or a duplicate, closed within hours of arriving (when someone could close it)."""
+        at = plan.received_at + timedelta(hours=self.rng.uniform(0.2, 8))
+        closer = self.closer_for(plan, at)
+        if at < self.now and closer is not None:
+            plan.state, plan.close_reason, plan.closed_at, plan.closed_by = QueryState.CLOSED, reason, at, closer
+
+    def answer_delay(self, plan: QueryPlan, ago: float) -> timedelta:
+        """From arrival (or escalation) to the answer: slow at first, then mostly within target."""
+        rng = self.rng
+        target = RESPONSE_TARGETS[Priority(plan.priority)]
+        if ago > MARKETING_ANSWERS_FROM_DAYS_AGO:
+            return timedelta(hours=rng.uniform(10, 110))
+        if ago > ROUTING_LIVE_DAYS_AGO:
+            return target * (rng.uniform(0.3, 0.95) if rng.random() < 0.4 else rng.uniform(1.1, 4.0))
+        in_time = 0.8 + 0.12 * _ramp(ROUTING_LIVE_DAYS_AGO - ago, 0, ROUTING_LIVE_DAYS_AGO)
+        return target * (rng.uniform(0.15, 0.85) if rng.random() < in_time else rng.uniform(1.1, 2.5))
+
+    def review(self, plan: QueryPlan, answer: AnswerPlan, *, done: datetime, submitted: datetime) -> None:
+        """A submitted answer's review: waiting, sent back and fixed, or approved and published."""
+        rng, now = self.rng, self.now
+        author = answer.author
         reviewed = max(done, submitted + timedelta(minutes=rng.uniform(8, 40)))
         reviewer = self.reviewer_for(author, reviewed)
         if reviewer is None:
