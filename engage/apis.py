@@ -185,6 +185,9 @@ class DeliveryOutput(serializers.Serializer[Any]):
     last_error = serializers.CharField()
     last_status_code = serializers.IntegerField(allow_null=True)
     target = serializers.CharField()
+    remote_id = serializers.CharField(
+        help_text="Addition: the source's id of what was sent (a Discourse post id, a Slack ts, a Message-ID)."
+    )
     created_at = serializers.DateTimeField()
     delivered_at = serializers.DateTimeField(allow_null=True)
     dead_at = serializers.DateTimeField(allow_null=True)
@@ -229,6 +232,7 @@ def _delivery_dict(delivery: Any) -> dict[str, Any]:
         "last_error": delivery.last_error,
         "last_status_code": delivery.last_status_code,
         "target": delivery.target,
+        "remote_id": delivery.remote_id,
         "created_at": delivery.created_at,
         "delivered_at": delivery.delivered_at,
         "dead_at": delivery.dead_at,

@@ -292,7 +292,7 @@ def test_a_payload_missing_what_engage_needs_answers_400_naming_the_field(forum)
 # --- Outbound ----------------------------------------------------------------------------------
 
 
-def test_the_answer_is_posted_to_the_topic_and_the_post_id_kept(forum, fake_server, answer_now):
+def test_the_answer_is_posted_to_the_topic_and_the_post_id_kept(api, admin_user, forum, fake_server, answer_now):
     made = discourse_api(fake_server, topics={42})
     client = Client()
     deliver(client, "forum", "post_created", post_payload(42, 1, "I want a refund, please."), event_id=1)
@@ -307,6 +307,7 @@ def test_the_answer_is_posted_to_the_topic_and_the_post_id_kept(forum, fake_serv
     assert sent["raw"].startswith("You will get your refund within five days")
     assert "Rate this answer" in sent["raw"]
     assert delivery.remote_id == str(made[0]["id"])
+    assert api(admin_user).get(f"/api/v1/deliveries/{delivery.pk}/").json()["remote_id"] == str(made[0]["id"])
     forum.refresh_from_db()
     assert forum.last_reply_at is not None
 
