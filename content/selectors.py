@@ -255,21 +255,31 @@ def search_terms(text: str) -> list[str]:
     return terms
 
 
-def messages_search(*, user: User, text: str, limit: int = 10, now: datetime | None = None) -> list[Message]:
+def messages_search(
+    *, user: User, text: str, limit: int = 10, now: datetime | None = None, fields: tuple[str, ...] | None = None
+) -> list[Message]:
     """Live messages meant for the person that match ``text``, best first.
 
     ``text`` is free text — a search box's words or a whole customer question: any of its
     words may match (they are OR-ed), and messages matching more of them, or matching in
     the title, rank higher. PostgreSQL ranks with its full-text search; other databases
     fall back to a plain case-insensitive match ranked the same way in Python.
+
+    ``fields``: read only these columns of each message, in one statement, for a caller that
+    shows no more (the query page's cards); by default everything a message's
+    representation needs (:func:`with_display`).
     """
     terms = search_terms(text)
     if not terms or limit <= 0:
         return []
     candidates = messages_live_for(user=user, now=now)
+    if fields is not None:
+        shown = candidates.only(*{"id", "title", "body", "short_text", "long_text", *fields})
+    else:
+        shown = with_display(candidates)
     if connection.vendor == "postgresql":
-        return _search_postgres(candidates, terms, limit)
-    return _search_fallback(candidates, terms, limit)
+        return _search_postgres(shown, terms, limit)
+    return _search_fallback(shown, terms, limit)
 
 
 def _search_postgres(candidates: QuerySet[Message], terms: list[str], limit: int) -> list[Message]:
@@ -284,7 +294,7 @@ def _search_postgres(candidates: QuerySet[Message], terms: list[str], limit: int
         .annotate(rank=SearchRank("search_vector", query, normalization=1))
         .order_by("-rank", "-first_published_at", "-id")
     )
-    return list(with_display(ranked)[:limit])
+    return list(ranked[:limit])
 
 
 def _search_fallback(candidates: QuerySet[Message], terms: list[str], limit: int) -> list[Message]:
@@ -292,7 +302,7 @@ def _search_fallback(candidates: QuerySet[Message], terms: list[str], limit: int
     for term in terms:
         matches |= Q(title__icontains=term) | Q(body__icontains=term) | Q(short_text__icontains=term)
         matches |= Q(long_text__icontains=term)
-    found = list(with_display(candidates.filter(matches)).order_by("-first_published_at", "-id")[:500])
+    found = list(candidates.filter(matches).order_by("-first_published_at", "-id")[:500])
 
     def score(message: Message) -> float:
         title = message.title.lower()

@@ -138,10 +138,6 @@ def rating_of_answer(*, user: User, answer_id: int) -> tuple[Answer, AnswerRatin
     return answer, AnswerRating.objects.filter(answer=answer).first()
 
 
-def ratings_of_answers(answer_ids: list[int]) -> dict[int, AnswerRating]:
-    return {r.answer_id: r for r in AnswerRating.objects.filter(answer_id__in=answer_ids)}
-
-
 def rating_as_dict(answer: Answer, rating: AnswerRating | None) -> dict[str, Any]:
     return {
         "answer": answer.pk,

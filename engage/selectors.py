@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -103,7 +103,7 @@ def query_get_for_user(*, user: User, id: int, lock: bool = False, related: bool
 
 def query_detail_for_user(*, user: User, id: int) -> Query:
     """A query with what its page and API answer show, or ``Http404``."""
-    query = with_list_relations(queries_visible_to(user)).filter(pk=id).first()
+    query = with_list_relations(queries_visible_to(user)).select_related("closed_by").filter(pk=id).first()
     if query is None:
         raise Http404("No such query")
     return query
@@ -368,12 +368,21 @@ class OfferedDraft:
     answer_id: int | None
 
 
-def draft_offered_to(*, user: User, query: Query) -> OfferedDraft | None:
-    """The author's unsent work on ``query``, offered back to them (and only to them)."""
+def draft_offered_to(*, user: User, query: Query, answers: list[Answer] | None = None) -> OfferedDraft | None:
+    """The author's unsent work on ``query``, offered back to them (and only to them).
+
+    ``answers``: the query's answers the caller already read with :func:`answers_of_query`
+    (which holds every answer of the person's own), newest first; the answer sent back is
+    then taken from them instead of read again.
+    """
     draft = QueryDraft.objects.filter(query=query, author=user).first()
-    returned = (
-        Answer.objects.filter(query=query, author=user, status=AnswerStatus.DRAFT).order_by("-created_at").first()
-    )
+    if answers is None:
+        returned = (
+            Answer.objects.filter(query=query, author=user, status=AnswerStatus.DRAFT).order_by("-created_at").first()
+        )
+    else:
+        own_drafts = [a for a in answers if a.author_id == user.pk and a.status == AnswerStatus.DRAFT]
+        returned = max(own_drafts, key=lambda a: (a.created_at, a.pk), default=None)
     if draft is not None:
         return OfferedDraft(
             body=draft.body,
@@ -453,14 +462,19 @@ def answer_as_dict(answer: Answer) -> dict[str, Any]:
 
 
 def similar_answered_queries(*, user: User, query: Query, limit: int = 5) -> QuerySet[Query]:
-    """Answered queries sharing a topic with ``query``, newest answers first."""
-    topic_ids = list(query.topics.values_list("pk", flat=True))
+    """Answered queries sharing a topic with ``query``, newest answers first.
+
+    The query's topics are read from its prefetched ones when it has them; the topic test is
+    an ``EXISTS`` (no join to make distinct), so the rows can be read in the same statement.
+    """
+    topic_ids = [topic.pk for topic in query.topics.all()]
     similar = queries_visible_to(user).filter(state=QueryState.ANSWERED).exclude(pk=query.pk)
     if topic_ids:
-        similar = similar.filter(topics__in=topic_ids).distinct()
+        links = Query.topics.through.objects.filter(query_id=OuterRef("pk"), topic_id__in=topic_ids)
+        similar = similar.filter(Exists(links))
     elif query.department_id:
         similar = similar.filter(department_id=query.department_id)
-    return with_list_relations(similar).order_by("-answered_at", "-id")[:limit]
+    return similar.order_by("-answered_at", "-id")[:limit]
 
 
 def published_answer_of(query: Query) -> Answer | None:
@@ -569,16 +583,11 @@ def queries_held_by(*, user: User, now: datetime | None = None) -> QuerySet[Quer
 
 
 def similar_answered_with_answers(*, user: User, query: Query, limit: int = 5) -> list[Query]:
-    """:func:`similar_answered_queries`, each with ``published_answers`` (a list), in three queries."""
-    ids = list(similar_answered_queries(user=user, query=query, limit=limit).values_list("pk", flat=True))
-    if not ids:
-        return []
+    """:func:`similar_answered_queries` as the query page shows them (id and text), each with
+    ``published_answers`` (a list, with their authors): two statements, one when none."""
     published = Answer.objects.filter(status=AnswerStatus.PUBLISHED).select_related("author")
-    rows = with_list_relations(Query.objects.filter(pk__in=ids)).prefetch_related(
-        Prefetch("answers", queryset=published, to_attr="published_answers")
-    )
-    by_id = {row.pk: row for row in rows}
-    return [by_id[pk] for pk in ids if pk in by_id]
+    similar = similar_answered_queries(user=user, query=query, limit=limit).only("id", "text", "answered_at")
+    return list(similar.prefetch_related(Prefetch("answers", queryset=published, to_attr="published_answers")))
 
 
 def deliveries_of_query(*, query: Query) -> QuerySet[Delivery]:

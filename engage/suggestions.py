@@ -17,6 +17,8 @@ VERSIONS = (
     ("body", "Full message", "body"),
 )
 KEYS = frozenset(key for key, _label, _field in VERSIONS)
+# What a card reads of a message: its title (and id) and the fields of its versions.
+CARD_FIELDS = ("id", "title", "link_url", *(field for _key, _label, field in VERSIONS))
 
 
 @dataclass(frozen=True)

@@ -249,18 +249,25 @@ def notes_of(query: Query) -> QuerySet[QueryNote]:
     )
 
 
-def thread_of(*, user: User, query: Query) -> list[ThreadEntry]:
+def thread_of(*, user: User, query: Query, answers: list[Answer] | None = None) -> list[ThreadEntry]:
     """The thread of a query ``user`` may see (the caller fetched it with ``…_get_for_user``):
     the customer's messages, the published answers and the notes, oldest first.
 
     Four queries however long the thread (messages, answers, notes, the notes' mentions).
-    Notes are for employees who can see the query, which ``user`` can.
+    Notes are for employees who can see the query, which ``user`` can. ``answers``: the
+    query's answers the caller already read (:func:`engage.selectors.answers_of_query`, which
+    holds every published answer of a query the person sees); its published ones are the
+    thread's, instead of reading them again.
     """
     messages = list(CustomerMessage.objects.filter(query=query).order_by("received_at", "id"))
     if not messages:  # a query written without the service (never through the webhook)
         messages = [first_message(query=query)]
     entries = [ThreadEntry("message", m.received_at, m) for m in messages]
-    entries += [ThreadEntry("answer", a.published_at or a.created_at, a) for a in published_answers(query)]
+    if answers is None:
+        published = list(published_answers(query))
+    else:
+        published = [a for a in answers if a.status == AnswerStatus.PUBLISHED]
+    entries += [ThreadEntry("answer", a.published_at or a.created_at, a) for a in published]
     entries += [ThreadEntry("note", n.created_at, n) for n in notes_of(query)]
     order = {"message": 0, "answer": 1, "note": 2}
     return sorted(entries, key=lambda e: (e.at, order[e.kind], e.item.pk or 0))
@@ -339,11 +346,28 @@ def revision_as_dict(revision: AnswerRevision) -> dict[str, Any]:
     }
 
 
-def revisions_visible_to(*, user: User, query: Query) -> list[AnswerRevision]:
-    """Every revision of the query's answers, to their authors and to reviewers (oldest first)."""
-    revisions = AnswerRevision.objects.filter(answer__query=query).select_related("author", "reviewed_by", "answer")
-    if not can_review(user):
-        revisions = revisions.filter(answer__author=user)
+def _revisions_author(user: User) -> int | None:
+    """Whose answers' revisions ``user`` sees: everyone's (``None``) for a reviewer, else their own."""
+    return None if can_review(user) else user.pk
+
+
+def revisions_visible_to(*, user: User, query: Query, answers: list[Answer] | None = None) -> list[AnswerRevision]:
+    """Every revision of the query's answers, to their authors and to reviewers (oldest first).
+
+    ``answers``: the query's answers the caller already read (:func:`engage.selectors.answers_of_query`:
+    a reviewer's hold every answer, anyone's hold their own), so a revision the person sees
+    belongs to one of them; when none could have one, nothing is read.
+    """
+    author = _revisions_author(user)
+    revisions = AnswerRevision.objects.filter(answer__query=query)
+    if author is not None:
+        revisions = revisions.filter(answer__author_id=author)
+    if answers is not None:
+        ids = [a.pk for a in answers if author is None or a.author_id == author]
+        if not ids:
+            return []
+        revisions = revisions.filter(answer_id__in=ids)
+    revisions = revisions.select_related("author", "reviewed_by")
     return list(revisions.order_by("answer__created_at", "answer_id", "number"))
 
 
@@ -415,11 +439,12 @@ def note_add(*, user: User, query_id: int, body: Any) -> QueryNote:
     return note
 
 
-def page_context(*, user: User, query: Query) -> dict[str, Any]:
+def page_context(*, user: User, query: Query, answers: list[Answer] | None = None) -> dict[str, Any]:
     """What the query page shows of the conversation: the thread after its first message, and
-    the answers' revisions for their authors and reviewers (a constant number of queries)."""
-    entries = thread_of(user=user, query=query)
+    the answers' revisions for their authors and reviewers (a constant number of queries).
+    ``answers``: the query's answers the page already read (see :func:`thread_of`)."""
+    entries = thread_of(user=user, query=query, answers=answers)
     return {
         "thread_rest": entries[1:],
-        "revisions": revisions_visible_to(user=user, query=query),
+        "revisions": revisions_visible_to(user=user, query=query, answers=answers),
     }

@@ -278,8 +278,16 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
     status = query.status_at(now)
     holds = query.holds_live_claim(user.pk, now)
     can_review = selectors.can_review(user)
-    offered = selectors.draft_offered_to(user=user, query=query)
-    answers = list(selectors.answers_of_query(user=user, query=query).select_related("reviewed_by"))
+    # The query's answers, with their reviewers and the customer's ratings, read once: the
+    # page, the thread, the draft sent back and the revisions take theirs from this list.
+    answers: list[Any] = list(
+        selectors.answers_of_query(user=user, query=query)
+        .prefetch_related(None)
+        .select_related("reviewed_by", "rating")
+    )
+    for each in answers:
+        each.customer_rating = getattr(each, "rating", None) if each.status == AnswerStatus.PUBLISHED else None
+    offered = selectors.draft_offered_to(user=user, query=query, answers=answers)
     in_review = next((a for a in answers if a.status == AnswerStatus.PENDING_REVIEW), None)
     published = next((a for a in answers if a.status == AnswerStatus.PUBLISHED), None)
     draft_ids = offered.message_ids if offered else []
@@ -306,17 +314,19 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "in_review": in_review,
         "review_here": in_review is not None and can_review and in_review.author_id != user.pk,
         "published": published,
-        "deliveries": list(selectors.deliveries_of_query(query=query)) if published else [],
+        "deliveries": list(selectors.deliveries_of_query(query=query)) if published and status == "answered" else [],
         "suggestions": [
             (message, suggestions.versions_of(message))
-            for message in messages_search(user=user, text=query.text, limit=SUGGESTED_MESSAGES)
+            for message in messages_search(
+                user=user, text=query.text, limit=SUGGESTED_MESSAGES, fields=suggestions.CARD_FIELDS
+            )
         ],
         "similar": selectors.similar_answered_with_answers(user=user, query=query, limit=SIMILAR_ANSWERED),
         "departments": selectors.departments_for_escalation(query=query) if holds or can_review else [],
         "close_reasons": CloseReason.choices,
         "lease_minutes": services.claim_lease().seconds // 60,
         "note_unsent": request.session.pop(_note_key(pk), ""),
-        **threads.page_context(user=user, query=query),
+        **threads.page_context(user=user, query=query, answers=answers),
     }
     context["replying_to"] = _replying_to(query, context.get("thread_rest") or [])
     can_hand_off = status in (QueryStatus.OPEN, QueryStatus.CLAIMED) and (holds or can_review)
@@ -329,11 +339,6 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else []
     )
     context["can_hand_off"] = can_hand_off
-    # The customer's rating of each published answer, on the page and in the thread (one query).
-    shown = [*answers, *(e.item for e in context.get("thread_rest", []) if e.kind == "answer")]
-    rated = ratings.ratings_of_answers([a.pk for a in shown if a.status == AnswerStatus.PUBLISHED])
-    for each in shown:
-        each.customer_rating = rated.get(each.pk)
     return render(request, "engage/query_detail.html", context)
 
 
