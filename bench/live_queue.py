@@ -8,8 +8,8 @@ people, 100,000 queries) behind gunicorn with production settings:
    usual one (nothing changed: ``304`` from the cache), the same read from the database, one
    where one row changed (that row's HTML) and one that needs the whole page (50 rows' HTML);
 2. the department queue API and the claim path (``make bench``'s paths and targets) first
-   alone, then again while a few hundred people sit on the queue page (``--people``
-   connections, each polling every ``--pause-ms`` as the page's script does, ``bench/poll.lua``).
+   alone, then again while a few hundred people sit on the queue page (``--people`` of
+   them, each polling every ``--pause-ms`` as the page's script does, ``bench/pollers.py``).
 
 It owns its database (``engage_livebench`` on ``BENCH_DATABASE_URL``'s server, recreated and
 dropped) and sends traffic only to loopback. Figures go to stdout; README and the note of
@@ -74,12 +74,14 @@ def _get(port: int, path: str, headers: dict[str, str]) -> tuple[int, dict[str, 
 
 
 def _pollers(lines: list[str], *, port: int, people: int, pause_ms: int, seconds: int, work: Path) -> Any:
+    """``people`` people polling every ``pause_ms`` as browsers do (``bench.pollers``: a
+    connection per poll, opened when it is due; wrk's connections wait out the pause open,
+    which holds the sync workers, see there)."""
     requests_file = work / "pollers.requests"
     requests_file.write_text("\n".join(lines) + "\n")
-    command = ["wrk", "-t2", f"-c{people}", f"-d{seconds}s", "--timeout", "10s",
-               "-s", str(Path(__file__).with_name("poll.lua")), f"http://{HOST}:{port}", "--",
-               str(requests_file), "2", str(pause_ms)]  # fmt: skip
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [PYTHON, "-m", "bench.pollers", str(requests_file), str(people), str(pause_ms), str(seconds), HOST,
+               str(port)]  # fmt: skip
+    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _figures(process: Any) -> dict[str, Any]:
