@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import JSONObject
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -28,11 +29,14 @@ from engage.models import (
     Answer,
     AnswerStatus,
     Channel,
+    CustomerMessage,
     Delivery,
     Insight,
     InsightStatusChange,
     Query,
     QueryDraft,
+    QueryHandoff,
+    QueryNote,
     QueryState,
     QueryStatus,
     query_status,
@@ -107,6 +111,70 @@ def query_detail_for_user(*, user: User, id: int) -> Query:
     if query is None:
         raise Http404("No such query")
     return query
+
+
+@dataclass(frozen=True)
+class QueryPage:
+    """What the query page reads with the query itself, in its one statement."""
+
+    query: Query
+    topics: list[Topic]
+    saved_draft: QueryDraft | None  # the reader's own saved draft
+    has_followups: bool  # the customer wrote more than the first message
+    has_notes: bool
+    has_handoffs: bool
+
+
+def query_page_for_user(*, user: User, id: int) -> QueryPage:
+    """:func:`query_detail_for_user` for its page, or ``Http404``: one statement on PostgreSQL
+    (the topics as a JSON array beside the row; another database reads them by prefetch),
+    which also carries the reader's saved draft and whether the thread has follow-ups,
+    notes and hand-offs, so the page reads none of those it does not have."""
+    drafts = QueryDraft.objects.filter(query=OuterRef("pk"), author=user)
+    queries = (
+        queries_visible_to(user)
+        .select_related("channel", "department", "claimed_by", "closed_by")
+        .annotate(
+            saved_draft=Subquery(drafts.values(json=JSONObject(id="id", body="body", message_ids="message_ids"))[:1]),
+            has_followups=Exists(CustomerMessage.objects.filter(query=OuterRef("pk"))[1:2]),
+            has_notes=Exists(QueryNote.objects.filter(query=OuterRef("pk"))),
+            has_handoffs=Exists(QueryHandoff.objects.filter(query=OuterRef("pk"))),
+        )
+    )
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        from django.contrib.postgres.expressions import ArraySubquery
+
+        topics = Topic.objects.filter(queries=OuterRef("pk")).order_by("created_at", "id")
+        queries = queries.annotate(
+            topic_rows=ArraySubquery(topics.values(json=JSONObject(id="id", slug="slug", name="name")))
+        )
+    else:
+        queries = queries.prefetch_related(Prefetch("topics", queryset=Topic.objects.only("id", "slug", "name")))
+    query = queries.filter(pk=id).first()
+    if query is None:
+        raise Http404("No such query")
+    row: Any = query
+    if postgres:
+        topic_list = [Topic(id=t["id"], slug=t["slug"], name=t["name"]) for t in row.topic_rows]
+    else:
+        topic_list = list(query.topics.all())
+    saved = row.saved_draft
+    if isinstance(saved, str):  # a database whose driver hands JSON back as text
+        saved = json.loads(saved)
+    draft = None
+    if saved is not None:
+        draft = QueryDraft(
+            id=saved["id"], query=query, author=user, body=saved["body"], message_ids=saved["message_ids"]
+        )
+    return QueryPage(
+        query=query,
+        topics=topic_list,
+        saved_draft=draft,
+        has_followups=bool(row.has_followups),
+        has_notes=bool(row.has_notes),
+        has_handoffs=bool(row.has_handoffs),
+    )
 
 
 def _filter_status(queries: QuerySet[Query], status: str, now: datetime) -> QuerySet[Query]:
@@ -368,14 +436,17 @@ class OfferedDraft:
     answer_id: int | None
 
 
-def draft_offered_to(*, user: User, query: Query, answers: list[Answer] | None = None) -> OfferedDraft | None:
+def draft_offered_to(
+    *, user: User, query: Query, answers: list[Answer] | None = None, page: QueryPage | None = None
+) -> OfferedDraft | None:
     """The author's unsent work on ``query``, offered back to them (and only to them).
 
     ``answers``: the query's answers the caller already read with :func:`answers_of_query`
     (which holds every answer of the person's own), newest first; the answer sent back is
-    then taken from them instead of read again.
+    then taken from them instead of read again. ``page``: the query read by
+    :func:`query_page_for_user` for this person, which carries their saved draft.
     """
-    draft = QueryDraft.objects.filter(query=query, author=user).first()
+    draft = page.saved_draft if page is not None else QueryDraft.objects.filter(query=query, author=user).first()
     if answers is None:
         returned = (
             Answer.objects.filter(query=query, author=user, status=AnswerStatus.DRAFT).order_by("-created_at").first()
@@ -461,13 +532,16 @@ def answer_as_dict(answer: Answer) -> dict[str, Any]:
     }
 
 
-def similar_answered_queries(*, user: User, query: Query, limit: int = 5) -> QuerySet[Query]:
+def similar_answered_queries(
+    *, user: User, query: Query, limit: int = 5, topics: list[Topic] | None = None
+) -> QuerySet[Query]:
     """Answered queries sharing a topic with ``query``, newest answers first.
 
-    The query's topics are read from its prefetched ones when it has them; the topic test is
-    an ``EXISTS`` (no join to make distinct), so the rows can be read in the same statement.
+    ``topics``: the query's, when the caller has read them (else its prefetched ones, or a
+    read); the topic test is an ``EXISTS`` (no join to make distinct), so the rows can be
+    read in the same statement.
     """
-    topic_ids = [topic.pk for topic in query.topics.all()]
+    topic_ids = [topic.pk for topic in (query.topics.all() if topics is None else topics)]
     similar = queries_visible_to(user).filter(state=QueryState.ANSWERED).exclude(pk=query.pk)
     if topic_ids:
         links = Query.topics.through.objects.filter(query_id=OuterRef("pk"), topic_id__in=topic_ids)
@@ -582,11 +656,14 @@ def queries_held_by(*, user: User, now: datetime | None = None) -> QuerySet[Quer
     return held.select_related("channel").order_by("sla_due_at", "id")
 
 
-def similar_answered_with_answers(*, user: User, query: Query, limit: int = 5) -> list[Query]:
+def similar_answered_with_answers(
+    *, user: User, query: Query, limit: int = 5, topics: list[Topic] | None = None
+) -> list[Query]:
     """:func:`similar_answered_queries` as the query page shows them (id and text), each with
     ``published_answers`` (a list, with their authors): two statements, one when none."""
     published = Answer.objects.filter(status=AnswerStatus.PUBLISHED).select_related("author")
-    similar = similar_answered_queries(user=user, query=query, limit=limit).only("id", "text", "answered_at")
+    similar = similar_answered_queries(user=user, query=query, limit=limit, topics=topics)
+    similar = similar.only("id", "text", "answered_at")
     return list(similar.prefetch_related(Prefetch("answers", queryset=published, to_attr="published_answers")))
 
 

@@ -48,7 +48,7 @@ from engage.models import (
     QueryState,
     RevisionOutcome,
 )
-from engage.selectors import can_review, queries_visible_to, query_get_for_user
+from engage.selectors import QueryPage, can_review, queries_visible_to, query_get_for_user
 
 MAX_NOTE_LENGTH = 5_000
 MAX_MENTIONS = 20
@@ -249,7 +249,9 @@ def notes_of(query: Query) -> QuerySet[QueryNote]:
     )
 
 
-def thread_of(*, user: User, query: Query, answers: list[Answer] | None = None) -> list[ThreadEntry]:
+def thread_of(
+    *, user: User, query: Query, answers: list[Answer] | None = None, page: QueryPage | None = None
+) -> list[ThreadEntry]:
     """The thread of a query ``user`` may see (the caller fetched it with ``…_get_for_user``):
     the customer's messages, the published answers and the notes, oldest first.
 
@@ -257,9 +259,14 @@ def thread_of(*, user: User, query: Query, answers: list[Answer] | None = None) 
     Notes are for employees who can see the query, which ``user`` can. ``answers``: the
     query's answers the caller already read (:func:`engage.selectors.answers_of_query`, which
     holds every published answer of a query the person sees); its published ones are the
-    thread's, instead of reading them again.
+    thread's, instead of reading them again. ``page``: the query as its page read it
+    (:func:`engage.selectors.query_page_for_user`): the follow-ups and notes are read only if
+    it has some.
     """
-    messages = list(CustomerMessage.objects.filter(query=query).order_by("received_at", "id"))
+    if page is not None and not page.has_followups:
+        messages = []  # the first message alone: the query's own text
+    else:
+        messages = list(CustomerMessage.objects.filter(query=query).order_by("received_at", "id"))
     if not messages:  # a query written without the service (never through the webhook)
         messages = [first_message(query=query)]
     entries = [ThreadEntry("message", m.received_at, m) for m in messages]
@@ -268,7 +275,8 @@ def thread_of(*, user: User, query: Query, answers: list[Answer] | None = None) 
     else:
         published = [a for a in answers if a.status == AnswerStatus.PUBLISHED]
     entries += [ThreadEntry("answer", a.published_at or a.created_at, a) for a in published]
-    entries += [ThreadEntry("note", n.created_at, n) for n in notes_of(query)]
+    notes = notes_of(query) if page is None or page.has_notes else []
+    entries += [ThreadEntry("note", n.created_at, n) for n in notes]
     order = {"message": 0, "answer": 1, "note": 2}
     return sorted(entries, key=lambda e: (e.at, order[e.kind], e.item.pk or 0))
 
@@ -439,11 +447,13 @@ def note_add(*, user: User, query_id: int, body: Any) -> QueryNote:
     return note
 
 
-def page_context(*, user: User, query: Query, answers: list[Answer] | None = None) -> dict[str, Any]:
+def page_context(
+    *, user: User, query: Query, answers: list[Answer] | None = None, page: QueryPage | None = None
+) -> dict[str, Any]:
     """What the query page shows of the conversation: the thread after its first message, and
     the answers' revisions for their authors and reviewers (a constant number of queries).
-    ``answers``: the query's answers the page already read (see :func:`thread_of`)."""
-    entries = thread_of(user=user, query=query, answers=answers)
+    ``answers`` and ``page``: what the page already read (see :func:`thread_of`)."""
+    entries = thread_of(user=user, query=query, answers=answers, page=page)
     return {
         "thread_rest": entries[1:],
         "revisions": revisions_visible_to(user=user, query=query, answers=answers),

@@ -273,7 +273,8 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
     from content.selectors import messages_search
 
     user = _user(request)
-    query = selectors.query_detail_for_user(user=user, id=pk)
+    page = selectors.query_page_for_user(user=user, id=pk)
+    query = page.query
     now = timezone.now()
     status = query.status_at(now)
     holds = query.holds_live_claim(user.pk, now)
@@ -287,7 +288,7 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     for each in answers:
         each.customer_rating = getattr(each, "rating", None) if each.status == AnswerStatus.PUBLISHED else None
-    offered = selectors.draft_offered_to(user=user, query=query, answers=answers)
+    offered = selectors.draft_offered_to(user=user, query=query, answers=answers, page=page)
     in_review = next((a for a in answers if a.status == AnswerStatus.PENDING_REVIEW), None)
     published = next((a for a in answers if a.status == AnswerStatus.PUBLISHED), None)
     draft_ids = offered.message_ids if offered else []
@@ -297,6 +298,7 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "escalate_kept": _refused(request, f"escalate:{pk}"),
         "insight_kept": _refused(request, f"insight:{pk}"),
         "query": query,
+        "topics": page.topics,
         "status": status,
         "now": now,
         "holds": holds,
@@ -321,16 +323,18 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 user=user, text=query.text, limit=SUGGESTED_MESSAGES, fields=suggestions.CARD_FIELDS
             )
         ],
-        "similar": selectors.similar_answered_with_answers(user=user, query=query, limit=SIMILAR_ANSWERED),
+        "similar": selectors.similar_answered_with_answers(
+            user=user, query=query, limit=SIMILAR_ANSWERED, topics=page.topics
+        ),
         "departments": selectors.departments_for_escalation(query=query) if holds or can_review else [],
         "close_reasons": CloseReason.choices,
         "lease_minutes": services.claim_lease().seconds // 60,
         "note_unsent": request.session.pop(_note_key(pk), ""),
-        **threads.page_context(user=user, query=query, answers=answers),
+        **threads.page_context(user=user, query=query, answers=answers, page=page),
     }
     context["replying_to"] = _replying_to(query, context.get("thread_rest") or [])
     can_hand_off = status in (QueryStatus.OPEN, QueryStatus.CLAIMED) and (holds or can_review)
-    context["handoffs"] = list(handoff.handoffs_of(query=query))
+    context["handoffs"] = list(handoff.handoffs_of(query=query)) if page.has_handoffs else []
     context["handoff_to"] = (
         handoff.handoff_candidates(
             query=query, excluding=[user.pk, query.claimed_by_id if status == "claimed" else None]

@@ -24,13 +24,14 @@ pytestmark = pytest.mark.django_db
 
 # The page's statements, read by anyone who sees the query:
 #   session, user, the user's roles (sign-in);
-#   the query with its channel, department, holder and closer; its topics;
-#   its answers with their authors, reviewers and ratings; the person's saved draft;
+#   the query with its channel, department, holder, closer and topics, the reader's saved
+#   draft and whether it has follow-ups, notes and hand-offs (one);
+#   its answers with their authors, reviewers and ratings;
 #   the approved messages matching the question (one);
 #   the similar answered queries (one) and their published answers;
 #   the thread's customer messages; its notes and their mentions; the hand-offs;
 #   the notifications count (the navigation).
-PAGE = 15
+PAGE = 13
 # Revisions (the answers' authors and reviewers only, when one of their answers is there).
 REVISIONS = 1
 # A reviewer may hand the query over and escalate it: the colleagues it can go to (and
