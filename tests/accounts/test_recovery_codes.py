@@ -16,7 +16,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from accounts import services
 from accounts.models import AccountEvent, RecoveryCode
 from config.errors import RateLimited, ServiceError
-from tests.accounts.test_services_accounts import run_at_once
+from tests.concurrency import run_together
 from tests.factories import UserFactory
 
 IP = "192.0.2.7"
@@ -87,7 +87,7 @@ def test_the_same_code_offered_at_once_lets_in_one_sign_in() -> None:
             return type(exc).__name__
         return "in"
 
-    outcome = run_at_once(8, offer)
+    outcome = run_together(8, offer)
     assert outcome.count("in") == 1, outcome
     assert set(outcome) <= {"in", "ServiceError", "RateLimited"}, outcome
     assert services.recovery_codes_left(user=person) == 9

@@ -2,43 +2,17 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from accounts import services
 from accounts.models import ApiToken, LoginFailure, LoginLock, Role, RoleName, User
 from config.errors import Conflict, RateLimited, ServiceError
+from tests.concurrency import run_together
 from tests.factories import TEST_PASSWORD, DepartmentFactory, UserFactory
-
-
-def run_at_once(count: int, work: Callable[[int], object]) -> list[object]:
-    """Run ``work(i)`` in ``count`` threads released together, each on its own connection."""
-    barrier = threading.Barrier(count)
-    results: list[object] = [None] * count
-
-    def runner(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    close_old_connections()
-    return results
-
 
 # --- Sign-in -----------------------------------------------------------------------------------
 
@@ -56,6 +30,17 @@ def test_authenticate_records_a_failure_with_the_normalised_email(owner):
     assert list(LoginFailure.objects.values_list("email", "ip")) == [(owner.email, "10.0.0.1")]
 
 
+def _sign_in_answer(*, email: str, password: str, ip: str) -> str:
+    """The status a sign-in would answer with: 201 (signed in), 400 (wrong) or 429 (locked out)."""
+    try:
+        services.user_authenticate(email=email, password=password, ip=ip)
+    except RateLimited:
+        return "429"
+    except ServiceError:
+        return "400"
+    return "201"
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_simultaneous_guesses_check_at_most_five_passwords():
@@ -63,15 +48,9 @@ def test_simultaneous_guesses_check_at_most_five_passwords():
     person = UserFactory(department=DepartmentFactory(slug="race"))
 
     def guess(i: int) -> str:
-        try:
-            services.user_authenticate(email=person.email, password=f"guess {i}", ip="198.51.100.1")
-        except RateLimited:
-            return "429"
-        except ServiceError:
-            return "400"
-        return "201"
+        return _sign_in_answer(email=person.email, password=f"guess {i}", ip="198.51.100.1")
 
-    outcome = Counter(run_at_once(24, guess))
+    outcome = Counter(run_together(24, guess))
     assert outcome["201"] == 0
     assert outcome["400"] <= services.PAIR_FAILURE_LIMIT, outcome
     assert outcome["400"] + outcome["429"] == 24, outcome
@@ -92,15 +71,9 @@ def test_simultaneous_guesses_across_emails_check_at_most_thirty_passwords():
     emails = [f"target{n}@example.com" for n in range(12)]
 
     def guess(i: int) -> str:
-        try:
-            services.user_authenticate(email=emails[i % len(emails)], password="guess", ip="198.51.100.2")
-        except RateLimited:
-            return "429"
-        except ServiceError:
-            return "400"
-        return "201"
+        return _sign_in_answer(email=emails[i % len(emails)], password="guess", ip="198.51.100.2")
 
-    outcome = Counter(run_at_once(48, guess))
+    outcome = Counter(run_together(48, guess))
     assert outcome["201"] == 0
     assert outcome["400"] <= services.ADDRESS_FAILURE_LIMIT, outcome
     assert outcome["400"] + outcome["429"] == 48, outcome
@@ -124,7 +97,7 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin():
             return "409"
         return "200"
 
-    assert sorted(run_at_once(2, demote)) == ["200", "409"]
+    assert sorted(run_together(2, demote)) == ["200", "409"]
     assert User.objects.filter(is_active=True, roles__slug=RoleName.ADMIN).count() == 1
 
 
@@ -142,7 +115,7 @@ def test_two_admins_deactivating_each_other_at_once_leave_one_admin():
             return "409"
         return "200"
 
-    assert sorted(run_at_once(2, deactivate)) == ["200", "409"]
+    assert sorted(run_together(2, deactivate)) == ["200", "409"]
     assert User.objects.filter(is_active=True, roles__slug=RoleName.ADMIN).count() == 1
 
 

@@ -3,53 +3,28 @@ the schedule job running twice at once, and one visitor's burst of clicks."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import close_old_connections, connection
 
 from config.errors import Conflict
 from content import services
 from content.models import Action, Message, ShareClick, Status
 from content.signals import activity
 from tests.browser.conftest import live_server  # noqa: F401 (fixture)
+from tests.concurrency import run_each
 from tests.content.conftest import make_message, publish
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def run_together(work: list[Callable[[], Any]]) -> list[Any]:
-    """Run each callable in its own thread and database connection, released at once."""
-    start = threading.Barrier(len(work))
-    results: list[Any] = [None] * len(work)
-
-    def runner(index: int, job: Callable[[], Any]) -> None:
-        try:
-            start.wait()
-            results[index] = job()
-        except Exception as exc:  # the outcome is what the test inspects
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i, job)) for i, job in enumerate(work)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    close_old_connections()
-    return results
-
-
 def test_two_reviewers_approving_at_once_approve_once(author, reviewer, marketing):
     other_reviewer = UserFactory(department=marketing, roles=["reviewer"])
     message = make_message(author)
     services.message_submit(user=author, message_id=message.pk)
-    results = run_together(
+    results = run_each(
         [
             lambda: services.message_approve(user=reviewer, message_id=message.pk),
             lambda: services.message_approve(user=other_reviewer, message_id=message.pk),
@@ -66,7 +41,7 @@ def test_the_schedule_job_running_concurrently_publishes_once(author, reviewer, 
     try:
         messages = [publish(author, reviewer, title=f"M{n}", publish_at=now + timedelta(minutes=5)) for n in range(5)]
         due = now + timedelta(minutes=6)
-        results = run_together([lambda: services.schedule_apply(now=due) for _ in range(4)])
+        results = run_each([lambda: services.schedule_apply(now=due) for _ in range(4)])
     finally:
         activity.disconnect(dispatch_uid="race")
     assert not [r for r in results if isinstance(r, Exception)], results
@@ -81,7 +56,7 @@ def test_the_schedule_job_running_concurrently_publishes_once(author, reviewer, 
 def test_a_burst_of_clicks_from_one_visitor_counts_once(author, reviewer, employee):
     message = publish(author, reviewer)
     share = services.share_create(user=employee, message_id=message.pk, channel="x")
-    results = run_together(
+    results = run_each(
         [
             lambda: services.share_follow(code=share.code, address="203.0.113.1", user_agent="Mozilla/5.0")
             for _ in range(8)
@@ -136,7 +111,7 @@ def test_a_double_click_on_share_makes_one_share_over_real_concurrent_requests(
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.read().decode()
 
-    results = run_together([post for _ in range(8)])
+    results = run_each([post for _ in range(8)])
     assert not [r for r in results if isinstance(r, Exception)], results
     share = Share.objects.get(message=message, user=employee)  # exactly one
     assert all(f"/s/{share.code}" in html for html in results)  # every click shows the same link

@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -15,6 +17,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from accounts.models import User
 from config.activity import ActivityKind
 from engage import participation
 from engage.models import DailyRollup, ParticipationEvent, PersonDay, RollupProgress
@@ -343,35 +346,45 @@ def test_rollups_always_equal_a_recount_from_the_raw_log(cast, settings, steps, 
 # --- Real concurrency (PostgreSQL) ---------------------------------------------------------------
 
 
+@contextmanager
+def _claim_held_open(person: User, when: datetime) -> Iterator[None]:
+    """Another connection records a claim (so takes the lower id) and holds its transaction
+    open for the block; it commits when the block ends."""
+    inserted, may_commit = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            with transaction.atomic():
+                record(ActivityKind.QUERY_CLAIMED, person, when)
+                inserted.set()
+                assert may_commit.wait(timeout=30)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert inserted.wait(timeout=30)
+    try:
+        yield
+    finally:
+        may_commit.set()
+        thread.join(timeout=30)
+    assert not errors
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_events_committed_out_of_id_order_are_each_counted_once():
     """Connection A takes the lower id but commits after connection B and after a fold."""
     person = UserFactory()
     when = datetime(2026, 3, 10, 12, tzinfo=UTC)
-    a_inserted, a_may_commit = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
-
-    def writer_a() -> None:
-        try:
-            with transaction.atomic():
-                record(ActivityKind.QUERY_CLAIMED, person, when)
-                a_inserted.set()
-                assert a_may_commit.wait(timeout=30)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=writer_a)
-    thread.start()
-    assert a_inserted.wait(timeout=30)
-    record(ActivityKind.ANSWER_PUBLISHED, person, when)  # B: a higher id, committed first
-    assert ParticipationEvent.objects.count() == 1  # A's row is not visible yet
-    assert fold() == 1
-    a_may_commit.set()
-    thread.join(timeout=30)
-    assert not errors
+    with _claim_held_open(person, when):  # A
+        record(ActivityKind.ANSWER_PUBLISHED, person, when)  # B: a higher id, committed first
+        assert ParticipationEvent.objects.count() == 1  # A's row is not visible yet
+        assert fold() == 1
     low, _high = sorted(ParticipationEvent.objects.values_list("id", flat=True))
     assert ParticipationEvent.objects.get(pk=low).kind == "query_claimed"  # the late one has the lower id
     assert fold() == 1
@@ -386,31 +399,12 @@ def test_a_transaction_open_past_the_scan_start_is_counted_by_the_sweep():
     commits, its event is not on the fast path's way, and the sweep counts it once."""
     person = UserFactory()
     when = datetime(2026, 3, 10, 12, tzinfo=UTC)
-    a_inserted, a_may_commit = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
-
-    def slow_writer() -> None:
-        try:
-            with transaction.atomic():
-                record(ActivityKind.QUERY_CLAIMED, person, when)
-                a_inserted.set()
-                assert a_may_commit.wait(timeout=30)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=slow_writer)
-    thread.start()
-    assert a_inserted.wait(timeout=30)
-    record(ActivityKind.ANSWER_PUBLISHED, person, when)  # a higher id, committed first
-    assert rollups_fold(margin_seconds=0) == 1
-    assert rollups_fold(margin_seconds=0) == 0
-    high = ParticipationEvent.objects.get().pk
-    assert rollups_scan_from() == high
-    a_may_commit.set()
-    thread.join(timeout=30)
-    assert not errors
+    with _claim_held_open(person, when):  # the slow writer
+        record(ActivityKind.ANSWER_PUBLISHED, person, when)  # a higher id, committed first
+        assert rollups_fold(margin_seconds=0) == 1
+        assert rollups_fold(margin_seconds=0) == 0
+        high = ParticipationEvent.objects.get().pk
+        assert rollups_scan_from() == high
     assert unfolded_ids() == {high - 1}
     assert rollups_fold(margin_seconds=0, sweep=False) == 0
     assert rollups_fold(sweep=True) == 1
