@@ -322,8 +322,13 @@ class AnswerStatus(models.TextChoices):
 
 
 class Answer(models.Model):
+    # Publishing writes every index of this table (and of revisions and deliveries) once per
+    # answer: the author's lookups use answer_author_idx (author first), and who reviewed an
+    # answer (null for those published at once) has a partial index (migration 0015).
     query = models.ForeignKey(Query, on_delete=models.CASCADE, related_name="answers")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="answers")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="answers", db_index=False
+    )
     author_department = models.ForeignKey(
         Department, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )  # the author's department when the answer was written (metrics)
@@ -337,7 +342,7 @@ class Answer(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     review_comment = models.TextField(blank=True)
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     # The customer turn it answers (set when published) and the customer message it replies
@@ -364,6 +369,7 @@ class Answer(models.Model):
             models.Index(fields=["status", "submitted_at"], name="answer_status_idx"),
             models.Index(fields=["published_at"], name="answer_published_idx"),
             models.Index(fields=["author", "-created_at"], name="answer_author_idx"),
+            models.Index(fields=["reviewed_by"], condition=Q(reviewed_by__isnull=False), name="answer_reviewed_by_idx"),
         ]
 
     def __str__(self) -> str:
@@ -383,7 +389,9 @@ class AnswerRevision(models.Model):
     for its decision: a text sent back and the reviewer's comment stay here when the answer
     is written again (``Answer`` holds the latest)."""
 
-    answer = models.ForeignKey(Answer, on_delete=models.CASCADE, related_name="revisions")
+    # The answer's lookups use answer_revision_number_unique (answer first); reviewed_by is
+    # null until a review, so its index is partial.
+    answer = models.ForeignKey(Answer, on_delete=models.CASCADE, related_name="revisions", db_index=False)
     number = models.PositiveIntegerField()
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     body = models.TextField()
@@ -393,13 +401,18 @@ class AnswerRevision(models.Model):
     outcome = models.CharField(max_length=20, choices=RevisionOutcome.choices, default=RevisionOutcome.PENDING)
     comment = models.TextField(blank=True)  # the reviewer's, when sent back
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["answer", "number"]
         constraints = [models.UniqueConstraint(fields=["answer", "number"], name="answer_revision_number_unique")]
+        indexes = [
+            models.Index(
+                fields=["reviewed_by"], condition=Q(reviewed_by__isnull=False), name="answerrev_reviewed_by_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"answer {self.answer_id} revision {self.number}"
@@ -442,7 +455,10 @@ class Delivery(models.Model):
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
     query = models.ForeignKey(Query, on_delete=models.CASCADE, related_name="deliveries")
     answer = models.ForeignKey(Answer, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries")
-    insight = models.ForeignKey("Insight", on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries")
+    # Null on an answer's delivery (nearly all): a partial index, not one every answer writes.
+    insight = models.ForeignKey(
+        "Insight", on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries", db_index=False
+    )
     payload = models.JSONField(default=dict)
     status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -467,6 +483,7 @@ class Delivery(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_status_idx"),
+            models.Index(fields=["insight"], condition=Q(insight__isnull=False), name="delivery_insight_idx"),
         ]
 
     def __str__(self) -> str:

@@ -55,3 +55,61 @@ def test_rarely_set_foreign_keys_have_partial_indexes_that_serve_on_delete(colum
         cursor.execute(f"EXPLAIN UPDATE engage_query SET {column} = NULL WHERE {column} IN (1, 2)")  # noqa: S608
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert index in plan
+
+
+# Publishing an answer writes a row in each of these tables, so every index on them is one
+# more write per answer: the same rule, pinned the same way (migration 0015).
+ANSWER_WRITE_INDEXES = {
+    "engage_answer": {
+        "engage_answer_pkey",
+        "engage_answer_query_id_5756ea8d",  # a query's answers
+        "engage_answer_author_department_id_62c977c2",
+        "answer_one_published_per_turn",
+        "answer_one_in_review_per_query",
+        "answer_status_idx",
+        "answer_published_idx",
+        "answer_author_idx",  # an author's answers (author first: also serves on_delete)
+        "answer_reviewed_by_idx",  # partial: answers published at once have no reviewer
+    },
+    "engage_answerrevision": {
+        "engage_answerrevision_pkey",
+        "answer_revision_number_unique",  # an answer's revisions (answer first)
+        "engage_answerrevision_author_id_496991b2",
+        "answerrev_reviewed_by_idx",  # partial
+    },
+    "engage_delivery": {
+        "engage_delivery_pkey",
+        "delivery_status_idx",
+        "delivery_one_per_answer",
+        "delivery_one_per_insight_query",
+        "engage_delivery_answer_id_e67c3a31",
+        "engage_delivery_channel_id_61a9194c",
+        "engage_delivery_query_id_a8f54572",
+        "delivery_insight_idx",  # partial: an answer's delivery has no insight
+    },
+}
+
+
+@pytest.mark.parametrize("table", sorted(ANSWER_WRITE_INDEXES))
+def test_the_tables_an_answer_writes_carry_only_the_indexes_their_statements_use(table):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", [table])
+        assert {row[0] for row in cursor.fetchall()} == ANSWER_WRITE_INDEXES[table]
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "index"),
+    [
+        ("engage_answer", "reviewed_by_id", "answer_reviewed_by_idx"),
+        ("engage_answer", "author_id", "answer_author_idx"),
+        ("engage_answerrevision", "reviewed_by_id", "answerrev_reviewed_by_idx"),
+        ("engage_answerrevision", "answer_id", "answer_revision_number_unique"),
+        ("engage_delivery", "insight_id", "delivery_insight_idx"),
+    ],
+)
+def test_deleting_a_person_answer_or_insight_still_finds_the_rows_through_an_index(table, column, index):
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN SELECT id FROM {table} WHERE {column} IN (1, 2)")  # noqa: S608
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert index in plan
