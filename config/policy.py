@@ -26,9 +26,15 @@ class Refusal:
     details: tuple[tuple[str, Any], ...] = ()
 
 
-def enforce(refusal: Refusal | None) -> None:
-    """Raise what the refusal says; nothing when the action is allowed."""
-    if refusal is None:
+def enforce(refusal: Refusal | None, *, conflicts: bool = True) -> None:
+    """Raise what the refusal says; nothing when the action is allowed.
+
+    ``conflicts=False`` raises only a refusal of the person (403): a service that still has
+    input to validate enforces the person first and the state after, in API.md's order
+    (404, 403, 400, 409). The policies check the person before the state an action needs,
+    so a conflict they return means the person was not the obstacle.
+    """
+    if refusal is None or (refusal.conflict and not conflicts):
         return
     if refusal.conflict:
         raise Conflict(refusal.reason, **dict(refusal.details))

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from accounts.models import RoleName, User
 from config.policy import Refusal, is_own_work
-from content.models import Status, Toolkit
+from content.models import Message, Status, Toolkit
 
 NOT_CURATOR = Refusal("Writing messages needs the curator role.")
 NOT_REVIEWER = Refusal("Reviewing messages needs the reviewer role.")
@@ -50,3 +50,11 @@ def toolkit_reopen(user: User, toolkit: Toolkit, now: datetime) -> Refusal | Non
     if toolkit.status == Status.DRAFT:
         return Refusal("This toolkit is already a draft.", conflict=True)
     return None
+
+
+def message_is_own(user: User, message: Message) -> bool:
+    """Whether the message is the person's own work: they wrote it or its newest revision
+    (and so never review it; ``content.services`` refuses them)."""
+    latest = message.latest_revision if message.latest_revision_id else None
+    latest_author_id = latest.author_id if latest is not None else None
+    return is_own_work(user.pk, message.author_id, latest_author_id)

@@ -104,7 +104,7 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if (pending and message.pending_status == Status.IN_REVIEW)
         else (message.latest_revision if message.status == Status.IN_REVIEW else None)
     )
-    is_author = user.pk in (message.author_id, message.latest_revision.author_id if message.latest_revision else None)
+    is_author = policy.message_is_own(user, message)
     # The revision under review against what it would replace: the live one, else the one before it.
     compared_with = None
     if in_review_revision is not None:

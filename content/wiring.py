@@ -16,8 +16,8 @@ from accounts.models import RoleName, User
 from accounts.navigation import register_home_card, register_nav_item
 from accounts.notifications import register_kind
 from accounts.signals import collect_personal_data
-from content import receivers, review, selectors
-from content.models import Share
+from content import policy, receivers, review, selectors
+from content.models import Message, Share
 
 
 def _messaging_card(request: HttpRequest) -> dict[str, Any]:
@@ -32,6 +32,14 @@ def _review_card(request: HttpRequest) -> dict[str, Any]:
     messages = selectors.review_queue_messages().count()
     toolkits = selectors.review_queue_toolkits().count()
     return {"messages": messages, "toolkits": toolkits, "waiting": messages + toolkits}
+
+
+def _messages_for_review(user: User) -> list[Message]:
+    """The messages awaiting review, each marked ``yours`` when it is the person's own work."""
+    messages = list(selectors.review_queue_messages())
+    for message in messages:
+        message.yours = policy.message_is_own(user, message)  # type: ignore[attr-defined]
+    return messages
 
 
 def wire() -> None:
@@ -58,7 +66,7 @@ def wire() -> None:
             key="messages",
             title="Messages",
             template_name="content/review/_messages.html",
-            items=lambda user: list(selectors.review_queue_messages()),
+            items=_messages_for_review,
             order=10,
         )
     )

@@ -37,7 +37,8 @@ from accounts.permissions import IsAdmin
 from config.api import validated
 from config.errors import ServiceError
 from config.pagination import MAX_PAGE_SIZE, Pagination
-from engage import connectors, handoff, ratings, selectors, services, signing, threads, webhooks
+from config.policy import enforce
+from engage import connectors, handoff, policy, ratings, selectors, services, signing, threads, webhooks
 from engage.models import (
     AnswerStatus,
     ChannelKind,
@@ -774,11 +775,7 @@ class AnswerRevisionsApi(_Paginated):
     )
     def get(self, request: Request, id: int) -> Response:
         answer = selectors.answer_get_for_user(user=_me(request), id=id)
-        if answer.author_id != _me(request).pk and not selectors.can_review(_me(request)):
-            return Response(
-                {"detail": "Only the answer's author and reviewers see its revisions."},
-                status=status.HTTP_403_FORBIDDEN,
-            )
+        enforce(policy.answer_revisions_see(_me(request), answer))
         return self.paginated(request, threads.revisions_of(answer), threads.revision_as_dict)
 
 
@@ -797,7 +794,7 @@ class AnswerListApi(_Paginated):
     def get(self, request: Request) -> Response:
         params = request.query_params
         if _flag(params.get("reviewable")):
-            answers = selectors.review_queue(user=_me(request)) if selectors.can_review(_me(request)) else None
+            answers = selectors.review_queue(user=_me(request)) if policy.is_reviewer(_me(request)) else None
             if answers is None:
                 return Response({"detail": "Only reviewers have a review queue."}, status=status.HTTP_403_FORBIDDEN)
         else:
@@ -935,10 +932,7 @@ class InsightStatusApi(APIView):
     )
     def post(self, request: Request, id: int) -> Response:
         selectors.insight_get_for_user(user=_me(request), id=id)
-        if not selectors.can_move_insights(_me(request)):
-            return Response(
-                {"detail": "Only members of a product department move insights."}, status=status.HTTP_403_FORBIDDEN
-            )
+        enforce(policy.insight_move(_me(request)))
         data = validated(self.InputSerializer, request.data)
         insight = services.insight_set_status(user=_me(request), insight_id=id, status=data["status"])
         return Response(selectors.insight_as_dict(insight))

@@ -17,7 +17,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -25,8 +24,10 @@ from django.utils import timezone
 from accounts.models import RoleName, User
 from accounts.notifications import notify
 from config.errors import Conflict, ServiceError
+from config.policy import enforce
+from engage import policy
 from engage.models import Query, QueryHandoff, QueryState, QueryStatus
-from engage.selectors import can_review, can_see_query, query_get_for_user
+from engage.selectors import can_see_query, query_get_for_user
 from engage.services import _live_claims_locked, claim_lease, max_open_claims
 
 MAX_NOTE_LENGTH = 2000
@@ -105,18 +106,16 @@ def query_handoff(*, user: User, query_id: int, to: Any, note: Any = "", expecte
         query = query_get_for_user(user=user, id=query_id, related=False)  # 404 for what they may not see
         status = query.status_at(now)
         holder = query.claimed_by_id if status == QueryStatus.CLAIMED else None
-        holds = query.holds_live_claim(user.pk, now)
         said_held = not isinstance(expected, _Unset) and str(expected) == str(user.pk)
-        if not (holds or can_review(user)):
-            if said_held:
-                raise _changed(query, now)
-            raise PermissionDenied("Only the person holding this query or a reviewer can hand it over.")
+        refusal = policy.query_hand_off(user, query, now)
+        if refusal is not None and not refusal.conflict and said_held:
+            raise _changed(query, now)
+        enforce(refusal, conflicts=False)
         target = _target(to, query=query)
         clean_note = _clean_note(note)
         if not isinstance(expected, _Unset) and _clean_expected(expected) != holder:
             raise _changed(query, now)
-        if status not in (QueryStatus.OPEN, QueryStatus.CLAIMED):
-            raise Conflict(f"This query is {status.replace('_', ' ')}.", status=status)
+        enforce(refusal)
         if status == QueryStatus.CLAIMED and query.claimed_by_id == target.pk:
             raise Conflict(f"{target.name} already holds this query.", claimed_by=target.pk)
         cap = max_open_claims()

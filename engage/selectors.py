@@ -22,9 +22,9 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from accounts.models import Department, DepartmentKind, RoleName, Topic, User
+from accounts.models import Department, RoleName, Topic, User
 from config.errors import ServiceError
-from engage import statements
+from engage import policy, statements
 from engage.models import (
     Answer,
     AnswerStatus,
@@ -45,18 +45,6 @@ from engage.models import (
 
 def sees_all_queries(user: User) -> bool:
     return user.has_role(RoleName.REVIEWER, RoleName.EXECUTIVE)
-
-
-def can_review(user: User) -> bool:
-    return user.has_role(RoleName.REVIEWER)
-
-
-def can_move_insights(user: User) -> bool:
-    """Members of a product department and admins move an insight's status."""
-    if user.has_role(RoleName.ADMIN):
-        return True
-    department = user.department
-    return department is not None and department.kind == DepartmentKind.PRODUCT
 
 
 # --- Queries -----------------------------------------------------------------------------------
@@ -483,7 +471,7 @@ def answers_visible_to(user: User) -> QuerySet[Answer]:
     answers = Answer.objects.all()
     own = Q(author=user)
     if sees_all_queries(user):
-        return answers if can_review(user) else answers.filter(Q(status=AnswerStatus.PUBLISHED) | own)
+        return answers if policy.is_reviewer(user) else answers.filter(Q(status=AnswerStatus.PUBLISHED) | own)
     routed_here = Q(query__department__isnull=True)
     if user.department_id is not None:
         routed_here |= Q(query__department_id=user.department_id)

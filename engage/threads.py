@@ -35,6 +35,8 @@ from accounts.models import User
 from accounts.notifications import notify
 from config.errors import ServiceError
 from config.markdown import render_markdown
+from config.policy import enforce
+from engage import policy
 from engage.models import (
     RESPONSE_TARGETS,
     Answer,
@@ -48,7 +50,7 @@ from engage.models import (
     QueryState,
     RevisionOutcome,
 )
-from engage.selectors import QueryPage, can_review, queries_visible_to, query_get_for_user
+from engage.selectors import QueryPage, queries_visible_to, query_get_for_user
 
 MAX_NOTE_LENGTH = 5_000
 MAX_MENTIONS = 20
@@ -356,7 +358,7 @@ def revision_as_dict(revision: AnswerRevision) -> dict[str, Any]:
 
 def _revisions_author(user: User) -> int | None:
     """Whose answers' revisions ``user`` sees: everyone's (``None``) for a reviewer, else their own."""
-    return None if can_review(user) else user.pk
+    return None if policy.sees_every_revision(user) else user.pk  # their own: policy.answer_revisions_see
 
 
 def revisions_visible_to(*, user: User, query: Query, answers: list[Answer] | None = None) -> list[AnswerRevision]:
@@ -425,6 +427,7 @@ def note_add(*, user: User, query_id: int, body: Any) -> QueryNote:
     """An internal note on a query the person can see; ``@mentions`` are told."""
     with transaction.atomic():
         query = query_get_for_user(user=user, id=query_id, lock=True, related=False)  # 404 first
+        enforce(policy.note_add(user, query, timezone.now()))
         if not isinstance(body, str) or not body.strip():
             raise ServiceError("A note cannot be empty.", field="body")
         if len(body) > MAX_NOTE_LENGTH:

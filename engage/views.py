@@ -29,7 +29,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Department, RoleName, Topic, User
 from config.errors import ServiceError
 from config.markdown import render_markdown
-from engage import connectors, handoff, queue_feed, queue_search, ratings, selectors, services, suggestions, threads
+from engage import (
+    connectors,
+    handoff,
+    policy,
+    queue_feed,
+    queue_search,
+    ratings,
+    selectors,
+    services,
+    suggestions,
+    threads,
+)
 from engage.models import (
     AnswerStatus,
     Channel,
@@ -278,7 +289,6 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     status = query.status_at(now)
     holds = query.holds_live_claim(user.pk, now)
-    can_review = selectors.can_review(user)
     # The query's answers, with their reviewers and the customer's ratings, read once: the
     # page, the thread, the draft sent back and the revisions take theirs from this list.
     answers: list[Any] = list(
@@ -293,6 +303,15 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
     published = next((a for a in answers if a.status == AnswerStatus.PUBLISHED), None)
     draft_ids = offered.message_ids if offered else []
     unsent = request.session.pop(_unsent_key(pk), None) if holds else None
+    # What the page offers is what the services accept: engage.policy, read here.
+    can = {
+        "can_claim": policy.query_claim(user, query, now) is None,
+        "can_escalate": policy.query_escalate(user, query, now) is None,
+        "can_close": policy.query_close(user, query, now) is None,
+        "can_hand_off": policy.query_hand_off(user, query, now) is None,
+        "review_here": in_review is not None and policy.answer_review(user, in_review) is None,
+        "own_in_review": in_review is not None and policy.answer_is_own(user, in_review),
+    }
     context = {
         "unsent": unsent,
         "escalate_kept": _refused(request, f"escalate:{pk}"),
@@ -303,18 +322,12 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "now": now,
         "holds": holds,
         "held_by_other": status == QueryStatus.CLAIMED and not holds,
-        "can_claim": status == QueryStatus.OPEN,
-        "can_review": can_review,
-        "can_act": holds or can_review,  # escalate and close: the holder or a reviewer
-        "can_escalate": status in (QueryStatus.OPEN, QueryStatus.CLAIMED) and (holds or can_review),
-        "can_close": (status in (QueryStatus.OPEN, QueryStatus.CLAIMED) and (holds or can_review))
-        or (status == QueryStatus.PENDING_REVIEW and can_review),
+        **can,
         "responder": services.user_is_responder(user=user) if holds else False,
         "offered": offered,
         "draft_messages": _message_texts(user, draft_ids),
         "answers": answers,
         "in_review": in_review,
-        "review_here": in_review is not None and can_review and in_review.author_id != user.pk,
         "published": published,
         "deliveries": list(selectors.deliveries_of_query(query=query)) if published and status == "answered" else [],
         "suggestions": [
@@ -326,23 +339,21 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "similar": selectors.similar_answered_with_answers(
             user=user, query=query, limit=SIMILAR_ANSWERED, topics=page.topics
         ),
-        "departments": selectors.departments_for_escalation(query=query) if holds or can_review else [],
+        "departments": selectors.departments_for_escalation(query=query) if can["can_escalate"] else [],
         "close_reasons": CloseReason.choices,
         "lease_minutes": services.claim_lease().seconds // 60,
         "note_unsent": request.session.pop(_note_key(pk), ""),
         **threads.page_context(user=user, query=query, answers=answers, page=page),
     }
     context["replying_to"] = _replying_to(query, context.get("thread_rest") or [])
-    can_hand_off = status in (QueryStatus.OPEN, QueryStatus.CLAIMED) and (holds or can_review)
     context["handoffs"] = list(handoff.handoffs_of(query=query)) if page.has_handoffs else []
     context["handoff_to"] = (
         handoff.handoff_candidates(
             query=query, excluding=[user.pk, query.claimed_by_id if status == "claimed" else None]
         )
-        if can_hand_off
+        if can["can_hand_off"]
         else []
     )
-    context["can_hand_off"] = can_hand_off
     return render(request, "engage/query_detail.html", context)
 
 
@@ -646,7 +657,7 @@ def insight_board(request: HttpRequest) -> HttpResponse:
         "engage/insights.html",
         {
             "columns": columns,
-            "can_move": selectors.can_move_insights(user),
+            "can_move": policy.insight_move(user) is None,
         },
     )
 
@@ -669,7 +680,7 @@ def insight_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "history": selectors.insight_history(insight=insight),
             "queries": visible,
             "hidden_queries": len(query_ids) - len(visible),
-            "can_move": selectors.can_move_insights(user),
+            "can_move": policy.insight_move(user) is None,
             "moves": insight_moves_from(insight.status),
         },
     )
@@ -712,7 +723,7 @@ def insight_move(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _require_move(user: User) -> None:
-    if not selectors.can_move_insights(user):
+    if policy.insight_move(user) is not None:
         raise PermissionDenied
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.http import Http404
 from django.utils import timezone
@@ -13,11 +12,12 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.notifications import notify
 from config import jobs
-from config.errors import Conflict, ServiceError
+from config.errors import ServiceError
 from config.markdown import render_markdown
+from config.policy import enforce
 from content.models import Message
 from content.selectors import messages_visible_to
-from engage import participation, statements, threads
+from engage import participation, policy, statements, threads
 from engage.models import (
     Answer,
     AnswerRevision,
@@ -27,13 +27,10 @@ from engage.models import (
     Query,
     QueryDraft,
     QueryState,
-    QueryStatus,
     RevisionOutcome,
-    query_status,
 )
 from engage.selectors import (
     answer_get_for_user,
-    can_review,
     query_get_for_user,
     visibility_scope,
 )
@@ -108,12 +105,6 @@ def _publish(*, query: Query, answer: Answer, now: datetime, message_ids: list[i
     delivery_create_for_answer(query=query, answer=answer)
 
 
-def _needs_claim(status: str) -> Conflict:
-    if status in (QueryStatus.OPEN, QueryStatus.CLAIMED):
-        return Conflict("You need a live claim on this query to answer it.", status=status)
-    return Conflict(f"This query is {status.replace('_', ' ')}.", status=status)
-
-
 def _answer_publish_one_statement(*, user: User, query_id: int, body: Any) -> Answer | None:
     """:func:`answer_submit` on PostgreSQL for a certified responder's new answer (no messages,
     no answer sent back by a reviewer): one statement checks and publishes.
@@ -160,9 +151,9 @@ def _answer_publish_one_statement(*, user: User, query_id: int, body: Any) -> An
         return answer
     if not published.visible:
         raise Http404("No such query")
-    status = query_status(state=published.state or "", claimed_until=published.claimed_until, at=now)
-    if not (status == QueryStatus.CLAIMED and published.claimed_by_id == user.pk):
-        raise _needs_claim(status)
+    seen = Query(pk=query_id, state=published.state or "", claimed_by_id=published.claimed_by_id,
+                 claimed_until=published.claimed_until)  # fmt: skip
+    enforce(policy.answer_submit(user, seen, now))
     return None  # not a responder now, or a returned draft: the general way
 
 
@@ -182,8 +173,7 @@ def answer_submit(*, user: User, query_id: int, body: Any, message_ids: Any = No
         body = _clean_body(body)
         ids = clean_message_ids(message_ids, user=user)
         now = timezone.now()
-        if not query.holds_live_claim(user.pk, now):
-            raise _needs_claim(query.status_at(now))
+        enforce(policy.answer_submit(user, query, now))
         answer = (
             Answer.objects.select_for_update()
             .filter(query=query, author=user, status=AnswerStatus.DRAFT)
@@ -220,19 +210,16 @@ def answer_submit(*, user: User, query_id: int, body: Any, message_ids: Any = No
 
 
 def _review_locks(*, user: User, answer_id: int, comment: Any = None) -> tuple[Query, Answer]:
-    """Check that ``user`` may review the answer (and, for a rejection, its ``comment``),
-    then lock its query and the answer."""
+    """Check that ``user`` may review the answer (:func:`engage.policy.answer_review`: the
+    person, then, for a rejection, its ``comment``), lock its query and the answer, then
+    check the answer still awaits review."""
     answer = answer_get_for_user(user=user, id=answer_id)
-    if not can_review(user):
-        raise PermissionDenied("Only reviewers review answers.")
-    if answer.author_id == user.pk:
-        raise PermissionDenied("You cannot review your own answer.")
+    enforce(policy.answer_review(user, answer), conflicts=False)
     if comment is not None and (not isinstance(comment, str) or not comment.strip()):
         raise ServiceError("Say what should change.", field="comment")
     query = Query.objects.select_for_update().get(pk=answer.query_id)
     answer = Answer.objects.select_for_update().select_related("author").get(pk=answer.pk)
-    if answer.status != AnswerStatus.PENDING_REVIEW:
-        raise Conflict(f"This answer is {answer.status.replace('_', ' ')}, not awaiting review.", status=answer.status)
+    enforce(policy.answer_review(user, answer))
     return query, answer
 
 

@@ -14,13 +14,12 @@ from django.utils import timezone
 from accounts.models import User
 from config.activity import Activity
 from config.errors import Conflict, ServiceError
-from engage import participation, statements
+from config.policy import Refusal, enforce
+from engage import participation, policy, statements
 from engage.models import (
     Query,
     QueryDraft,
     QueryState,
-    QueryStatus,
-    query_status,
 )
 from engage.selectors import (
     query_get_for_user,
@@ -38,16 +37,13 @@ class Claim:
     renewed: bool
 
 
-def _not_claimable(query_id: int, now: datetime) -> Conflict:
-    row = Query.objects.filter(pk=query_id).values("state", "claimed_by", "claimed_until").first()
-    if row is None:
+def _not_claimable(*, user: User, query_id: int, now: datetime) -> Conflict:
+    """Why the claim's conditional ``UPDATE`` took nothing: :func:`engage.policy.query_claim` on the row now."""
+    query = Query.objects.filter(pk=query_id).only("state", "claimed_by", "claimed_until").first()
+    if query is None:
         return Conflict("This query no longer exists.")
-    status = query_status(state=row["state"], claimed_until=row["claimed_until"], at=now)
-    if status == QueryStatus.CLAIMED:
-        return Conflict(
-            "Someone else holds this query.", claimed_by=row["claimed_by"], claimed_until=row["claimed_until"]
-        )
-    return Conflict(f"This query is {status.replace('_', ' ')}.", status=status)
+    refusal = policy.query_claim(user, query, now) or Refusal("Someone else holds this query.", conflict=True)
+    return Conflict(refusal.reason, **dict(refusal.details))
 
 
 def _live_claims_locked(*, user: User, now: datetime, excluding: int) -> int:
@@ -90,7 +86,7 @@ def query_claim(*, user: User, query_id: int) -> Claim:
         if not renewed:
             free = Q(claimed_by__isnull=True) | Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
             if not open_rows.filter(free).update(claimed_by=user, claimed_at=now, claimed_until=until):
-                raise _not_claimable(query_id, now)
+                raise _not_claimable(user=user, query_id=query_id, now=now)
             participation.record(_claim_event(user=user, query_id=query_id, now=now))
     return Claim(query_id=query_id, claimed_by=user.pk, claimed_until=until, renewed=renewed)
 
@@ -113,7 +109,7 @@ def _query_claim_one_statement(*, user: User, query_id: int, now: datetime, unti
         if outcome.live_claims >= cap:
             raise Conflict(f"You already hold {cap} claims; answer or release one first.", limit=cap)
         if not outcome.won:
-            raise _not_claimable(query_id, now)
+            raise _not_claimable(user=user, query_id=query_id, now=now)
     return Claim(query_id=query_id, claimed_by=user.pk, claimed_until=until, renewed=outcome.renewed)
 
 
@@ -122,8 +118,7 @@ def query_release(*, user: User, query_id: int) -> Query:
     now = timezone.now()
     with transaction.atomic():
         query = query_get_for_user(user=user, id=query_id, lock=True)
-        if not query.holds_live_claim(user.pk, now):
-            raise Conflict("You do not hold this query.")
+        enforce(policy.query_release(user, query, now))
         query.claimed_by = None
         query.claimed_at = None
         query.claimed_until = None
@@ -140,8 +135,7 @@ def query_draft_save(*, user: User, query_id: int, body: Any, message_ids: Any =
         if len(body) > MAX_ANSWER_LENGTH:
             raise ServiceError(f"An answer is at most {MAX_ANSWER_LENGTH} characters.", field="body")
         ids = clean_message_ids(message_ids, user=user)
-        if query.state not in (QueryState.OPEN,):
-            raise Conflict(f"This query is {query.status_at().replace('_', ' ')}.")
+        enforce(policy.query_draft_save(user, query, timezone.now()))
         draft, _ = QueryDraft.objects.update_or_create(
             query=query, author=user, defaults={"body": body, "message_ids": ids, "updated_at": timezone.now()}
         )

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Department, User
 from accounts.notifications import notify
 from config.errors import Conflict, ServiceError
-from engage import participation, threads
+from config.policy import enforce
+from engage import participation, policy, threads
 from engage.models import (
     Answer,
     AnswerStatus,
@@ -21,16 +20,9 @@ from engage.models import (
     QueryState,
 )
 from engage.selectors import (
-    can_review,
     query_get_for_user,
 )
 from engage.services.common import ESCALATION_NOTE_MAX, department_member_ids, query_url
-
-
-def _holder_or_reviewer(*, user: User, query: Query, now: datetime, action: str) -> None:
-    if query.holds_live_claim(user.pk, now) or can_review(user):
-        return
-    raise PermissionDenied(f"Only the person holding this query or a reviewer can {action} it.")
 
 
 def _withdraw_in_review(query: Query) -> None:
@@ -45,9 +37,7 @@ def query_escalate(*, user: User, query_id: int, department: Any, note: Any = ""
     with transaction.atomic():
         query = query_get_for_user(user=user, id=query_id, lock=True)
         now = timezone.now()
-        if query.state in (QueryState.ANSWERED, QueryState.CLOSED):
-            raise Conflict(f"This query is {query.state}.", status=query.state)
-        _holder_or_reviewer(user=user, query=query, now=now, action="escalate")
+        enforce(policy.query_escalate(user, query, now))
         target = Department.objects.filter(slug=department).first() if isinstance(department, str) else None
         if target is None:
             raise ServiceError(
@@ -63,9 +53,6 @@ def query_escalate(*, user: User, query_id: int, department: Any, note: Any = ""
                 f"A note is at most {ESCALATION_NOTE_MAX:,} characters (this one has {len(note.strip()):,}).",
                 field="note",
             )
-        if query.state != QueryState.OPEN:
-            status = query.status_at(now)
-            raise Conflict(f"This query is {status.replace('_', ' ')}.", status=status)
         if target.pk == query.department_id:
             raise Conflict("The query is already routed there.", field="department")
         query.escalated_from_id = query.department_id
@@ -115,9 +102,7 @@ def query_close(*, user: User, query_id: int, reason: Any) -> Query:
     with transaction.atomic():
         query = query_get_for_user(user=user, id=query_id, lock=True)
         now = timezone.now()
-        if query.state in (QueryState.ANSWERED, QueryState.CLOSED):  # nobody can: a state conflict
-            raise Conflict(f"This query is {query.state}.", status=query.state)
-        _holder_or_reviewer(user=user, query=query, now=now, action="close")
+        enforce(policy.query_close(user, query, now))
         if reason not in CloseReason.values:
             raise ServiceError(
                 "Choose why it is being closed: "
@@ -125,10 +110,6 @@ def query_close(*, user: User, query_id: int, reason: Any) -> Query:
                 + ".",
                 field="reason",
             )
-        if query.state not in (QueryState.OPEN, QueryState.PENDING_REVIEW):
-            raise Conflict(f"This query is {query.state.replace('_', ' ')}.", status=query.state)
-        if query.state == QueryState.PENDING_REVIEW and not can_review(user):
-            raise PermissionDenied("Only a reviewer can close a query whose answer awaits review.")
         _withdraw_in_review(query)
         query.state = QueryState.CLOSED
         query.close_reason = reason

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,7 +11,8 @@ from accounts.models import DepartmentKind, User
 from accounts.notifications import notify
 from config.errors import ServiceError
 from config.jobs import enqueue
-from engage import participation
+from config.policy import enforce
+from engage import participation, policy
 from engage.models import (
     INSIGHT_MOVES,
     Answer,
@@ -24,7 +24,6 @@ from engage.models import (
     InsightStatusChange,
 )
 from engage.selectors import (
-    can_move_insights,
     insight_get_for_user,
     queries_visible_to,
 )
@@ -107,8 +106,7 @@ def insight_set_status(*, user: User, insight_id: int, status: str) -> Insight:
     """A product owner (or an admin) moves an insight; shipping tells answerers and threads."""
     with transaction.atomic():
         insight = insight_get_for_user(user=user, id=insight_id, lock=True)
-        if not can_move_insights(user):
-            raise PermissionDenied("Only members of a product department move insights.")
+        enforce(policy.insight_move(user, insight))
         if status not in MOVABLE_INSIGHT_STATUSES:
             raise ServiceError(
                 "Choose where the insight moves: "

@@ -115,3 +115,22 @@ def test_the_page_offers_exactly_the_actions_the_service_accepts(
     for action, call in CALLS.items():
         offered = f"/toolkits/{toolkit.pk}/{action}/" in page
         assert offered == _accepted(call, people[person], toolkit.pk), (action, response.status_code)
+
+
+def test_the_review_queue_marks_a_message_as_yours_by_the_one_rule(curator_reviewer: Any, reviewer: Any) -> None:
+    """content.policy.message_is_own (config.policy.is_own_work) decides the "Yours" chip."""
+    from tests.content.conftest import make_message
+
+    message = make_message(curator_reviewer)
+    services.message_submit(user=curator_reviewer, message_id=message.pk)
+    message = type(message).objects.select_related("latest_revision").get(pk=message.pk)
+    assert policy.message_is_own(curator_reviewer, message)
+    assert not policy.message_is_own(reviewer, message)
+    pages = {}
+    for person in (curator_reviewer, reviewer):
+        client = Client()
+        client.force_login(person)
+        pages[person.pk] = client.get("/review/").content.decode()
+    assert "Yours: another reviewer decides" in pages[curator_reviewer.pk]
+    assert "Yours: another reviewer decides" not in pages[reviewer.pk]
+    assert message.title in pages[reviewer.pk]
