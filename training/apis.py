@@ -28,7 +28,8 @@ from accounts.permissions import IsCurator
 from config.api import validated
 from config.markdown import render_markdown
 from config.pagination import PaginatedAPIView
-from training import selectors, services
+from config.policy import enforce
+from training import policy, selectors, services
 from training.models import Certification, Course, CourseStatus, Enrollment, Module, Privilege
 
 # --- Documentation helpers ---------------------------------------------------------------------
@@ -45,6 +46,12 @@ FORBIDDEN = OpenApiResponse(TrainingErrorSerializer, description="Signed in but 
 NOT_FOUND = OpenApiResponse(TrainingErrorSerializer, description="No such course, or not meant for you.")
 CONFLICT = OpenApiResponse(TrainingErrorSerializer, description="Not possible in the course's current state.")
 RATE_LIMITED = OpenApiResponse(TrainingErrorSerializer, description="Too many attempts; see Retry-After.")
+
+
+def _me(request: Request) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
 
 
 def _plain(value: Any) -> Any:
@@ -285,8 +292,7 @@ class CourseListApi(PaginatedAPIView):
         summary="Create a draft course (curators)",
     )
     def post(self, request: Request) -> Response:
-        if not selectors.user_manages_training(request.user):  # type: ignore[arg-type]
-            self.permission_denied(request, message="Creating courses needs the curator role.")
+        enforce(policy.course_manage(_me(request)))  # 403 before the input is read
         data = _plain(validated(CourseInputSerializer, request.data))
         course = services.course_create(author=request.user, **data)  # type: ignore[arg-type]
         response = _course_answer(course.pk)
@@ -321,10 +327,9 @@ class CourseDetailApi(APIView):
     )
     def patch(self, request: Request, id: int) -> Response:
         course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
-        if not selectors.user_manages_training(request.user):  # type: ignore[arg-type]
-            self.permission_denied(request, message="Editing courses needs the curator role.")
+        enforce(policy.course_update(_me(request), course), conflicts=False)  # 403 before the input is read
         data = _plain(validated(CourseInputSerializer, request.data, partial=True))
-        services.course_update(course=course, **data)
+        services.course_update(user=_me(request), course_id=course.pk, **data)
         return _course_answer(course.pk)
 
 
@@ -362,7 +367,7 @@ class CoursePublishApi(APIView):
     )
     def post(self, request: Request, id: int) -> Response:
         course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
-        published = services.course_publish(course=course, user=request.user)  # type: ignore[arg-type]
+        published = services.course_publish(user=_me(request), course_id=course.pk)
         return _course_answer(published.pk)
 
 
@@ -390,7 +395,7 @@ class CourseNewVersionApi(APIView):
     def post(self, request: Request, id: int) -> Response:
         course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
         existed = Course.objects.filter(edition_of=course).exists()
-        edition = services.course_new_version(course=course, author=request.user)  # type: ignore[arg-type]
+        edition = services.course_new_version(user=_me(request), course_id=course.pk)
         response = _course_answer(edition.pk, key=True)
         response.status_code = status.HTTP_200_OK if existed else status.HTTP_201_CREATED
         return response
@@ -407,7 +412,7 @@ class CourseArchiveApi(APIView):
     )
     def post(self, request: Request, id: int) -> Response:
         course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
-        services.course_archive(course=course)
+        services.course_archive(user=_me(request), course_id=course.pk)
         return _course_answer(course.pk)
 
 
@@ -522,7 +527,7 @@ class ProgressApi(APIView):
         module = Module.objects.filter(course=course, pk=data["module"]).first()
         if module is None:
             raise serializers.ValidationError({"module": ["No such module in this course."]})
-        services.module_complete(user=request.user, module=module)  # type: ignore[arg-type]
+        services.module_complete(user=_me(request), course_id=course.pk, module_id=module.pk)
         done = selectors.module_progress_ids(user=request.user, course=course)  # type: ignore[arg-type]
         return Response({"modules_done": sorted(done)})
 

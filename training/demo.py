@@ -346,7 +346,7 @@ def _seed_responder(curator: User, people: list[User], now: datetime, rng: rando
     named = {account.email for account in DEMO_ACCOUNTS}
     published = now - timedelta(days=560)
     responder = services.course_create(author=curator, audience=[], **RESPONDER_COURSE)
-    services.course_publish(course=responder, user=curator, now=published)
+    services.course_publish(user=curator, course_id=responder.pk, now=published)
     taker = _Taker(responder, rng)
     facing = [p for p in people if p.department and p.department.customer_facing and p.email not in named]
     others = [p for p in people if p.department and not p.department.customer_facing and p.email not in named]
@@ -406,7 +406,7 @@ def _seed_policy(curator: User, people: list[User], now: datetime, rng: random.R
     sam = next((p for p in people if p.email == f"employee@{DEMO_DOMAIN}"), None)
     policy_start = now - timedelta(days=120)
     policy = services.course_create(author=curator, audience=[], **{**POLICY_COURSE, "required": False})
-    services.course_publish(course=policy, user=curator, now=policy_start)
+    services.course_publish(user=curator, course_id=policy.pk, now=policy_start)
     Course.objects.filter(pk=policy.pk).update(required=True)
     policy.refresh_from_db()
     enrollments = []
@@ -461,7 +461,7 @@ def _mark_overdue(policy: Course, now: datetime) -> None:
 def _seed_writing(curator: User, people: list[User], now: datetime, rng: random.Random) -> None:
     """A smaller course for marketing, and a curator's draft."""
     writing = services.course_create(author=curator, **WRITING_COURSE)
-    services.course_publish(course=writing, user=curator, now=now - timedelta(days=90))
+    services.course_publish(user=curator, course_id=writing.pk, now=now - timedelta(days=90))
     writing_taker = _Taker(writing, rng)
     writers = [p for p in people if p.department and p.department.slug in WRITING_COURSE["audience"]]
     for person in rng.sample(writers, k=min(len(writers), 18)):

@@ -15,7 +15,8 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Department, RoleName, User
+from accounts.models import Department, User
+from training import policy
 from training.models import (
     Attempt,
     Certification,
@@ -32,7 +33,8 @@ ATTEMPT_WINDOW_HOURS = 24
 
 
 def user_manages_training(user: User) -> bool:
-    return bool(user.is_authenticated and user.has_role(RoleName.CURATOR))
+    """Curators see every course (:func:`training.policy.course_manage`)."""
+    return policy.course_manage(user) is None
 
 
 def _audience_includes(department_id: int | None) -> Any:

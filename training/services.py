@@ -23,7 +23,8 @@ from accounts.models import Department, User
 from accounts.notifications import notify
 from config.activity import Activity, ActivityKind, activity_key, announce
 from config.errors import Conflict, RateLimited, ServiceError
-from training import selectors
+from config.policy import enforce
+from training import policy, selectors
 from training.models import (
     Attempt,
     Certification,
@@ -261,7 +262,8 @@ def course_create(
     certification: Any = None,
     description: str = "",
 ) -> Course:
-    """A new draft course. ``audience`` is department slugs (empty: everyone)."""
+    """A new draft course by a curator. ``audience`` is department slugs (empty: everyone)."""
+    enforce(policy.course_manage(author))
     title = _text(title, field="title", max_length=200)
     description = _text(description, field="description", max_length=20_000, required=False)
     if due_days is not None:
@@ -293,7 +295,8 @@ def course_create(
 
 def course_update(
     *,
-    course: Course,
+    user: User,
+    course_id: int,
     title: Any = _UNSET,
     description: Any = _UNSET,
     audience: Any = _UNSET,
@@ -303,14 +306,10 @@ def course_update(
     certification: Any = _UNSET,
     modules: Any = _UNSET,
 ) -> Course:
-    """Change a draft; only what is passed changes (``modules`` are replaced whole)."""
+    """A curator changes a draft; only what is passed changes (``modules`` are replaced whole)."""
     with transaction.atomic():
-        course = Course.objects.select_for_update().get(pk=course.pk)
-        if course.status != CourseStatus.DRAFT:
-            raise Conflict(
-                f"This course is {course.get_status_display().lower()}, so it is not changed directly: "
-                "start a new version of it, edit that and publish it."
-            )
+        course = selectors.course_get_for_user(user=user, id=course_id, lock=True)
+        enforce(policy.course_update(user, course))
         if title is not _UNSET:
             course.title = _text(title, field="title", max_length=200)
         if description is not _UNSET:
@@ -340,7 +339,7 @@ def course_update(
     return course
 
 
-def course_new_version(*, course: Course, author: User) -> Course:
+def course_new_version(*, user: User, course_id: int) -> Course:
     """The draft of the next version of a published course, to edit and then publish.
 
     The first call copies the course (settings, audience, modules); later calls return
@@ -348,18 +347,15 @@ def course_new_version(*, course: Course, author: User) -> Course:
     published version until the draft is published (:func:`course_publish`).
     """
     with transaction.atomic():
-        course = Course.objects.select_for_update().get(pk=course.pk)
-        if course.edition_of_id is not None or course.status == CourseStatus.DRAFT:
-            raise Conflict("This course is a draft: edit it as it is and publish it when it is ready.")
-        if course.status != CourseStatus.PUBLISHED:
-            raise Conflict("This course is archived: nobody can take it, so it gets no new version.")
+        course = selectors.course_get_for_user(user=user, id=course_id, lock=True)
+        enforce(policy.course_new_version(user, course))
         existing = Course.objects.filter(edition_of=course).first()
         if existing is not None:
             return existing
         now = timezone.now()
         edition = Course.objects.create(
             **{name: getattr(course, name) for name in _VERSIONED_FIELDS},
-            created_by=author,
+            created_by=user,
             created_at=now,
             updated_at=now,
             version=course.version + 1,
@@ -370,7 +366,7 @@ def course_new_version(*, course: Course, author: User) -> Course:
     return edition
 
 
-def course_publish(*, course: Course, user: User, now: datetime | None = None) -> Course:
+def course_publish(*, user: User, course_id: int, now: datetime | None = None) -> Course:
     """Publish a draft; a required course is assigned to its audience at once.
 
     The draft of a new version (``edition_of``) is published into the course it is a
@@ -381,12 +377,13 @@ def course_publish(*, course: Course, user: User, now: datetime | None = None) -
     """
     now = now or timezone.now()
     with transaction.atomic():
-        edition_of = Course.objects.filter(pk=course.pk).values_list("edition_of_id", flat=True).first()
-        if edition_of is not None:
-            return _publish_version(edition_id=course.pk, course_id=edition_of, user=user, now=now)
-        course = Course.objects.select_for_update().get(pk=course.pk)
-        if course.status != CourseStatus.DRAFT:
-            raise Conflict(f"This course is {course.get_status_display().lower()}; only a draft can be published.")
+        seen = selectors.course_get_for_user(user=user, id=course_id)
+        enforce(policy.course_publish(user, seen), conflicts=False)
+        if seen.edition_of_id is not None:
+            course, edition = _version_locked(edition=seen)
+            return _publish_version_locked(course=course, edition=edition, user=user, now=now)
+        course = Course.objects.select_for_update().get(pk=seen.pk)
+        enforce(policy.course_publish(user, course))
         if not Question.objects.filter(module__course=course).exists():
             raise ServiceError("A course needs at least one question before it can be published.", field="modules")
         course.status = CourseStatus.PUBLISHED
@@ -399,10 +396,16 @@ def course_publish(*, course: Course, user: User, now: datetime | None = None) -
     return course
 
 
-def _publish_version(*, edition_id: int, course_id: int, user: User, now: datetime) -> Course:
-    # The published course first, then its draft: the order course_new_version locks in.
-    course = Course.objects.select_for_update().get(pk=course_id)
-    edition = Course.objects.select_for_update().get(pk=edition_id)
+def _version_locked(*, edition: Course) -> tuple[Course, Course]:
+    """Lock the published course ``edition`` is a version of, then the edition: the order
+    :func:`course_new_version` locks in. Call inside a transaction."""
+    assert edition.edition_of_id is not None
+    course = Course.objects.select_for_update().get(pk=edition.edition_of_id)
+    return course, Course.objects.select_for_update().get(pk=edition.pk)
+
+
+def _publish_version_locked(*, course: Course, edition: Course, user: User, now: datetime) -> Course:
+    """Publish ``edition`` into ``course``. Call holding both row locks (:func:`_version_locked`)."""
     if course.status != CourseStatus.PUBLISHED:
         raise Conflict(
             f"“{course.title}” was archived after this new version was started, so the version cannot be published."
@@ -424,12 +427,11 @@ def _publish_version(*, edition_id: int, course_id: int, user: User, now: dateti
     return course
 
 
-def course_archive(*, course: Course) -> Course:
-    """Withdraw a published course: nobody can take it any more; certificates stay."""
+def course_archive(*, user: User, course_id: int) -> Course:
+    """A curator withdraws a published course: nobody can take it any more; certificates stay."""
     with transaction.atomic():
-        course = Course.objects.select_for_update().get(pk=course.pk)
-        if course.status != CourseStatus.PUBLISHED:
-            raise Conflict("Only a published course can be archived.")
+        course = selectors.course_get_for_user(user=user, id=course_id, lock=True)
+        enforce(policy.course_archive(user, course))
         course.status = CourseStatus.ARCHIVED
         course.updated_at = timezone.now()
         course.save(update_fields=["status", "updated_at"])
@@ -445,12 +447,14 @@ def _enrollment_locked(*, user: User, course: Course, now: datetime) -> Enrollme
     return Enrollment.objects.select_for_update().get(user=user, course=course)
 
 
-def module_complete(*, user: User, module: Module, now: datetime | None = None) -> ModuleProgress:
-    """Record that the person worked through a module of a course they can see."""
+def module_complete(*, user: User, course_id: int, module_id: int, now: datetime | None = None) -> ModuleProgress:
+    """Record that the person worked through a module of a published course they can see."""
     now = now or timezone.now()
-    course = selectors.course_get_for_user(user=user, id=module.course_id)
-    if course.status != CourseStatus.PUBLISHED:
-        raise Conflict("This course is not published.")
+    course = selectors.course_get_for_user(user=user, id=course_id)
+    module = Module.objects.filter(course=course, pk=module_id).first()
+    if module is None:
+        raise ServiceError("No such module in this course.", field="module")
+    enforce(policy.course_take(user, course))
     with transaction.atomic():
         Enrollment.objects.get_or_create(user=user, course=course, defaults={"created_at": now})
         progress, _created = ModuleProgress.objects.get_or_create(
@@ -519,8 +523,7 @@ def attempt_submit(
     now = now or timezone.now()
     with transaction.atomic():
         course = selectors.course_get_for_user(user=user, id=course_id)
-        if course.status != CourseStatus.PUBLISHED:
-            raise Conflict("This course is not published; it cannot be taken.")
+        enforce(policy.course_take(user, course))
         if version is not None and version != course.version:
             raise Conflict(NEW_VERSION_MESSAGE)
         questions = selectors.course_questions(course=course)

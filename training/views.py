@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,7 +19,8 @@ from accounts.models import Department, User
 from accounts.permissions import signed_in
 from config.errors import Conflict, RateLimited, ServiceError
 from config.markdown import render_markdown
-from training import selectors, services
+from config.policy import enforce
+from training import policy, selectors, services
 from training.forms import DraftError, draft_from_course, draft_from_post, service_arguments
 from training.models import Course, CourseStatus, Privilege
 
@@ -28,9 +28,9 @@ COURSES_PER_PAGE = 25
 
 
 def _require_curator(request: HttpRequest) -> User:
+    """The curators' pages: 403 for anyone :func:`training.policy.course_manage` refuses."""
     user = signed_in(request)
-    if not selectors.user_manages_training(user):
-        raise PermissionDenied("Managing courses needs the curator role.")
+    enforce(policy.course_manage(user))
     return user
 
 
@@ -122,7 +122,7 @@ def module_done(request: HttpRequest, pk: int, module_pk: int) -> HttpResponse:
     if module is None:
         raise Http404("No such module.")
     try:
-        services.module_complete(user=user, module=module)
+        services.module_complete(user=user, course_id=course.pk, module_id=module.pk)
     except ServiceError as exc:
         messages.error(request, exc.message)
         return redirect(f"{reverse('training:course', args=[pk])}?module={module_pk}")
@@ -238,6 +238,7 @@ def manage(request: HttpRequest) -> HttpResponse:
         .order_by("-created_at", "-id")
     )
     page = Paginator(courses, COURSES_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = [_offer(user, course) for course in page.object_list]
     return render(
         request,
         "training/manage.html",
@@ -245,11 +246,19 @@ def manage(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _offer(user: User, course: Course) -> Course:
+    """Mark what the page offers on ``course``: what the services accept (training.policy)."""
+    course.can_publish = policy.course_publish(user, course) is None  # type: ignore[attr-defined]
+    course.can_new_version = policy.course_new_version(user, course) is None  # type: ignore[attr-defined]
+    course.can_archive = policy.course_archive(user, course) is None  # type: ignore[attr-defined]
+    return course
+
+
 def _editor(
     request: HttpRequest, *, course: Course | None, draft: Any, error: str = "", status: int = 200
 ) -> HttpResponse:
     context = {
-        "course": course,
+        "course": _offer(signed_in(request), course) if course is not None else None,
         "edition": getattr(course, "next_edition", None) if course is not None else None,
         "draft": draft.with_empty_slots(),
         "departments": Department.objects.order_by("name"),
@@ -267,7 +276,7 @@ def _save(request: HttpRequest, course: Course | None) -> HttpResponse:
         if course is None:
             course = services.course_create(author=user, **arguments)
         else:
-            services.course_update(course=course, **arguments)
+            services.course_update(user=user, course_id=course.pk, **arguments)
     except DraftError as exc:
         return _editor(request, course=course, draft=draft, error=str(exc), status=400)
     except Conflict as exc:
@@ -305,7 +314,7 @@ def course_new_version(request: HttpRequest, pk: int) -> HttpResponse:
     user = _require_curator(request)
     course = selectors.course_get_for_user(user=user, id=pk)
     try:
-        edition = services.course_new_version(course=course, author=user)
+        edition = services.course_new_version(user=user, course_id=course.pk)
     except ServiceError as exc:
         messages.error(request, exc.message)
         return redirect("training:course_edit", pk=pk)
@@ -317,7 +326,7 @@ def course_publish(request: HttpRequest, pk: int) -> HttpResponse:
     user = _require_curator(request)
     course = selectors.course_get_for_user(user=user, id=pk)
     try:
-        published = services.course_publish(course=course, user=user)
+        published = services.course_publish(user=user, course_id=course.pk)
     except ServiceError as exc:
         messages.error(request, exc.message)
         return redirect("training:course_edit", pk=pk)
@@ -337,7 +346,7 @@ def course_archive(request: HttpRequest, pk: int) -> HttpResponse:
     user = _require_curator(request)
     course = selectors.course_get_for_user(user=user, id=pk)
     try:
-        services.course_archive(course=course)
+        services.course_archive(user=user, course_id=course.pk)
     except ServiceError as exc:
         messages.error(request, exc.message)
     else:

@@ -95,9 +95,9 @@ def test_no_page_has_an_accessibility_violation_for_any_role(browser_page, live_
     pages["reviewer"].append(f"/messages/{message.pk}/")
     # A published course and the draft of its next version: the curator's editor for both.
     course = training_services.course_publish(
-        course=training_services.course_create(author=curator, **course_spec()), user=curator
+        user=curator, course_id=training_services.course_create(author=curator, **course_spec()).pk
     )
-    edition = training_services.course_new_version(course=course, author=curator)
+    edition = training_services.course_new_version(user=curator, course_id=course.pk)
     pages["curator"] += [
         f"/training/manage/{course.pk}/edit/",
         f"/training/manage/{edition.pk}/edit/",

@@ -87,7 +87,7 @@ def test_a_real_course_pass_is_logged(owner, django_capture_on_commit_callbacks)
 
     curator = UserFactory(roles=[RoleName.CURATOR])
     course = training_services.course_create(author=curator, **course_spec())
-    course = training_services.course_publish(course=course, user=curator)
+    course = training_services.course_publish(user=curator, course_id=course.pk)
     with django_capture_on_commit_callbacks(execute=True):
         training_services.attempt_submit(user=owner, course_id=course.pk, answers=RIGHT)
     kinds = set(ParticipationEvent.objects.filter(actor=owner).values_list("kind", flat=True))

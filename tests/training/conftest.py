@@ -72,7 +72,7 @@ def make_course(curator: User) -> Callable[..., Course]:
     def make(*, publish: bool = True, **overrides: Any) -> Course:
         course = services.course_create(author=curator, **course_spec(**overrides))
         if publish:
-            course = services.course_publish(course=course, user=curator)
+            course = services.course_publish(user=curator, course_id=course.pk)
         return course
 
     return make

@@ -23,7 +23,7 @@ def _published_course_and_learner(**learner: Any) -> tuple[Any, Any]:
     department = DepartmentFactory(slug="support", name="Customer Support")
     curator = UserFactory(roles=[RoleName.CURATOR], department=department)
     course = services.course_publish(
-        course=services.course_create(author=curator, **course_spec(audience=["support"])), user=curator
+        user=curator, course_id=services.course_create(author=curator, **course_spec(audience=["support"])).pk
     )
     return course, UserFactory(department=department, **learner)
 

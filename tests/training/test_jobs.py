@@ -121,7 +121,7 @@ def test_publishing_a_required_course_assigns_its_audience(
 ):
     course = make_course(publish=False, required=True, due_days=14, audience=[department.slug], certification=None)
     now = timezone.now()
-    run(services.course_publish, course=course, user=curator, now=now)
+    run(services.course_publish, user=curator, course_id=course.pk, now=now)
     assigned = Enrollment.objects.filter(course=course, assigned_at__isnull=False)
     assert {e.user_id for e in assigned} == {owner.pk, colleague.pk}
     assert {e.due_on for e in assigned} == {timezone.localdate(now) + timedelta(days=14)}
@@ -150,7 +150,7 @@ def test_people_who_join_later_are_assigned_once(run, owner, make_course, depart
 def test_someone_who_started_on_their_own_is_assigned_too(run, owner, make_course, department, curator):
     course = make_course(publish=False, required=True, due_days=5, audience=[department.slug], certification=None)
     Enrollment.objects.create(user=owner, course=course)
-    run(services.course_publish, course=course, user=curator)
+    run(services.course_publish, user=curator, course_id=course.pk)
     assert Enrollment.objects.get(user=owner, course=course).assigned_at is not None
 
 

@@ -66,7 +66,7 @@ def test_concurrent_attempts_never_exceed_the_limit(department):
     person = UserFactory(department=department)
     from tests.training.conftest import course_spec
 
-    course = services.course_publish(course=services.course_create(author=curator, **course_spec()), user=curator)
+    course = services.course_publish(user=curator, course_id=services.course_create(author=curator, **course_spec()).pk)
     barrier = threading.Barrier(10)
     outcomes: list[str] = []
 

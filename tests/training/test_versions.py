@@ -36,16 +36,18 @@ def test_a_new_version_replaces_the_course_and_keeps_completions_and_certificati
     passed = services.attempt_submit(user=owner, course_id=course.pk, answers=RIGHT)
     assert passed.certification is not None
     first_module = course.modules.get(position=0)
-    services.module_complete(user=owner, module=first_module)
+    services.module_complete(user=owner, course_id=first_module.course_id, module_id=first_module.pk)
 
-    draft = services.course_new_version(course=course, author=curator)
+    draft = services.course_new_version(user=curator, course_id=course.pk)
     assert (draft.status, draft.version, draft.edition_of_id) == (CourseStatus.DRAFT, 2, course.pk)
     assert [q.text for q in selectors.course_questions(course=draft)] == [q["text"] for q in QUESTIONS]
-    services.course_update(course=draft, modules=NEW_MODULES, pass_mark="0.5", title="Responding, revised")
+    services.course_update(
+        user=curator, course_id=draft.pk, modules=NEW_MODULES, pass_mark="0.5", title="Responding, revised"
+    )
 
     # Until it is published, learners take version 1.
     assert [q.text for q in selectors.course_questions(course=course)] == [q["text"] for q in QUESTIONS]
-    published = services.course_publish(course=draft, user=curator)
+    published = services.course_publish(user=curator, course_id=draft.pk)
 
     assert published.pk == course.pk
     course.refresh_from_db()
@@ -74,8 +76,8 @@ def test_a_new_version_replaces_the_course_and_keeps_completions_and_certificati
 
 def test_a_course_has_one_next_version_at_a_time(curator, make_course):
     course = make_course()
-    first = services.course_new_version(course=course, author=curator)
-    assert services.course_new_version(course=course, author=curator).pk == first.pk
+    first = services.course_new_version(user=curator, course_id=course.pk)
+    assert services.course_new_version(user=curator, course_id=course.pk).pk == first.pk
     assert Course.objects.filter(edition_of=course).count() == 1
 
 
@@ -83,14 +85,14 @@ def test_a_course_has_one_next_version_at_a_time(curator, make_course):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_requests_for_a_new_version_make_one(department):
     curator = UserFactory(roles=[RoleName.CURATOR])
-    course = services.course_publish(course=services.course_create(author=curator, **course_spec()), user=curator)
+    course = services.course_publish(user=curator, course_id=services.course_create(author=curator, **course_spec()).pk)
     barrier = threading.Barrier(6)
     drafts: list[int] = []
 
     def start() -> None:
         try:
             barrier.wait()
-            drafts.append(services.course_new_version(course=course, author=curator).pk)
+            drafts.append(services.course_new_version(user=curator, course_id=course.pk).pk)
         finally:
             connection.close()
 
@@ -107,18 +109,18 @@ def test_concurrent_requests_for_a_new_version_make_one(department):
 def test_drafts_and_archived_courses_get_no_new_version(curator, make_course):
     draft = make_course(publish=False)
     with pytest.raises(Conflict, match="This course is a draft: edit it as it is"):
-        services.course_new_version(course=draft, author=curator)
-    archived = services.course_archive(course=make_course())
+        services.course_new_version(user=curator, course_id=draft.pk)
+    archived = services.course_archive(user=curator, course_id=make_course().pk)
     with pytest.raises(Conflict, match="This course is archived"):
-        services.course_new_version(course=archived, author=curator)
+        services.course_new_version(user=curator, course_id=archived.pk)
 
 
 def test_a_version_started_before_the_course_was_archived_cannot_be_published(curator, make_course):
     course = make_course()
-    draft = services.course_new_version(course=course, author=curator)
-    services.course_archive(course=course)
+    draft = services.course_new_version(user=curator, course_id=course.pk)
+    services.course_archive(user=curator, course_id=course.pk)
     with pytest.raises(Conflict, match="was archived after this new version was started"):
-        services.course_publish(course=draft, user=curator)
+        services.course_publish(user=curator, course_id=draft.pk)
     course.refresh_from_db()
     assert (course.status, course.version) == (CourseStatus.ARCHIVED, 1)
 
@@ -126,14 +128,14 @@ def test_a_version_started_before_the_course_was_archived_cannot_be_published(cu
 def test_a_published_course_is_not_changed_directly(curator, make_course):
     course = make_course()
     with pytest.raises(Conflict, match="start a new version of it"):
-        services.course_update(course=course, title="Changed in place")
+        services.course_update(user=curator, course_id=course.pk, title="Changed in place")
 
 
 def test_answers_given_to_an_earlier_version_use_no_attempt(curator, owner, make_course):
     course = make_course()
-    draft = services.course_new_version(course=course, author=curator)
-    services.course_update(course=draft, modules=NEW_MODULES)
-    services.course_publish(course=draft, user=curator)
+    draft = services.course_new_version(user=curator, course_id=course.pk)
+    services.course_update(user=curator, course_id=draft.pk, modules=NEW_MODULES)
+    services.course_publish(user=curator, course_id=draft.pk)
     with pytest.raises(Conflict, match="has a new version since you opened the quiz"):
         services.attempt_submit(user=owner, course_id=course.pk, answers=[[0], [1]], version=1)
     assert not Attempt.objects.filter(user=owner).exists()
