@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from accounts.permissions import IsCurator
+from accounts.permissions import IsCurator, signed_in
 from config.api import validated
 from config.markdown import render_markdown
 from config.pagination import PaginatedAPIView
@@ -46,12 +46,6 @@ FORBIDDEN = OpenApiResponse(TrainingErrorSerializer, description="Signed in but 
 NOT_FOUND = OpenApiResponse(TrainingErrorSerializer, description="No such course, or not meant for you.")
 CONFLICT = OpenApiResponse(TrainingErrorSerializer, description="Not possible in the course's current state.")
 RATE_LIMITED = OpenApiResponse(TrainingErrorSerializer, description="Too many attempts; see Retry-After.")
-
-
-def _me(request: Request) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
 
 
 def _plain(value: Any) -> Any:
@@ -292,7 +286,7 @@ class CourseListApi(PaginatedAPIView):
         summary="Create a draft course (curators)",
     )
     def post(self, request: Request) -> Response:
-        enforce(policy.course_manage(_me(request)))  # 403 before the input is read
+        enforce(policy.course_manage(signed_in(request)))  # 403 before the input is read
         data = _plain(validated(CourseInputSerializer, request.data))
         course = services.course_create(author=request.user, **data)  # type: ignore[arg-type]
         response = _course_answer(course.pk)
@@ -327,9 +321,9 @@ class CourseDetailApi(APIView):
     )
     def patch(self, request: Request, id: int) -> Response:
         course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
-        enforce(policy.course_update(_me(request), course), conflicts=False)  # 403 before the input is read
+        enforce(policy.course_update(signed_in(request), course), conflicts=False)  # 403 before the input is read
         data = _plain(validated(CourseInputSerializer, request.data, partial=True))
-        services.course_update(user=_me(request), course_id=course.pk, **data)
+        services.course_update(user=signed_in(request), course_id=course.pk, **data)
         return _course_answer(course.pk)
 
 
@@ -367,7 +361,7 @@ class CoursePublishApi(APIView):
     )
     def post(self, request: Request, id: int) -> Response:
         course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
-        published = services.course_publish(user=_me(request), course_id=course.pk)
+        published = services.course_publish(user=signed_in(request), course_id=course.pk)
         return _course_answer(published.pk)
 
 
@@ -395,7 +389,7 @@ class CourseNewVersionApi(APIView):
     def post(self, request: Request, id: int) -> Response:
         course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
         existed = Course.objects.filter(edition_of=course).exists()
-        edition = services.course_new_version(user=_me(request), course_id=course.pk)
+        edition = services.course_new_version(user=signed_in(request), course_id=course.pk)
         response = _course_answer(edition.pk, key=True)
         response.status_code = status.HTTP_200_OK if existed else status.HTTP_201_CREATED
         return response
@@ -412,7 +406,7 @@ class CourseArchiveApi(APIView):
     )
     def post(self, request: Request, id: int) -> Response:
         course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
-        services.course_archive(user=_me(request), course_id=course.pk)
+        services.course_archive(user=signed_in(request), course_id=course.pk)
         return _course_answer(course.pk)
 
 
@@ -527,7 +521,7 @@ class ProgressApi(APIView):
         module = Module.objects.filter(course=course, pk=data["module"]).first()
         if module is None:
             raise serializers.ValidationError({"module": ["No such module in this course."]})
-        services.module_complete(user=_me(request), course_id=course.pk, module_id=module.pk)
+        services.module_complete(user=signed_in(request), course_id=course.pk, module_id=module.pk)
         done = selectors.module_progress_ids(user=request.user, course=course)  # type: ignore[arg-type]
         return Response({"modules_done": sorted(done)})
 
