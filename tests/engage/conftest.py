@@ -14,9 +14,11 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import RoleName, User
+from content.models import Message
 from engage import services, signing
 from engage.models import Channel, Query
-from tests.factories import TopicFactory, UserFactory
+from tests.content.conftest import publish
+from tests.factories import DepartmentFactory, TopicFactory, UserFactory
 from training.models import Certification, Course
 
 
@@ -146,3 +148,20 @@ def responder(department) -> User:
     user = UserFactory(department=department, name="Rory Responder")
     certify_responder(user)
     return user
+
+
+REFUNDS_MESSAGE = {
+    "title": "Refunds take five working days",
+    "body": "Every **refund** reaches your card within five working days.",
+    "short_text": "Refunds reach your card in five working days.",
+    "link_url": "https://www.example.com/help/refunds",
+}
+
+
+def make_approved_message(**fields: str) -> Message:
+    """A message in these words, written by a marketing curator and approved by a marketing
+    reviewer, meant for everyone: a card on the query pages whose question matches it."""
+    marketing = DepartmentFactory(slug="marketing", name="Marketing", kind="marketing")
+    curator = UserFactory(department=marketing, roles=[RoleName.CURATOR])
+    approver = UserFactory(department=marketing, roles=[RoleName.REVIEWER])
+    return publish(curator, approver, **fields)

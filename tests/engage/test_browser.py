@@ -10,11 +10,11 @@ import re
 import pytest
 
 from accounts.models import RoleName
-from content import services as content_services
 from engage import services
 from engage.models import Answer, AnswerStatus, Delivery, DeliveryStatus, Query, QueryState
 from tests.browser.conftest import browser_page, chromium, live_server, sign_in  # noqa: F401 (fixtures)
 from tests.browser.helpers import watched_page
+from tests.engage.conftest import REFUNDS_MESSAGE, make_approved_message
 from tests.factories import DepartmentFactory, TopicFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -38,23 +38,11 @@ def test_claimed_query_leaves_the_other_queue_then_answered_reviewed_delivered(
     sign_in,  # noqa: F811
 ):
     support = DepartmentFactory(slug="support", name="Customer Support")
-    marketing = DepartmentFactory(slug="marketing", name="Marketing", kind="marketing")
     TopicFactory(slug="refunds", name="Refunds", keywords=["refund"], department=support)
     ana = UserFactory(department=support, name="Ana Answerer")
     ben = UserFactory(department=support, name="Ben Colleague")
     rita = UserFactory(department=support, name="Rita Reviewer", roles=[RoleName.REVIEWER])
-    curator = UserFactory(department=marketing, roles=[RoleName.CURATOR])
-    approver = UserFactory(department=marketing, roles=[RoleName.REVIEWER])
-    message = content_services.message_create(
-        author=curator,
-        fields={
-            "title": "Refunds take five working days",
-            "body": "Every **refund** reaches your card within five working days.",
-            "short_text": "Refunds reach your card in five working days.",
-        },
-    )
-    content_services.message_submit(user=curator, message_id=message.pk)
-    content_services.message_approve(user=approver, message_id=message.pk)
+    message = make_approved_message(**REFUNDS_MESSAGE | {"link_url": ""})
     channel, _secret = services.channel_create(slug="forum", name="Community forum", kind="forum")
     ids = []
     for n, text in enumerate(["How long does a refund take to reach my card?", "Do you ship to Iceland?"]):

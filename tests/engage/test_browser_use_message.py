@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import RoleName
-from content import services as content_services
 from engage import services
 from engage.models import Query
 from tests.browser.conftest import browser_page, chromium, live_server, sign_in  # noqa: F401 (fixtures)
+from tests.engage.conftest import make_approved_message
 from tests.engage.test_browser_keyboard import assert_no_axe_violation
 from tests.factories import DepartmentFactory, TopicFactory, UserFactory
 
@@ -19,22 +18,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_the_inserted_text_is_the_text_on_the_card(browser_page, live_server, sign_in):  # noqa: F811
     support = DepartmentFactory(slug="support", name="Customer Support")
-    marketing = DepartmentFactory(slug="marketing", name="Marketing", kind="marketing")
     TopicFactory(slug="outages", name="Outages", keywords=["down"], department=support)
     ana = UserFactory(department=support)
-    curator = UserFactory(department=marketing, roles=[RoleName.CURATOR])
-    approver = UserFactory(department=marketing, roles=[RoleName.REVIEWER])
-    message = content_services.message_create(
-        author=curator,
-        fields={
-            "title": "When something is down",
-            "body": "Acknowledge it and point to the status page. Never guess at causes in public.",
-            "short_text": "Some of you can't reach us right now: the status page is down.",
-            "link_url": "https://status.example.com",
-        },
+    message = make_approved_message(
+        title="When something is down",
+        body="Acknowledge it and point to the status page. Never guess at causes in public.",
+        short_text="Some of you can't reach us right now: the status page is down.",
+        link_url="https://status.example.com",
     )
-    content_services.message_submit(user=curator, message_id=message.pk)
-    content_services.message_approve(user=approver, message_id=message.pk)
     channel, _secret = services.channel_create(slug="forum", name="Community forum", kind="forum")
     query_id, _ = services.query_receive(
         channel=channel, inbound=services.Inbound(external_id="u-1", text="Status page broken?", author_handle="@c")

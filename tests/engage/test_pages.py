@@ -32,7 +32,7 @@ from engage.models import (
     QueryDraft,
     QueryState,
 )
-from tests.engage.conftest import certify_responder
+from tests.engage.conftest import REFUNDS_MESSAGE, certify_responder, make_approved_message
 from tests.factories import DepartmentFactory, UserFactory
 from tests.html_safety import active_content
 from tests.platform.test_markdown import HOSTILE_MARKDOWN
@@ -102,20 +102,7 @@ def queue_ids(response) -> list[int]:
 @pytest.fixture
 def published_message(db, department):
     """An approved message about refunds, meant for everyone."""
-    marketing = DepartmentFactory(slug="marketing", name="Marketing", kind="marketing")
-    curator = UserFactory(department=marketing, roles=[RoleName.CURATOR])
-    approver = UserFactory(department=marketing, roles=[RoleName.REVIEWER])
-    message = content_services.message_create(
-        author=curator,
-        fields={
-            "title": "Refunds take five working days",
-            "body": "Every **refund** reaches your card within five working days.",
-            "short_text": "Refunds reach your card in five working days.",
-            "link_url": "https://www.example.com/help/refunds",
-        },
-    )
-    content_services.message_submit(user=curator, message_id=message.pk)
-    return content_services.message_approve(user=approver, message_id=message.pk)
+    return make_approved_message(**REFUNDS_MESSAGE)
 
 
 # --- Access ----------------------------------------------------------------------------------------

@@ -13,12 +13,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import RoleName, User
-from content import services as content_services
+from accounts.models import User
 from engage import handoff, ratings, services, threads
 from engage.models import Answer, Query
-from tests.engage.conftest import payload
-from tests.factories import DepartmentFactory, UserFactory
+from tests.engage.conftest import REFUNDS_MESSAGE, make_approved_message, payload
 
 pytestmark = pytest.mark.django_db
 
@@ -41,20 +39,7 @@ REVIEWER_ACTIONS = 3
 
 @pytest.fixture
 def approved_message(db) -> Any:
-    marketing = DepartmentFactory(slug="marketing", name="Marketing", kind="marketing")
-    curator = UserFactory(department=marketing, roles=[RoleName.CURATOR])
-    approver = UserFactory(department=marketing, roles=[RoleName.REVIEWER])
-    message = content_services.message_create(
-        author=curator,
-        fields={
-            "title": "Refunds take five working days",
-            "body": "Every **refund** reaches your card within five working days.",
-            "short_text": "Refunds reach your card in five working days.",
-            "link_url": "https://www.example.com/help/refunds",
-        },
-    )
-    content_services.message_submit(user=curator, message_id=message.pk)
-    return content_services.message_approve(user=approver, message_id=message.pk)
+    return make_approved_message(**REFUNDS_MESSAGE)
 
 
 def _turn(n: int, *, query_id: int, owner: User, colleague: User, reviewer: User, post_webhook: Any) -> None:
