@@ -272,10 +272,26 @@ def toolkit_submit(*, user: User, toolkit_id: int, now: datetime | None = None) 
         kind="content_review_requested",
         title=f"Review requested: toolkit {toolkit.title}"[:200],
         body=f"The toolkit “{toolkit.title}” waits for your review.",
-        url=reverse("content:toolkit_detail", args=[toolkit.pk]),
+        url=_toolkit_url(toolkit.pk),
         dedupe_key=f"content:toolkit_review_requested:{toolkit.pk}:{int(now.timestamp())}",
     )
     return toolkit
+
+
+def _toolkit_url(toolkit_id: int) -> str:
+    return reverse("content:toolkit_detail", args=[toolkit_id])
+
+
+def _tell_author(toolkit: Toolkit, *, decision: str, title: str, body: str, at: datetime) -> None:
+    """The author hears a reviewer's decision (``approved`` or ``rejected``): once per decision."""
+    _notify(
+        user_ids=[toolkit.author_id],
+        kind="content_review_result",
+        title=f"{title}: toolkit {toolkit.title}"[:200],
+        body=body,
+        url=_toolkit_url(toolkit.pk),
+        dedupe_key=f"content:toolkit_{decision}:{toolkit.pk}:{int(at.timestamp())}",
+    )
 
 
 def _check_toolkit_review(*, user: User, toolkit: Toolkit, now: datetime) -> None:
@@ -297,13 +313,12 @@ def toolkit_approve(*, user: User, toolkit_id: int, now: datetime | None = None)
     toolkit.save()
     _toolkit_event(toolkit, Action.APPROVED, actor=user, at=now)
     _toolkit_event(toolkit, Action.PUBLISHED if live else Action.SCHEDULED, actor=user, at=now)
-    _notify(
-        user_ids=[toolkit.author_id],
-        kind="content_review_result",
-        title=f"Approved: toolkit {toolkit.title}"[:200],
+    _tell_author(
+        toolkit,
+        decision="approved",
+        title="Approved",
         body=f"{user.name} approved the toolkit “{toolkit.title}”.",
-        url=reverse("content:toolkit_detail", args=[toolkit.pk]),
-        dedupe_key=f"content:toolkit_approved:{toolkit.pk}:{int(now.timestamp())}",
+        at=now,
     )
     return toolkit
 
@@ -318,13 +333,12 @@ def toolkit_reject(*, user: User, toolkit_id: int, comment: str, now: datetime |
     toolkit.updated_at = now
     toolkit.save(update_fields=["status", "updated_at"])
     _toolkit_event(toolkit, Action.REJECTED, actor=user, at=now, comment=comment)
-    _notify(
-        user_ids=[toolkit.author_id],
-        kind="content_review_result",
-        title=f"Changes requested: toolkit {toolkit.title}"[:200],
+    _tell_author(
+        toolkit,
+        decision="rejected",
+        title="Changes requested",
         body=f"{user.name} sent the toolkit “{toolkit.title}” back:\n\n{comment}",
-        url=reverse("content:toolkit_detail", args=[toolkit.pk]),
-        dedupe_key=f"content:toolkit_rejected:{toolkit.pk}:{int(now.timestamp())}",
+        at=now,
     )
     return toolkit
 
