@@ -114,54 +114,66 @@ class QueryPage:
 
 
 def query_page_for_user(*, user: User, id: int) -> QueryPage:
-    """:func:`query_detail_for_user` for its page, or ``Http404``: one statement on PostgreSQL
-    (the topics as a JSON array beside the row; another database reads them by prefetch),
-    which also carries the reader's saved draft and whether the thread has follow-ups,
-    notes and hand-offs, so the page reads none of those it does not have."""
+    """:func:`query_detail_for_user` for its page, or ``Http404``, with the reader's saved draft
+    and whether the thread has follow-ups, notes and hand-offs (so the page reads none of those
+    it does not have): one fixed statement on PostgreSQL (:func:`engage.statements.query_page`,
+    the visibility rule from :func:`visibility_scope`), the ORM's two elsewhere."""
+    if connection.vendor == "postgresql":
+        return _query_page_statement(user=user, id=id)
+    return _query_page_orm(user=user, id=id)
+
+
+def _query_page_statement(*, user: User, id: int) -> QueryPage:
+    row = statements.query_page(id=id, user_id=user.pk, scope=visibility_scope(user))
+    if row is None:
+        raise Http404("No such query")
+    topics = [Topic.from_db(None, ["id", "slug", "name"], [t["id"], t["slug"], t["name"]]) for t in row.topics]
+    return _query_page(
+        user=user, query=row.query, topics=topics, saved=row.saved_draft,
+        flags=(row.has_followups, row.has_notes, row.has_handoffs),
+    )  # fmt: skip
+
+
+def _query_page_orm(*, user: User, id: int) -> QueryPage:
     drafts = QueryDraft.objects.filter(query=OuterRef("pk"), author=user)
-    queries = (
-        queries_visible_to(user)
-        .select_related("channel", "department", "claimed_by", "closed_by")
+    draft_json = JSONObject(id="id", body="body", message_ids="message_ids")
+    found: Any = (
+        with_list_relations(queries_visible_to(user))
+        .select_related("closed_by")
         .annotate(
-            saved_draft=Subquery(drafts.values(json=JSONObject(id="id", body="body", message_ids="message_ids"))[:1]),
+            saved_draft=Subquery(drafts.values(json=draft_json)[:1]),
             has_followups=Exists(CustomerMessage.objects.filter(query=OuterRef("pk"))[1:2]),
             has_notes=Exists(QueryNote.objects.filter(query=OuterRef("pk"))),
             has_handoffs=Exists(QueryHandoff.objects.filter(query=OuterRef("pk"))),
         )
+        .filter(pk=id)
+        .first()
     )
-    postgres = connection.vendor == "postgresql"
-    if postgres:
-        from django.contrib.postgres.expressions import ArraySubquery
-
-        topics = Topic.objects.filter(queries=OuterRef("pk")).order_by("created_at", "id")
-        queries = queries.annotate(
-            topic_rows=ArraySubquery(topics.values(json=JSONObject(id="id", slug="slug", name="name")))
-        )
-    else:
-        queries = queries.prefetch_related(Prefetch("topics", queryset=Topic.objects.only("id", "slug", "name")))
-    query = queries.filter(pk=id).first()
-    if query is None:
+    if found is None:
         raise Http404("No such query")
-    row: Any = query
-    if postgres:
-        topic_list = [Topic(id=t["id"], slug=t["slug"], name=t["name"]) for t in row.topic_rows]
-    else:
-        topic_list = list(query.topics.all())
-    saved = row.saved_draft
-    if isinstance(saved, str):  # a database whose driver hands JSON back as text
-        saved = json.loads(saved)
+    saved = json.loads(found.saved_draft) if isinstance(found.saved_draft, str) else found.saved_draft
+    return _query_page(
+        user=user, query=found, topics=list(found.topics.all()), saved=saved,
+        flags=(found.has_followups, found.has_notes, found.has_handoffs),
+    )  # fmt: skip
+
+
+def _query_page(
+    *, user: User, query: Query, topics: list[Topic], saved: dict[str, Any] | None, flags: tuple[bool, bool, bool]
+) -> QueryPage:
     draft = None
     if saved is not None:
         draft = QueryDraft(
             id=saved["id"], query=query, author=user, body=saved["body"], message_ids=saved["message_ids"]
         )
+    followups, notes, handoffs = flags
     return QueryPage(
         query=query,
-        topics=topic_list,
+        topics=topics,
         saved_draft=draft,
-        has_followups=bool(row.has_followups),
-        has_notes=bool(row.has_notes),
-        has_handoffs=bool(row.has_handoffs),
+        has_followups=bool(followups),
+        has_notes=bool(notes),
+        has_handoffs=bool(handoffs),
     )
 
 

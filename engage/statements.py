@@ -523,3 +523,97 @@ def publish(
         responder=bool(responder), has_returned_draft=bool(returned), answer_id=answer_id,
         job=job if answer_id is not None else None,
     )  # fmt: skip
+
+
+# --- The query page's read -------------------------------------------------------------------------
+
+_QUERY_FIELDS = [f.attname for f in Query._meta.concrete_fields]
+
+
+@lru_cache(maxsize=1)
+def _query_converters() -> list[tuple[Any, list[Any]]]:
+    """Per column of a query, what the ORM applies to the raw value."""
+    out = []
+    for f in Query._meta.concrete_fields:
+        column = f.get_col(_QUERY)
+        out.append((column, connection.ops.get_db_converters(column) + f.get_db_converters(connection)))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _query_page_sql() -> str:
+    from accounts.models import Department, Topic, User
+    from engage.models import QueryHandoff, QueryNote
+
+    columns = ", ".join(f'q."{f.column}"' for f in Query._meta.concrete_fields)
+    users, topics = User._meta.db_table, Topic._meta.db_table
+    return compact(f"""
+SELECT {columns}, c.name, d.name, holder.name, closer.name,
+       (SELECT json_build_object('id', s.id, 'body', s.body, 'message_ids', s.message_ids) FROM "{_DRAFT}" s
+        WHERE s.query_id = q.id AND s.author_id = %(user)s),
+       EXISTS (SELECT 1 FROM "{_MESSAGE}" m WHERE m.query_id = q.id OFFSET 1),
+       EXISTS (SELECT 1 FROM "{QueryNote._meta.db_table}" n WHERE n.query_id = q.id),
+       EXISTS (SELECT 1 FROM "{QueryHandoff._meta.db_table}" h WHERE h.query_id = q.id),
+       (SELECT COALESCE(json_agg(json_build_object('id', t.id, 'slug', t.slug, 'name', t.name)
+                                 ORDER BY t.created_at, t.id), '[]'::json)
+        FROM "{topics}" t JOIN "{_QUERY_TOPICS}" qt ON qt.topic_id = t.id WHERE qt.query_id = q.id)
+FROM "{_QUERY}" q
+LEFT JOIN "{Channel._meta.db_table}" c ON c.id = q.channel_id
+LEFT JOIN "{Department._meta.db_table}" d ON d.id = q.department_id
+LEFT JOIN "{users}" holder ON holder.id = q.claimed_by_id
+LEFT JOIN "{users}" closer ON closer.id = q.closed_by_id
+WHERE q.id = %(id)s AND {VISIBLE}
+""")  # noqa: S608 (names from the models; every value is a parameter)
+
+
+@dataclass(frozen=True)
+class QueryPageRow:
+    query: Query  # its channel, department, holder and closer attached with their names
+    topics: list[dict[str, Any]]  # id, slug, name, in the topics' order
+    saved_draft: dict[str, Any] | None  # the reader's: id, body, message_ids
+    has_followups: bool
+    has_notes: bool
+    has_handoffs: bool
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def query_page(*, id: int, user_id: int, scope: tuple[bool, int | None]) -> QueryPageRow | None:
+    """The query page's read (:func:`engage.selectors.query_page_for_user`) in one fixed
+    statement: the query if ``scope`` (:func:`engage.selectors.visibility_scope`) sees it,
+    with what the page shows beside it; ``None`` if it does not."""
+    from accounts.models import Department, User
+
+    sees_all, department = scope
+    with connection.cursor() as cursor:
+        cursor.execute(_query_page_sql(), {"id": id, "user": user_id, "sees_all": sees_all, "department": department})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    width = len(_QUERY_FIELDS)
+    values = []
+    for (column, converters), value in zip(_query_converters(), row[:width], strict=True):
+        for converter in converters:
+            value = converter(value, column, connection)
+        values.append(value)
+    query = Query.from_db(DEFAULT_DB_ALIAS, _QUERY_FIELDS, values)
+    channel, department_name, holder, closer, draft, followups, notes, handoffs, topics = row[width:]
+    related: list[tuple[str, type[Model], int | None, str | None]] = [
+        ("channel", Channel, query.channel_id, channel),
+        ("department", Department, query.department_id, department_name),
+        ("claimed_by", User, query.claimed_by_id, holder),
+        ("closed_by", User, query.closed_by_id, closer),
+    ]
+    for name, model, pk, label in related:
+        if pk is not None:
+            setattr(query, name, model.from_db(DEFAULT_DB_ALIAS, ["id", "name"], [pk, label]))
+    return QueryPageRow(
+        query=query,
+        topics=_json(topics),
+        saved_draft=_json(draft),
+        has_followups=bool(followups),
+        has_notes=bool(notes),
+        has_handoffs=bool(handoffs),
+    )

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.http import Http404
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
-from engage import handoff, ratings, services, threads
+from engage import handoff, ratings, selectors, services, threads
 from engage.models import Answer, Query
 from tests.engage.conftest import REFUNDS_MESSAGE, make_approved_message, payload
 
@@ -141,3 +142,47 @@ def test_the_query_page_costs_the_same_however_long_its_thread(long_thread, owne
         for shown in ("Follow-up 4 about my refund", "Note 4 for @", "Over to you 4"):
             assert shown in html, (person.name, shown)
         assert html.count("The customer rated it 4 of 5") == 4  # every published answer, with its rating
+
+
+def _page_shape(page: Any) -> dict[str, Any]:
+    query = page.query
+    draft = page.saved_draft
+    return {
+        "row": {f.attname: getattr(query, f.attname) for f in Query._meta.concrete_fields},
+        "names": [
+            getattr(getattr(query, name), "name", None) for name in ("channel", "department", "claimed_by", "closed_by")
+        ],
+        "topics": [(t.pk, t.slug, t.name) for t in page.topics],
+        "draft": (draft.pk, draft.body, draft.message_ids) if draft else None,
+        "flags": (page.has_followups, page.has_notes, page.has_handoffs),
+    }
+
+
+def test_the_pages_one_statement_reads_what_the_orm_reads(
+    long_thread, make_query, owner, colleague, reviewer, outsider, department, approved_message
+):
+    """The query page's fixed statement (PostgreSQL) and its ORM form (other databases) agree,
+    for every reader, including who may not see the query at all."""
+    root, _grow = long_thread
+    services.query_claim(user=owner, query_id=root)
+    services.query_draft_save(user=owner, query_id=root, body="Half written", message_ids=[approved_message.pk])
+    closed = make_query("Spam spam", department=department)
+    services.query_close(user=reviewer, query_id=closed.pk, reason="spam")
+    bare = make_query("Nothing else here")  # unrouted, no topics, one message
+    for query_id in (root, closed.pk, bare.pk):
+        for person in (owner, colleague, reviewer, outsider):
+            if person == outsider and query_id != bare.pk:
+                for read in (selectors._query_page_statement, selectors._query_page_orm):
+                    with pytest.raises(Http404):
+                        read(user=person, id=query_id)
+                continue
+            fixed = _page_shape(selectors._query_page_statement(user=person, id=query_id))
+            orm = _page_shape(selectors._query_page_orm(user=person, id=query_id))
+            assert fixed == orm, (query_id, person.name)
+    owners = _page_shape(selectors._query_page_statement(user=owner, id=root))
+    assert owners["draft"][1:] == ("Half written", [approved_message.pk])
+    assert owners["flags"] == (True, True, True)
+    assert owners["names"][2] == owner.name
+    assert _page_shape(selectors._query_page_statement(user=colleague, id=root))["draft"] is None
+    assert _page_shape(selectors._query_page_statement(user=owner, id=closed.pk))["names"][3] == reviewer.name
+    assert _page_shape(selectors._query_page_statement(user=owner, id=bare.pk))["flags"] == (False, False, False)
