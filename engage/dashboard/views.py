@@ -9,6 +9,7 @@ their words and shapes from :mod:`engage.dashboard.presentation`, the leaderboar
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -71,7 +72,7 @@ def _figures(key: list[Any], template: str, build: Callable[[], dict[str, Any]])
     ``FIGURES_SECONDS`` under ``key``, the snapshots' version and today's date; and whether
     there are none yet (an empty page is never kept: the first figures may come any moment)."""
     parts = [*key, selectors.snapshots_version(), timezone.localdate()]
-    cache_key = "engage:dashboard:" + ":".join(str(part) for part in parts)
+    cache_key = "engage:dashboard:" + hashlib.sha256(repr(parts).encode()).hexdigest()
     kept = cache.get(cache_key)
     if isinstance(kept, SafeString):  # as the template rendered it; anything else is rebuilt
         return kept, False
