@@ -308,6 +308,10 @@ def test_the_answer_is_posted_to_the_topic_and_the_post_id_kept(api, admin_user,
     assert "Rate this answer" in sent["raw"]
     assert delivery.remote_id == str(made[0]["id"])
     assert api(admin_user).get(f"/api/v1/deliveries/{delivery.pk}/").json()["remote_id"] == str(made[0]["id"])
+    page = Client()
+    page.force_login(admin_user)
+    listing = page.get("/deliveries/?status=delivered").content.decode()
+    assert f"sent as <code>{made[0]['id']}</code>" in listing
     forum.refresh_from_db()
     assert forum.last_reply_at is not None
 
