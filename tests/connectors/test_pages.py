@@ -46,6 +46,8 @@ def test_the_page_makes_a_discourse_channel_and_edits_it_keeping_the_credentials
     assert made.status_code == 200, made.content.decode()[:2000]
     channel = Channel.objects.get(slug="forum")
     assert channel.connector == "discourse"
+    assert client_for(owner).get("/channels/forum/edit/").status_code == 403
+    assert client_for(owner).post("/channels/forum/edit/", {"name": "Mine"}).status_code == 403
     assert channel.config == {"base_url": "https://forum.example.com", "api_username": "engage-bot"}
     edit = admin.get("/channels/forum/edit/").content.decode()
     assert API_KEY not in edit
