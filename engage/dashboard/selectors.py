@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -326,34 +326,27 @@ def parse_day(value: Any) -> date:
     return day
 
 
+# What each side of a drill-down's split keeps of the rows (a side not here keeps them all).
+_SIDES: dict[str, Q] = {
+    "answered": Q(answered=True),
+    "unanswered": Q(answered=False),
+    "on_time": Q(sla_due=True, on_time=True),
+    "late": Q(sla_due=True, on_time=False),
+    "not_due": Q(sla_due=False),
+    "took_part": Q(took_part=True),
+    "did_not": Q(took_part=False),
+    "certified": Q(certified=True),
+    "not_certified": Q(certified=False),
+    "satisfied": Q(satisfied=True),
+    "not_satisfied": Q(satisfied=False),
+    "outside_marketing": ~Q(author_department__kind=DepartmentKind.MARKETING),
+    "marketing": Q(author_department__kind=DepartmentKind.MARKETING),
+}
+
+
 def _side_filter(key: str, rows: QuerySet[Any], side: str) -> QuerySet[Any]:
-    if side == "answered":
-        return rows.filter(answered=True)
-    if side == "unanswered":
-        return rows.filter(answered=False)
-    if side == "on_time":
-        return rows.filter(sla_due=True, on_time=True)
-    if side == "late":
-        return rows.filter(sla_due=True, on_time=False)
-    if side == "not_due":
-        return rows.filter(sla_due=False)
-    if side == "took_part":
-        return rows.filter(took_part=True)
-    if side == "did_not":
-        return rows.filter(took_part=False)
-    if side == "certified":
-        return rows.filter(certified=True)
-    if side == "not_certified":
-        return rows.filter(certified=False)
-    if side == "satisfied":
-        return rows.filter(satisfied=True)
-    if side == "not_satisfied":
-        return rows.filter(satisfied=False)
-    if side == "outside_marketing":
-        return rows.exclude(author_department__kind=DepartmentKind.MARKETING)
-    if side == "marketing":
-        return rows.filter(author_department__kind=DepartmentKind.MARKETING)
-    return rows
+    where = _SIDES.get(side)
+    return rows if where is None else rows.filter(where)
 
 
 def drill_for_user(
