@@ -19,6 +19,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import RoleName, User
+from config.queries import one_or_404
 from content.models import (
     ItemKind,
     Message,
@@ -198,14 +199,7 @@ def _status_q(status: str, now: datetime) -> Q:
 
 def message_get_for_user(*, user: User, id: int, lock: bool = False, now: datetime | None = None) -> Message:
     """The message, if the person may see it; else 404. ``lock`` holds its row until commit."""
-    messages = messages_visible_to(user=user, now=now)
-    if lock:
-        # Lock the message row itself; the visibility test above uses subqueries only.
-        messages = messages.select_for_update(of=("self",))
-    message = messages.filter(pk=id).first()
-    if message is None:
-        raise Http404("No such message.")
-    return message
+    return one_or_404(messages_visible_to(user=user, now=now), id=id, lock=lock, missing="No such message.")
 
 
 def message_revisions(*, message: Message) -> QuerySet[MessageRevision]:
@@ -444,13 +438,7 @@ def toolkits_live_for(*, user: User, now: datetime | None = None) -> QuerySet[To
 
 
 def toolkit_get_for_user(*, user: User, id: int, lock: bool = False, now: datetime | None = None) -> Toolkit:
-    toolkits = toolkits_visible_to(user=user, now=now)
-    if lock:
-        toolkits = toolkits.select_for_update(of=("self",))
-    toolkit = toolkits.filter(pk=id).first()
-    if toolkit is None:
-        raise Http404("No such toolkit.")
-    return toolkit
+    return one_or_404(toolkits_visible_to(user=user, now=now), id=id, lock=lock, missing="No such toolkit.")
 
 
 def toolkit_list(*, user: User, status: str | None = None, now: datetime | None = None) -> QuerySet[Toolkit]:
