@@ -27,6 +27,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Department, RoleName, Topic, User
+from accounts.permissions import require_role, signed_in
 from config.errors import ServiceError
 from config.markdown import render_markdown
 from engage import (
@@ -67,17 +68,6 @@ QUEUE_STATUSES = [
     ("closed", "Closed"),
     ("", "Any status"),
 ]
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
-def _require(user: User, *roles: str) -> None:
-    if not user.has_role(*roles):
-        raise PermissionDenied
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -178,7 +168,7 @@ def _queue_queryset(user: User, filters: QueueFilters) -> Any:
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
     """The department queue: earliest due first (oldest and most urgent), keyset-paginated."""
-    user = _user(request)
+    user = signed_in(request)
     filters = _queue_filters(request.GET, user)
     now = timezone.now()
     try:
@@ -249,7 +239,7 @@ def queue_live(request: HttpRequest) -> HttpResponse:
     current (most often by the middleware, before the session is even read); else the page's new
     order and the rows it lacks or shows out of date."""
     # The cached 304 was answered before this view (engage.queue_feed.NotModifiedMiddleware).
-    user = _user(request)
+    user = signed_in(request)
     filters = _queue_filters(request.GET, user)
     cursor = request.GET.get("cursor") or None
     try:
@@ -283,7 +273,7 @@ def _message_texts(user: User, ids: list[int]) -> list[Any]:
 def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
     from content.selectors import messages_search
 
-    user = _user(request)
+    user = signed_in(request)
     page = selectors.query_page_for_user(user=user, id=pk)
     query = page.query
     now = timezone.now()
@@ -364,7 +354,7 @@ def _note_key(pk: int) -> str:
 @require_POST
 def query_note(request: HttpRequest, pk: int) -> HttpResponse:
     """An internal note (with @mentions) on a query the person can see."""
-    user = _user(request)
+    user = signed_in(request)
     selectors.query_get_for_user(user=user, id=pk)  # 404 first
     body = request.POST.get("body", "")
     try:
@@ -402,7 +392,7 @@ def _run(request: HttpRequest, action: Any, success: str) -> bool:
 
 @require_POST
 def query_claim(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     selectors.query_get_for_user(user=user, id=pk)  # 404 first
     try:
         claim = services.query_claim(user=user, query_id=pk)
@@ -416,7 +406,7 @@ def query_claim(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def query_release(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     selectors.query_get_for_user(user=user, id=pk)
     _run(
         request,
@@ -456,7 +446,7 @@ def query_draft(request: HttpRequest, pk: int) -> HttpResponse:
     message's text to the draft."""
     from content.selectors import messages_visible_to
 
-    user = _user(request)
+    user = signed_in(request)
     selectors.query_get_for_user(user=user, id=pk)
     body, message_ids = _answer_fields(request)
     # "use_message" is "<message id>:<version>" (a bare id: the full message).
@@ -489,7 +479,7 @@ def query_draft(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def query_answer(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     selectors.query_get_for_user(user=user, id=pk)
     body, message_ids = _answer_fields(request)
     try:
@@ -519,7 +509,7 @@ def answer_preview(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def query_escalate(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     selectors.query_get_for_user(user=user, id=pk)
     department = request.POST.get("department", "")
     note = request.POST.get("note", "")
@@ -537,7 +527,7 @@ def query_escalate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def query_close(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     selectors.query_get_for_user(user=user, id=pk)
     reason = request.POST.get("reason", "")
     _run(request, lambda: services.query_close(user=user, query_id=pk, reason=reason), "Closed.")
@@ -546,7 +536,7 @@ def query_close(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def query_handoff(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     selectors.query_get_for_user(user=user, id=pk)
     to = request.POST.get("to", "")
     note = request.POST.get("note", "")
@@ -604,7 +594,7 @@ def rate(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 def answer_review(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     answer = selectors.answer_get_for_user(user=user, id=pk)  # 404 first
     if decision == "approve":
         _run(request, lambda: services.answer_approve(user=user, answer_id=pk), "Approved and published.")
@@ -638,7 +628,7 @@ BOARD_COLUMN_SIZE = 30
 @require_GET
 def insight_board(request: HttpRequest) -> HttpResponse:
     """Every insight by status; product owners move them along."""
-    user = _user(request)
+    user = signed_in(request)
     columns = []
     for status in BOARD_COLUMNS:
         insights = selectors.insight_list(status=status)
@@ -664,7 +654,7 @@ def insight_board(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def insight_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     insight = selectors.insight_get_for_user(user=user, id=pk)
     query_ids = list(insight.queries.values_list("pk", flat=True))
     visible = list(
@@ -688,7 +678,7 @@ def insight_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def insight_create(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     query_ids = _ids(request.POST.getlist("query_ids"), limit=100)
     back = _back(request, reverse("engage:insights"))
     title, description = request.POST.get("title", ""), request.POST.get("description", "")
@@ -706,7 +696,7 @@ def insight_create(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def insight_move(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = signed_in(request)
     insight = selectors.insight_get_for_user(user=user, id=pk)
     _require_move(user)
     status = request.POST.get("status", "")
@@ -732,8 +722,8 @@ def _require_move(user: User) -> None:
 
 @require_GET
 def deliveries(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    _require(user, RoleName.ADMIN)
+    user = signed_in(request)
+    require_role(user, RoleName.ADMIN)
     status = request.GET.get("status", DeliveryStatus.DEAD)
     if status not in DeliveryStatus.values:
         status = DeliveryStatus.DEAD
@@ -747,7 +737,7 @@ def deliveries(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def delivery_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(_user(request), RoleName.ADMIN)
+    require_role(signed_in(request), RoleName.ADMIN)
     _run(request, lambda: services.delivery_retry(delivery_id=pk), "Sent again.")
     return redirect(_back(request, reverse("engage:deliveries")))
 
@@ -809,8 +799,8 @@ def _posted_settings(post: Any, connector: str) -> tuple[dict[str, str], dict[st
 @require_http_methods(["GET", "POST"])
 def channels(request: HttpRequest) -> HttpResponse:
     """Channels, and a new one: its secret is shown on the answer to the POST, once."""
-    user = _user(request)
-    _require(user, RoleName.ADMIN)
+    user = signed_in(request)
+    require_role(user, RoleName.ADMIN)
     values = {"slug": "", "name": "", "kind": ChannelKind.FORUM, "outbound_url": "", "connector": ConnectorKind.WEBHOOK}
     error = error_field = ""
     posted = None
@@ -853,7 +843,7 @@ def channels(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def channel_edit(request: HttpRequest, slug: str) -> HttpResponse:
     """A channel's name, answer address and connector settings; credentials left empty are kept."""
-    _require(_user(request), RoleName.ADMIN)
+    require_role(signed_in(request), RoleName.ADMIN)
     channel = selectors.channel_get(slug=slug)
     values = {"name": channel.name, "outbound_url": channel.outbound_url, "connector": channel.connector}
     error = error_field = ""
@@ -913,6 +903,6 @@ def _secret_page(request: HttpRequest, channel: Any, secret: str, *, made: bool)
 @never_cache
 @require_POST
 def channel_rotate(request: HttpRequest, slug: str) -> HttpResponse:
-    _require(_user(request), RoleName.ADMIN)
+    require_role(signed_in(request), RoleName.ADMIN)
     channel, secret = services.channel_rotate_secret(channel=selectors.channel_get(slug=slug))
     return _secret_page(request, channel, secret, made=False)
