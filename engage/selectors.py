@@ -660,11 +660,39 @@ def similar_answered_with_answers(
     *, user: User, query: Query, limit: int = 5, topics: list[Topic] | None = None
 ) -> list[Query]:
     """:func:`similar_answered_queries` as the query page shows them (id and text), each with
-    ``published_answers`` (a list, with their authors): two statements, one when none."""
+    ``published_answers`` (a list, with their authors' names): one fixed statement on
+    PostgreSQL (:func:`engage.statements.similar_answered`), two with the ORM elsewhere."""
+    if connection.vendor == "postgresql":
+        return _similar_statement(user=user, query=query, limit=limit, topics=topics)
+    return _similar_orm(user=user, query=query, limit=limit, topics=topics)
+
+
+def _similar_orm(*, user: User, query: Query, limit: int, topics: list[Topic] | None) -> list[Query]:
     published = Answer.objects.filter(status=AnswerStatus.PUBLISHED).select_related("author")
     similar = similar_answered_queries(user=user, query=query, limit=limit, topics=topics)
-    similar = similar.only("id", "text", "answered_at")
+    similar = similar.only("id", "text")
     return list(similar.prefetch_related(Prefetch("answers", queryset=published, to_attr="published_answers")))
+
+
+def _similar_statement(*, user: User, query: Query, limit: int, topics: list[Topic] | None) -> list[Query]:
+    topic_ids = [topic.pk for topic in (query.topics.all() if topics is None else topics)]
+    rows = statements.similar_answered(
+        id=query.pk, topic_ids=topic_ids, department_id=query.department_id, scope=visibility_scope(user), limit=limit
+    )
+    found = []
+    for pk, text, answers in rows:
+        similar = Query.from_db(None, ["id", "text"], [pk, text])
+        shown = []
+        for a in answers:
+            answer = Answer.from_db(
+                None, ["id", "query_id", "author_id", "body_html", "published_at"],
+                [a["id"], pk, a["author_id"], a["body_html"], datetime.fromisoformat(a["published_at"])],
+            )  # fmt: skip
+            answer.author = User.from_db(None, ["id", "name"], [a["author_id"], a["author"]])
+            shown.append(answer)
+        similar.published_answers = shown  # type: ignore[attr-defined]
+        found.append(similar)
+    return found
 
 
 def deliveries_of_query(*, query: Query) -> QuerySet[Delivery]:

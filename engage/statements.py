@@ -617,3 +617,50 @@ def query_page(*, id: int, user_id: int, scope: tuple[bool, int | None]) -> Quer
         has_notes=bool(notes),
         has_handoffs=bool(handoffs),
     )
+
+
+# --- The query page's similar answered queries ---------------------------------------------------
+
+_SIMILAR_BY = {
+    "topics": f'AND EXISTS (SELECT 1 FROM "{_QUERY_TOPICS}" qt '  # noqa: S608 (the table's name from the model)
+    "WHERE qt.query_id = q.id AND qt.topic_id = ANY(%(topics)s))",
+    "department": "AND q.department_id = %(by_department)s",
+    "any": "",
+}
+
+
+@lru_cache(maxsize=4)
+def _similar_sql(by: str) -> str:
+    from accounts.models import User
+
+    return compact(f"""
+SELECT q.id, q.text,
+       (SELECT COALESCE(json_agg(json_build_object('id', a.id, 'body_html', a.body_html, 'published_at', a.published_at,
+                                                   'author_id', a.author_id, 'author', u.name)
+                                 ORDER BY a.created_at DESC, a.id DESC), '[]'::json)
+        FROM "{_ANSWER}" a JOIN "{User._meta.db_table}" u ON u.id = a.author_id
+        WHERE a.query_id = q.id AND a.status = %(published)s)
+FROM "{_QUERY}" q
+WHERE {VISIBLE} AND q.state = %(answered)s AND q.id <> %(id)s {_SIMILAR_BY[by]}
+ORDER BY q.answered_at DESC, q.id DESC LIMIT %(limit)s
+""")  # noqa: S608 (names from the models; fixed fragments; every value is a parameter)
+
+
+def similar_answered(
+    *, id: int, topic_ids: list[int], department_id: int | None, scope: tuple[bool, int | None], limit: int
+) -> list[tuple[int, str, list[dict[str, Any]]]]:
+    """:func:`engage.selectors.similar_answered_with_answers` in one fixed statement: per
+    similar answered query (sharing a topic, else the department), its id, its text and its
+    published answers (id, body_html, published_at as text, author_id, author's name),
+    newest first, under the visibility rule ``scope``."""
+    from engage.models import AnswerStatus
+
+    by = "topics" if topic_ids else "department" if department_id else "any"
+    sees_all, department = scope
+    params: dict[str, Any] = {
+        "id": id, "topics": topic_ids, "by_department": department_id, "sees_all": sees_all,
+        "department": department, "limit": limit, "answered": QueryState.ANSWERED, "published": AnswerStatus.PUBLISHED,
+    }  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(_similar_sql(by), params)
+        return [(pk, text, _json(answers)) for pk, text, answers in cursor.fetchall()]

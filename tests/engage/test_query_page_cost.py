@@ -17,7 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import User
 from engage import handoff, ratings, selectors, services, threads
 from engage.models import Answer, Query
-from tests.engage.conftest import REFUNDS_MESSAGE, make_approved_message, payload
+from tests.engage.conftest import REFUNDS_MESSAGE, certify_responder, make_approved_message, payload
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,10 +28,10 @@ pytestmark = pytest.mark.django_db
 #   draft and whether it has follow-ups, notes and hand-offs (one);
 #   its answers with their authors, reviewers and ratings;
 #   the approved messages matching the question (one);
-#   the similar answered queries (one) and their published answers;
+#   the similar answered queries with their published answers (one);
 #   the thread's customer messages; its notes and their mentions; the hand-offs;
 #   the notifications count (the navigation).
-PAGE = 13
+PAGE = 12
 # Revisions (the answers' authors and reviewers only, when one of their answers is there).
 REVISIONS = 1
 # A reviewer may hand the query over and escalate it: the colleagues it can go to (and
@@ -186,3 +187,48 @@ def test_the_pages_one_statement_reads_what_the_orm_reads(
     assert _page_shape(selectors._query_page_statement(user=colleague, id=root))["draft"] is None
     assert _page_shape(selectors._query_page_statement(user=owner, id=closed.pk))["names"][3] == reviewer.name
     assert _page_shape(selectors._query_page_statement(user=owner, id=bare.pk))["flags"] == (False, False, False)
+
+
+def _similar_shape(found: list[Any]) -> list[Any]:
+    return [
+        (q.pk, q.text, [(a.pk, a.body_html, a.published_at, a.author.name) for a in q.published_answers]) for q in found
+    ]
+
+
+def test_the_similar_answered_statement_reads_what_the_orm_reads(
+    long_thread, make_query, responder, owner, outsider, reviewer, department, other_department, refund_topic
+):
+    """By topic, by department, or neither, for readers who see all, their department's or
+    only unrouted queries: the same queries, texts and published answers, in the same order."""
+    root, _grow = long_thread
+    elsewhere = UserFactory(department=other_department, name="Elsa Elsewhere")
+    certify_responder(elsewhere)
+    cases = [(department, True, responder), (department, False, responder), (other_department, True, elsewhere),
+             (None, True, responder), (None, False, responder)]  # fmt: skip
+    for n, (where, topical, author) in enumerate(cases):
+        query = make_query(f"Answered {n}", department=where)
+        if topical:
+            query.topics.add(refund_topic)
+        services.query_claim(user=author, query_id=query.pk)
+        services.answer_submit(user=author, query_id=query.pk, body=f"About {n}")
+    untopical = make_query("No topic here", department=department)
+    unrouted = make_query("Nowhere yet")
+    for query_id in (root, untopical.pk, unrouted.pk):
+        query = Query.objects.get(pk=query_id)
+        for person in (owner, outsider, reviewer):
+            fixed = _similar_shape(selectors._similar_statement(user=person, query=query, limit=5, topics=None))
+            orm = _similar_shape(selectors._similar_orm(user=person, query=query, limit=5, topics=None))
+            assert fixed == orm, (query.text, person.name)
+
+    def texts(person: User, query_id: int) -> list[str]:
+        found = selectors._similar_statement(user=person, query=Query.objects.get(pk=query_id), limit=5, topics=None)
+        return [q.text for q in found]
+
+    assert texts(owner, root) == ["Answered 3", "Answered 0", "Refund for a kettle?"]
+    assert texts(outsider, unrouted.pk) == ["Answered 4", "Answered 3", "Answered 2"]  # any answered they see
+    assert texts(reviewer, root) == ["Answered 3", "Answered 2", "Answered 0", "Refund for a kettle?"]
+    assert texts(owner, untopical.pk)[:2] == ["Answered 1", "Answered 0"]  # no topic: its department's
+    kettle = selectors._similar_statement(user=owner, query=Query.objects.get(pk=root), limit=5, topics=None)[-1]
+    assert [(a.author.name, a.body_html) for a in kettle.published_answers] == [
+        ("Rory Responder", "<p>Kettle refunds take five days.</p>\n")
+    ]
