@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
 from engage import services
-from engage.connectors import mailbox
+from engage.connectors import mailbox, receipt
 from engage.dashboard import tasks as dashboard_tasks  # noqa: F401 (registers the weekly digest)
 from engage.phase import tasks as phase_tasks  # noqa: F401 (registers the phase engine's jobs)
 
@@ -45,3 +47,10 @@ def poll_mailboxes() -> int:
 @shared_task(name="engage.poll_mailbox", time_limit=120, soft_time_limit=100)
 def poll_mailbox(channel_id: int) -> int:
     return mailbox.mailbox_poll(channel_id=channel_id)
+
+
+@shared_task(name="engage.connector_receive", time_limit=60, soft_time_limit=50)
+def connector_receive(channel_id: int, fields: dict[str, Any]) -> int | None:
+    """A connector's deferred message (``engage.connectors.receipt.receive_later``)."""
+    received = receipt.receive_deferred(channel_id=channel_id, fields=fields)
+    return received.query_id if received is not None else None

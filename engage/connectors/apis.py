@@ -27,6 +27,9 @@ RESULT = inline_serializer(
         "created": serializers.BooleanField(),
         "duplicate": serializers.BooleanField(help_text="The source sent this event before: nothing done."),
         "ignored": serializers.CharField(required=False, help_text="Why the event asked for nothing."),
+        "deferred": serializers.BooleanField(
+            required=False, help_text="Kept to be stored shortly, unless its fuller message comes first."
+        ),
     },
 )
 
@@ -82,6 +85,9 @@ class DiscourseWebhookApi(APIView):
         responses={
             201: RESULT,
             200: RESULT,
+            202: OpenApiResponse(
+                RESULT, description="topic_created: opens the topic in a minute, unless its first post does."
+            ),
             400: OpenApiResponse(OpenApiTypes.OBJECT, description="Not JSON, or a field Engage needs is missing."),
             401: OpenApiResponse(DETAIL, description="Signature missing or wrong."),
             404: OpenApiResponse(DETAIL, description="No Discourse channel with this slug."),
@@ -119,6 +125,17 @@ class DiscourseWebhookApi(APIView):
         if parsed.inbound is None:
             duplicate = event_id and not receipt.event_seen(channel=channel, event_id=event_id)
             return Response({"id": None, "created": False, "duplicate": bool(duplicate), "ignored": parsed.ignored})
+        if parsed.deferred:
+            first = receipt.receive_later(
+                channel=channel,
+                inbound=parsed.inbound,
+                event_id=f"discourse:{event_id}" if event_id else "",
+                delay_seconds=discourse.TOPIC_WAIT_SECONDS,
+            )
+            return Response(
+                {"id": None, "created": False, "duplicate": not first, "deferred": True},
+                status=status.HTTP_202_ACCEPTED if first else status.HTTP_200_OK,
+            )
         received = receipt.receive(
             channel=channel,
             inbound=parsed.inbound,

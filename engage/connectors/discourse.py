@@ -37,6 +37,10 @@ SIGNATURE_HEADER = "X-Discourse-Event-Signature"
 EVENT_HEADER = "X-Discourse-Event"
 EVENT_ID_HEADER = "X-Discourse-Event-Id"
 EVENTS = ("topic_created", "post_created")
+# topic_created carries the title only; its first post (post_created, post_number 1, sent at
+# the same moment) carries the title and the text. The topic opens the conversation only if
+# its first post has not come this long after it.
+TOPIC_WAIT_SECONDS = 60
 MAX_TEXT = 10_000
 _TOPIC = re.compile(r"topic-(\d+)")
 _POST = re.compile(r"topic-(\d+)-post-(\d+)")
@@ -74,6 +78,7 @@ class Event:
     inbound: Inbound | None
     opens_as: str = ""
     ignored: str = ""
+    deferred: bool = False  # store it later, unless its first post came meanwhile
 
 
 def _int(data: dict[str, Any], key: str, errors: dict[str, list[str]], prefix: str) -> int:
@@ -146,7 +151,7 @@ def _topic(data: dict[str, Any], *, base_url: str, api_username: str) -> Event:
         url=f"{base_url}/t/{_str(topic, 'slug') or 'topic'}/{topic_id}"[:2000],
         sender_created_at=_when(topic),
     )
-    return Event(inbound=inbound, opens_as=inbound.external_id)
+    return Event(inbound=inbound, opens_as=inbound.external_id, deferred=True)
 
 
 def _post(data: dict[str, Any], *, base_url: str, api_username: str) -> Event:

@@ -4,11 +4,14 @@ query or a follow-up, once per source event, and the channel's health says it wa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
+from config.jobs import enqueue
 from engage import services, threads
 from engage.inbound import Inbound
 from engage.models import Channel, ConnectorEvent
@@ -61,6 +64,36 @@ def _store(*, channel: Channel, inbound: Inbound, opens_as: str) -> Received:
     first = replace(inbound, external_id=opens_as or inbound.external_id, thread_id="", in_reply_to="")
     query_id, created = services.query_receive(channel=channel, inbound=first)
     return Received(query_id=query_id, created=created)
+
+
+def receive_later(*, channel: Channel, inbound: Inbound, event_id: str, delay_seconds: int) -> bool:
+    """Store ``inbound`` in ``delay_seconds`` (``engage.connector_receive``), unless a message
+    with its external id arrived meanwhile; False when the source sent this event before.
+
+    For an event that announces a conversation whose opening message comes as another event
+    (Discourse's ``topic_created`` before the first post's ``post_created``): the query is
+    opened by the fuller message, and by this one only if that never comes.
+    """
+    with transaction.atomic():
+        first = not event_id or _event_once(channel=channel, event_id=event_id)
+        if first:
+            fields = asdict(inbound)
+            if inbound.sender_created_at is not None:
+                fields["sender_created_at"] = inbound.sender_created_at.isoformat()
+            enqueue("engage.connector_receive", channel.pk, fields, delay_seconds=delay_seconds)
+    channel_heard(channel=channel)
+    return first
+
+
+def receive_deferred(*, channel_id: int, fields: dict[str, Any]) -> Received | None:
+    """The job of :func:`receive_later`: stored once, by external id, like any delivery."""
+    channel = Channel.objects.filter(pk=channel_id).first()
+    if channel is None:
+        return None
+    when = fields.get("sender_created_at")
+    inbound = Inbound(**{**fields, "sender_created_at": parse_datetime(when) if isinstance(when, str) else None})
+    with transaction.atomic():
+        return _store(channel=channel, inbound=inbound, opens_as="")
 
 
 def event_seen(*, channel: Channel, event_id: str) -> bool:

@@ -13,11 +13,15 @@ import hashlib
 import hmac
 import itertools
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from config.jobs import relay_outbox
+from config.models import OutboxJob
 from engage.connectors import vault
 from engage.models import Channel, CustomerMessage, Delivery, DeliveryStatus, Query
 from tests.connectors.conftest import Exchange, FakeServer
@@ -245,21 +249,50 @@ def test_a_new_topic_becomes_a_routed_query_and_a_redelivery_does_nothing(
     assert forum.last_event_at is not None
 
 
-def test_later_posts_are_follow_ups_and_topic_created_joins_the_same_conversation(forum):
+def run_deferred_jobs() -> None:
+    """The relay's run once the topic's wait is over (jobs run in-process in the tests)."""
+    past = timezone.now() - timedelta(minutes=2)
+    OutboxJob.objects.filter(task_name="engage.connector_receive").update(run_after=past, created_at=past)
+    relay_outbox()
+    assert not OutboxJob.objects.filter(task_name="engage.connector_receive").exists()  # ran, and went
+
+
+def test_topic_created_waits_for_its_first_post_which_opens_the_conversation_with_its_text(
+    forum, refund_topic, django_capture_on_commit_callbacks
+):
     client = Client()
-    topic = deliver(client, "forum", "topic_created", topic_payload(42), event_id=1)
-    assert topic.status_code == 201, topic.content
-    opening = deliver(client, "forum", "post_created", post_payload(42, 1, "I want a refund, please."), event_id=2)
+    topic = deliver(client, "forum", "topic_created", topic_payload(42, title="A question"), event_id=1)
+    assert topic.status_code == 202, topic.content
+    assert topic.json()["deferred"] is True
+    assert deliver(client, "forum", "topic_created", topic_payload(42), event_id=1).json()["duplicate"] is True
+    assert not Query.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        opening = deliver(client, "forum", "post_created", post_payload(42, 1, "Can I get a refund?"), event_id=2)
     later = deliver(client, "forum", "post_created", post_payload(42, 3, "Any news?", reply_to=2), event_id=3)
     assert opening.status_code == 201
     assert later.status_code == 201
     query = Query.objects.get()
-    assert opening.json()["id"] == later.json()["id"] == query.pk
+    assert query.text == "Refund for my order\n\nCan I get a refund?"
+    assert query.department == refund_topic.department  # routed by the post's text, not the title alone
+    assert later.json()["id"] == query.pk
+    run_deferred_jobs()
+    assert Query.objects.count() == 1
     assert list(CustomerMessage.objects.filter(query=query).order_by("pk").values_list("external_id", flat=True)) == [
         "topic-42",
-        "topic-42-post-1",
         "topic-42-post-3",
     ]
+
+
+def test_a_topic_whose_first_post_never_comes_opens_with_its_title(forum):
+    assert (
+        deliver(Client(), "forum", "topic_created", topic_payload(43, title="Login broken"), event_id=7).status_code
+        == 202
+    )
+    run_deferred_jobs()
+    query = Query.objects.get()
+    assert query.external_id == "topic-43"
+    assert query.text == "Login broken"
+    assert query.author_handle == "carol"
 
 
 def test_posts_by_the_channels_own_api_user_are_ignored(forum):
