@@ -9,14 +9,18 @@ them with ``ENGAGE_REQUIRE_SERVICES=1``); each test is bounded to well under a m
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -24,7 +28,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from tests.platform.procs import Worker, clean_env, database_url, wait_for
+from tests.platform.procs import BASE_DIR, Worker, clean_env, database_url, wait_for
 
 QUEUES = ("celery",)
 
@@ -174,3 +178,47 @@ def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
 
 def elapsed(start: float) -> float:
     return time.monotonic() - start
+
+
+class WebProcess:
+    """A broker fault test's web process, running its script: each step is a line the test
+    writes to it and the JSON line it answers with."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdin is not None
+        assert process.stdout is not None
+        self.process, self.stdin, self.stdout = process, process.stdin, process.stdout
+
+    def tell(self, word: str) -> None:
+        self.stdin.write(f"{word}\n")
+        self.stdin.flush()
+
+    def answer(self, key: str) -> Any:
+        return json.loads(self.stdout.readline())[key]
+
+    def warm(self) -> None:
+        """Its first webhook, while the broker answers: created (or the process's errors)."""
+        warm = self.answer("warm")
+        assert warm[0] == 201, self.process.stderr.read() if self.process.poll() is not None else warm
+
+
+@contextmanager
+def web_process(fault_env: dict[str, str], own_redis: OwnRedis, script: str, *args: str) -> Iterator[WebProcess]:
+    """``script`` (:data:`WEB_PREAMBLE` and its steps) in a process on the test database whose
+    broker is the test's own Redis, publishing the webhook's job at commit; killed after."""
+    env = {**fault_env, "REDIS_URL": own_redis.url, "DEBUG": "1", "ALLOWED_HOSTS": "testserver"}
+    env["ENGAGE_HOT_JOBS_BY_RELAY"] = "0"  # published at commit while the broker answers
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, *args],
+        cwd=BASE_DIR,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield WebProcess(process)
+    finally:
+        process.kill()
+        process.wait(timeout=10)

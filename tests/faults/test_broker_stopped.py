@@ -10,17 +10,13 @@ one whose job died with Redis.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 import redis
 
 from config.models import OutboxJob
 from engage.models import Query
-from tests.faults.conftest import WEB_PREAMBLE, OwnRedis
-from tests.platform.procs import BASE_DIR, Worker, wait_for
+from tests.faults.conftest import WEB_PREAMBLE, OwnRedis, web_process
+from tests.platform.procs import Worker, wait_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -44,37 +40,21 @@ print(json.dumps({"swept": services.unrouted_queries_route(older_than=timedelta(
 def test_webhooks_while_redis_is_stopped_lose_nothing(
     fault_env: dict[str, str], own_redis: OwnRedis, workers: list[Worker]
 ) -> None:
-    env = {**fault_env, "REDIS_URL": own_redis.url, "DEBUG": "1", "ALLOWED_HOSTS": "testserver"}
-    env["ENGAGE_HOT_JOBS_BY_RELAY"] = "0"  # published at commit while the broker answers
-    web = subprocess.Popen(
-        [sys.executable, "-c", WEB],
-        cwd=BASE_DIR,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert web.stdin is not None
-    assert web.stdout is not None
-    try:
-        warm = json.loads(web.stdout.readline())["warm"]
-        assert warm[0] == 201, web.stderr.read() if web.poll() is not None else warm
+    with web_process(fault_env, own_redis, WEB) as web:
+        web.warm()
         assert redis.Redis.from_url(own_redis.url).llen("celery") == 1
 
         own_redis.kill()  # stopped: its one queued job is gone with it
-        web.stdin.write("go\n")
-        web.stdin.flush()
-        stopped = json.loads(web.stdout.readline())["stopped"]
+        web.tell("go")
+        stopped = web.answer("stopped")
         assert [status for status, _ in stopped] == [201] * 8
         print("webhook seconds while Redis was stopped:", [seconds for _, seconds in stopped])
         assert max(seconds for _, seconds in stopped) < 1.0
         assert OutboxJob.objects.filter(task_name="engage.route_query", dead_at__isnull=True).count() == 8
 
         own_redis.start()  # back on the same port, empty
-        web.stdin.write("back\n")
-        web.stdin.flush()
-        assert json.loads(web.stdout.readline())["relayed"] == 8
+        web.tell("back")
+        assert web.answer("relayed") == 8
         assert not OutboxJob.objects.exists(), "every kept job reached the broker"
 
         workers.append(Worker({**fault_env, "REDIS_URL": own_redis.url}).start())
@@ -85,15 +65,11 @@ def test_webhooks_while_redis_is_stopped_lose_nothing(
         )
         (lost,) = Query.objects.filter(routed_at__isnull=True)
         assert lost.external_id == "ext-0", "only the job that was inside Redis when it stopped"
-        web.stdin.write("sweep\n")
-        web.stdin.flush()
-        assert json.loads(web.stdout.readline())["swept"] == 1
+        web.tell("sweep")
+        assert web.answer("swept") == 1
         wait_for(
             lambda: not Query.objects.filter(routed_at__isnull=True).exists(),
             timeout=30,
             what="the swept query to be routed",
         )
         assert Query.objects.count() == 9
-    finally:
-        web.kill()
-        web.wait(timeout=10)
