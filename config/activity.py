@@ -6,8 +6,9 @@ each sends its own documented signal (``training.signals.activity``,
 :class:`Activity`. ``engage`` subscribes and appends each to its participation log,
 where ``key`` makes a second delivery of the same fact count once.
 
-Announce with :func:`announce`, inside the transaction that made the change: the signal
-is sent only if and after that transaction commits.
+Build one with :func:`activity` (the actor's department taken from the actor, in every app
+alike) and its key with :func:`activity_key`; announce it with :func:`announce`, inside the
+transaction that made the change: the signal is sent only if and after that transaction commits.
 """
 
 from __future__ import annotations
@@ -53,6 +54,34 @@ class Activity:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def activity(
+    *,
+    kind: str,
+    occurred_at: datetime,
+    object_type: str,
+    object_id: int,
+    key: str,
+    actor: Any = None,
+    department_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> Activity:
+    """An :class:`Activity` by ``actor`` (a person, or None), in their department as it is now
+    unless ``department_id`` says otherwise: how every app builds one."""
+    actor_id = getattr(actor, "pk", None)
+    if department_id is None and actor is not None:
+        department_id = getattr(actor, "department_id", None)
+    return Activity(
+        kind=kind,
+        occurred_at=occurred_at,
+        object_type=object_type,
+        object_id=object_id,
+        key=key,
+        actor_id=actor_id,
+        department_id=department_id,
+        data=data or {},
+    )
 
 
 def activity_key(kind: str, *parts: object) -> str:

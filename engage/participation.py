@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
 
 from accounts.models import User
-from config.activity import Activity, ActivityKind, activity_key
+from config.activity import Activity, ActivityKind, activity, activity_key
 from engage.models import ParticipationEvent
 
 
@@ -54,33 +53,6 @@ def record_many(activities: Iterable[Activity]) -> None:
     rows = [_row(activity) for activity in activities]
     if rows:
         ParticipationEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-
-
-def activity(
-    *,
-    kind: str,
-    occurred_at: datetime,
-    object_type: str,
-    object_id: int,
-    key: str,
-    actor: Any = None,
-    department_id: int | None = None,
-    data: dict[str, Any] | None = None,
-) -> Activity:
-    """An :class:`Activity` for ``actor`` (a User or None), their department taken now."""
-    actor_id = getattr(actor, "pk", None)
-    if department_id is None and actor is not None:
-        department_id = getattr(actor, "department_id", None)
-    return Activity(
-        kind=kind,
-        occurred_at=occurred_at,
-        object_type=object_type,
-        object_id=object_id,
-        key=key,
-        actor_id=actor_id,
-        department_id=department_id,
-        data=data or {},
-    )
 
 
 # --- One constructor per kind of engage's -------------------------------------------------------

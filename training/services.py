@@ -21,7 +21,7 @@ from django.utils.formats import date_format
 
 from accounts.models import Department, User
 from accounts.notifications import notify
-from config.activity import Activity, ActivityKind, activity_key, announce
+from config.activity import ActivityKind, activity, activity_key, announce
 from config.errors import Conflict, RateLimited, ServiceError
 from config.policy import enforce
 from training import policy, selectors
@@ -569,14 +569,13 @@ def attempt_submit(
             announce(
                 activity_signal,
                 sender=Attempt,
-                activity=Activity(
+                activity=activity(
                     kind=ActivityKind.COURSE_COMPLETED,
                     occurred_at=now,
                     object_type="training.course",
                     object_id=course.pk,
                     key=activity_key(ActivityKind.COURSE_COMPLETED, attempt.pk),
-                    actor_id=user.pk,
-                    department_id=user.department_id,
+                    actor=user,
                     data={"course_id": course.pk, "score": attempt.score},
                 ),
             )
@@ -609,41 +608,28 @@ def certification_issue(*, user: User, course: Course, attempt: Attempt | None, 
         expires_at=now + timedelta(days=course.certification_valid_days),
         renewal=current is not None,
     )
-    announce(
-        activity_signal,
-        sender=Certification,
-        activity=Activity(
-            kind=ActivityKind.CERTIFICATION_EARNED,
-            occurred_at=now,
-            object_type="training.certification",
-            object_id=certification.pk,
-            key=activity_key(ActivityKind.CERTIFICATION_EARNED, certification.pk),
-            actor_id=user.pk,
-            department_id=user.department_id,
-            data={
-                "course_id": course.pk,
-                "grants": certification.grants,
-                "expires_at": certification.expires_at.isoformat(),
-                "renewal": certification.renewal,
-            },
-        ),
+    _announce_certification(
+        certification,
+        kind=ActivityKind.CERTIFICATION_EARNED,
+        user=user,
+        at=now,
+        key=activity_key(ActivityKind.CERTIFICATION_EARNED, certification.pk),
     )
     return certification
 
 
-def _announce_expired(certification: Certification, *, user: User, now: datetime) -> None:
-    Certification.objects.filter(pk=certification.pk).update(expiry_announced_at=now)
+def _announce_certification(certification: Certification, *, kind: str, user: User, at: datetime, key: str) -> None:
+    """A certification earned or lapsed, with what it grants and until when."""
     announce(
         activity_signal,
         sender=Certification,
-        activity=Activity(
-            kind=ActivityKind.CERTIFICATION_EXPIRED,
-            occurred_at=certification.expires_at,
+        activity=activity(
+            kind=kind,
+            occurred_at=at,
             object_type="training.certification",
             object_id=certification.pk,
-            key=activity_key(ActivityKind.CERTIFICATION_EXPIRED, certification.pk, certification.expires_at),
-            actor_id=user.pk,
-            department_id=user.department_id,
+            key=key,
+            actor=user,
             data={
                 "course_id": certification.course_id,
                 "grants": certification.grants,
@@ -651,6 +637,17 @@ def _announce_expired(certification: Certification, *, user: User, now: datetime
                 "renewal": certification.renewal,
             },
         ),
+    )
+
+
+def _announce_expired(certification: Certification, *, user: User, now: datetime) -> None:
+    Certification.objects.filter(pk=certification.pk).update(expiry_announced_at=now)
+    _announce_certification(
+        certification,
+        kind=ActivityKind.CERTIFICATION_EXPIRED,
+        user=user,
+        at=certification.expires_at,
+        key=activity_key(ActivityKind.CERTIFICATION_EXPIRED, certification.pk, certification.expires_at),
     )
 
 

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Department, RoleName, Topic, User
-from config.activity import Activity, ActivityKind, activity_key, announce
+from config.activity import ActivityKind, activity, activity_key, announce
 from config.errors import Conflict, ServiceError
 from config.markdown import render_markdown
 from config.policy import is_own_work
@@ -450,14 +450,13 @@ def _announce_published(message: Message, *, at: datetime) -> None:
     announce(
         signals.activity,
         sender=Message,
-        activity=Activity(
+        activity=activity(
             kind=ActivityKind.MESSAGE_PUBLISHED,
             occurred_at=at,
             object_type="content.message",
             object_id=message.pk,
             key=activity_key(ActivityKind.MESSAGE_PUBLISHED, message.pk),
-            actor_id=author.pk,
-            department_id=author.department_id,
+            actor=author,
             data={"approved_by": message.approved_by_id, "revision_id": message.revision_id},
         ),
     )

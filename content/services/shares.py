@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from config.activity import Activity, ActivityKind, activity_key, announce
+from config.activity import ActivityKind, activity, activity_key, announce
 from config.errors import Conflict, ServiceError
 from content import selectors, signals
 from content.models import Channel, Message, Share, ShareClick
@@ -89,14 +89,13 @@ def share_create(
     announce(
         signals.activity,
         sender=Share,
-        activity=Activity(
+        activity=activity(
             kind=ActivityKind.MESSAGE_SHARED,
             occurred_at=now,
             object_type="content.message",
             object_id=message.pk,
             key=activity_key(ActivityKind.MESSAGE_SHARED, share.pk),
-            actor_id=user.pk,
-            department_id=user.department_id,
+            actor=user,
             data={"share_id": share.pk, "channel": channel},
         ),
     )
@@ -153,13 +152,12 @@ def share_follow(*, code: str, address: str, user_agent: str, now: datetime | No
         announce(
             signals.activity,
             sender=ShareClick,
-            activity=Activity(
+            activity=activity(  # by a visitor: no actor, the department the sharer's
                 kind=ActivityKind.SHARE_LINK_CLICKED,
                 occurred_at=now,
                 object_type="content.message",
                 object_id=share.message_id,
                 key=activity_key(ActivityKind.SHARE_LINK_CLICKED, click.pk),
-                actor_id=None,
                 department_id=share.department_id,
                 data={"share_id": share.pk, "sharer_id": share.user_id, "channel": share.channel},
             ),

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Department, User
-from config.activity import Activity, ActivityKind, activity_key, announce
+from config.activity import ActivityKind, activity, activity_key, announce
 from config.errors import Conflict, ServiceError
 from config.markdown import render_markdown
 from config.policy import enforce
@@ -408,14 +408,13 @@ def toolkit_item_use(*, user: User, toolkit_id: int, item_id: int, now: datetime
     announce(
         signals.activity,
         sender=ToolkitItemUse,
-        activity=Activity(
+        activity=activity(
             kind=ActivityKind.TOOLKIT_ITEM_USED,
             occurred_at=now,
             object_type="content.toolkit",
             object_id=toolkit.pk,
             key=activity_key(ActivityKind.TOOLKIT_ITEM_USED, item.pk, user.pk, day),
-            actor_id=user.pk,
-            department_id=user.department_id,
+            actor=user,
             data=data,
         ),
     )
