@@ -94,7 +94,11 @@ def redact(url: str) -> str:
     return url
 
 
-def banner(database: Probe, broker: Probe, chromium: str | None) -> str:
+def find_dovecot() -> str | None:
+    return shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/usr/local/sbin")
+
+
+def banner(database: Probe, broker: Probe, chromium: str | None, dovecot: str | None = None) -> str:
     lines = ["", "=" * 78, "Engage test backends"]
     if database.answered and database.url.startswith(("postgres", "pgsql")):
         lines.append(f"  database  PostgreSQL at {redact(database.url)}")
@@ -112,6 +116,10 @@ def banner(database: Probe, broker: Probe, chromium: str | None) -> str:
         lines.append(f"  browser   Chromium at {chromium}")
     else:
         lines.append("  browser   no Chromium found -> tests marked 'browser' are SKIPPED")
+    if dovecot:
+        lines.append(f"  mail      Dovecot at {dovecot} (the 'mailservers' tests start their own, with aiosmtpd)")
+    else:
+        lines.append("  mail      no Dovecot found -> tests marked 'mailservers' are SKIPPED (fail under CI)")
     lines.append("=" * 78)
     return "\n".join(lines)
 
@@ -120,6 +128,7 @@ def main(argv: list[str]) -> int:
     database = probe("DATABASE_URL", DEFAULT_DATABASE_URL, probe_postgres)
     broker = probe("REDIS_URL", DEFAULT_REDIS_URL, probe_redis)
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    dovecot = find_dovecot()
 
     env = dict(os.environ)
     env.pop("DEBUG", None)  # the suite runs the production settings, as pytest-django expects
@@ -132,7 +141,7 @@ def main(argv: list[str]) -> int:
     else:
         env.pop("REDIS_URL", None)
 
-    text = banner(database, broker, chromium)
+    text = banner(database, broker, chromium, dovecot)
     print(text, flush=True)
     if os.environ.get("ENGAGE_REQUIRE_SERVICES") == "1":
         missing = [name for name, found in (("PostgreSQL", database), ("Redis", broker)) if not found.answered]
@@ -148,6 +157,7 @@ def main(argv: list[str]) -> int:
         "PostgreSQL" if database.answered and database.url.startswith(("postgres", "pgsql")) else "SQLite",
         "Redis" if broker.answered else "no broker (Redis tests skipped)",
         "Chromium" if chromium else "no browser (browser tests skipped)",
+        "Dovecot" if dovecot else "no Dovecot (mail server tests skipped)",
     ]
     print(f"Engage tests ran with: {', '.join(used)}", flush=True)
     if code == PYTEST_NO_TESTS:
