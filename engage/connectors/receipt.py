@@ -57,12 +57,19 @@ def receive(*, channel: Channel, inbound: Inbound, opens_as: str = "", event_id:
 
 
 def _store(*, channel: Channel, inbound: Inbound, opens_as: str) -> Received:
+    # A message that opened its thread under the thread's key (``opens_as``) is kept under
+    # that key; its own external id is remembered so that it is not added again later.
+    alias = f"opened:{inbound.external_id}" if opens_as and opens_as != inbound.external_id else ""
+    if alias and ConnectorEvent.objects.filter(channel=channel, event_id=alias[:255]).exists():
+        return Received(query_id=None, created=False, duplicate=True)
     if inbound.thread_id or inbound.in_reply_to:
         follow_up = threads.followup_receive(channel=channel, inbound=inbound)
         if follow_up is not None:
             return Received(query_id=follow_up.query_id, created=follow_up.created, message_id=follow_up.message_id)
     first = replace(inbound, external_id=opens_as or inbound.external_id, thread_id="", in_reply_to="")
     query_id, created = services.query_receive(channel=channel, inbound=first)
+    if alias and created:
+        _event_once(channel=channel, event_id=alias)
     return Received(query_id=query_id, created=created)
 
 

@@ -295,6 +295,16 @@ def test_a_topic_whose_first_post_never_comes_opens_with_its_title(forum):
     assert query.author_handle == "carol"
 
 
+def test_the_opening_post_sent_again_under_a_new_event_id_is_not_added_twice(forum):
+    client = Client()
+    opening = post_payload(42, 1, "I want a refund, please.")
+    assert deliver(client, "forum", "post_created", opening, event_id=1).status_code == 201
+    again = deliver(client, "forum", "post_created", opening, event_id=2)  # "Redeliver" in Discourse's admin
+    assert again.status_code == 200
+    assert again.json()["duplicate"] is True
+    assert CustomerMessage.objects.count() == 1
+
+
 def test_posts_by_the_channels_own_api_user_are_ignored(forum):
     response = deliver(
         Client(), "forum", "post_created", post_payload(42, 1, "Our reply", username=API_USER), event_id=9
