@@ -34,6 +34,12 @@ def _require_curator(request: HttpRequest) -> User:
     return user
 
 
+def _curated_course(request: HttpRequest, pk: int) -> tuple[User, Course]:
+    """The curator signed in and the course ``pk`` they manage (403 for others, 404 for no course)."""
+    user = _require_curator(request)
+    return user, selectors.course_get_for_user(user=user, id=pk)
+
+
 def _attempts_left(user: User, course: Course) -> int:
     since = timezone.now() - services.ATTEMPT_WINDOW
     used = selectors.attempts_since(user=user, course=course, since=since).count()
@@ -301,8 +307,7 @@ def course_new(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def course_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _require_curator(request)
-    course = selectors.course_get_for_user(user=user, id=pk)
+    _curator, course = _curated_course(request, pk)
     if request.method == "POST":
         return _save(request, course)
     content = selectors.course_with_content(course_id=pk)
@@ -311,8 +316,7 @@ def course_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def course_new_version(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _require_curator(request)
-    course = selectors.course_get_for_user(user=user, id=pk)
+    user, course = _curated_course(request, pk)
     try:
         edition = services.course_new_version(user=user, course_id=course.pk)
     except ServiceError as exc:
@@ -323,8 +327,7 @@ def course_new_version(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def course_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _require_curator(request)
-    course = selectors.course_get_for_user(user=user, id=pk)
+    user, course = _curated_course(request, pk)
     try:
         published = services.course_publish(user=user, course_id=course.pk)
     except ServiceError as exc:
@@ -343,8 +346,7 @@ def course_publish(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def course_archive(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _require_curator(request)
-    course = selectors.course_get_for_user(user=user, id=pk)
+    user, course = _curated_course(request, pk)
     try:
         services.course_archive(user=user, course_id=course.pk)
     except ServiceError as exc:
@@ -356,8 +358,7 @@ def course_archive(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def course_report(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _require_curator(request)
-    course = selectors.course_get_for_user(user=user, id=pk)
+    _curator, course = _curated_course(request, pk)
     rows = selectors.course_completion_by_department(course=course)
     totals = {
         "people": sum(r.people for r in rows),
