@@ -197,22 +197,17 @@ class EnrollmentSerializer(serializers.Serializer[Any]):
 
 class AttemptSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
-    score = serializers.FloatField()
-    passed = serializers.BooleanField()
-    correct_count = serializers.IntegerField()
-    question_count = serializers.IntegerField()
-    course_version = serializers.IntegerField(help_text="The version of the course these answers were given to.")
-    created_at = serializers.DateTimeField()
-
-
-class AttemptResultSerializer(serializers.Serializer[Any]):
-    id = serializers.IntegerField()
     score = serializers.FloatField(help_text="The fraction of questions right.")
     passed = serializers.BooleanField(help_text="score >= pass_mark")
     correct_count = serializers.IntegerField()
     question_count = serializers.IntegerField()
     course_version = serializers.IntegerField(help_text="The version of the course these answers were given to.")
     created_at = serializers.DateTimeField()
+
+
+class AttemptResultSerializer(AttemptSerializer):
+    """An attempt just submitted: the attempt, and the certification its pass issued."""
+
     certification = CertificationSerializer(required=False, help_text="Present when the pass issued or renewed one.")
 
 
