@@ -16,18 +16,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404
 from django.test import Client
 from django.utils import timezone
 
 from accounts.models import DepartmentKind, RoleName, User
-from config.errors import ServiceError
 from config.policy import Refusal
 from engage import handoff, policy, services
 from engage.models import Answer, AnswerStatus, Insight, Query
 from tests.factories import DepartmentFactory, UserFactory
+from tests.policy_checks import service_accepts
 
 pytestmark = pytest.mark.django_db
 
@@ -165,16 +163,6 @@ def test_insights_move_for_product_members_and_admins(people: dict[str, User]) -
 # --- The page offers exactly what the services accept --------------------------------------------
 
 
-def _accepted(call: Callable[[], Any]) -> bool:
-    try:
-        with transaction.atomic():
-            call()
-            transaction.set_rollback(True)
-    except (PermissionDenied, ServiceError, Http404):
-        return False
-    return True
-
-
 def _calls(user: User, query: Query, answer: Answer | None, to: User, elsewhere: str) -> dict[str, Callable[[], Any]]:
     pk = query.pk
 
@@ -234,4 +222,4 @@ def test_the_query_page_offers_exactly_the_actions_the_services_accept(
     calls = _calls(user, query, answer, target, other_department.slug)
     for action, marker in _actions(query, answer).items():
         offered = marker in page
-        assert offered == _accepted(calls[action]), (action, offered)
+        assert offered == service_accepts(calls[action]), (action, offered)
