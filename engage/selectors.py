@@ -163,9 +163,9 @@ def _query_page(
 ) -> QueryPage:
     draft = None
     if saved is not None:
-        draft = QueryDraft(
-            id=saved["id"], query=query, author=user, body=saved["body"], message_ids=saved["message_ids"]
-        )
+        ids = saved["message_ids"]
+        ids = json.loads(ids) if isinstance(ids, str) else ids  # SQLite's json_object keeps a JSON column as text
+        draft = QueryDraft(id=saved["id"], query=query, author=user, body=saved["body"], message_ids=ids)
     followups, notes, handoffs = flags
     return QueryPage(
         query=query,
