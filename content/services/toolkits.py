@@ -100,6 +100,14 @@ def _require_draft(toolkit: Toolkit, now: datetime) -> None:
         )
 
 
+def _toolkit_to_change(*, user: User, toolkit_id: int, now: datetime) -> Toolkit:
+    """The toolkit, locked, for a change to it or its items: curators only, and only a draft."""
+    toolkit = _toolkit_locked(user=user, toolkit_id=toolkit_id, now=now)
+    _require_curator(user)
+    _require_draft(toolkit, now)
+    return toolkit
+
+
 @transaction.atomic
 def toolkit_create(*, author: User, fields: ToolkitFields, now: datetime | None = None) -> Toolkit:
     now = _now(now)
@@ -121,9 +129,7 @@ def toolkit_create(*, author: User, fields: ToolkitFields, now: datetime | None 
 @transaction.atomic
 def toolkit_update(*, user: User, toolkit_id: int, fields: ToolkitFields, now: datetime | None = None) -> Toolkit:
     now = _now(now)
-    toolkit = _toolkit_locked(user=user, toolkit_id=toolkit_id, now=now)
-    _require_curator(user)
-    _require_draft(toolkit, now)
+    toolkit = _toolkit_to_change(user=user, toolkit_id=toolkit_id, now=now)
     unknown = set(fields) - set(TOOLKIT_FIELD_NAMES)
     if unknown:
         raise ServiceError(f"Unknown fields: {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
@@ -165,9 +171,7 @@ def toolkit_item_add(
 ) -> ToolkitItem:
     """Add an item at the end of a draft toolkit (files checked for type and size)."""
     now = _now(now)
-    toolkit = _toolkit_locked(user=user, toolkit_id=toolkit_id, now=now)
-    _require_curator(user)
-    _require_draft(toolkit, now)
+    toolkit = _toolkit_to_change(user=user, toolkit_id=toolkit_id, now=now)
     if kind not in ItemKind.values:
         raise ServiceError(f"Choose one of: {', '.join(ItemKind.values)}.", field="kind")
     item = ToolkitItem(
@@ -221,9 +225,7 @@ def toolkit_item_add(
 @transaction.atomic
 def toolkit_item_remove(*, user: User, toolkit_id: int, item_id: int, now: datetime | None = None) -> None:
     now = _now(now)
-    toolkit = _toolkit_locked(user=user, toolkit_id=toolkit_id, now=now)
-    _require_curator(user)
-    _require_draft(toolkit, now)
+    toolkit = _toolkit_to_change(user=user, toolkit_id=toolkit_id, now=now)
     # Locked first, so a download's use either waits for the removal or is removed with it.
     item = toolkit.items.select_for_update().filter(pk=item_id).first()
     if item is None:
@@ -243,9 +245,7 @@ def toolkit_item_remove(*, user: User, toolkit_id: int, item_id: int, now: datet
 def toolkit_items_reorder(*, user: User, toolkit_id: int, item_ids: list[int], now: datetime | None = None) -> None:
     """Put the items in this order; ``item_ids`` must name each item once."""
     now = _now(now)
-    toolkit = _toolkit_locked(user=user, toolkit_id=toolkit_id, now=now)
-    _require_curator(user)
-    _require_draft(toolkit, now)
+    toolkit = _toolkit_to_change(user=user, toolkit_id=toolkit_id, now=now)
     current = list(toolkit.items.values_list("id", flat=True))
     if sorted(current) != sorted(item_ids) or len(set(item_ids)) != len(item_ids):
         raise ServiceError("Name every item of the toolkit exactly once.", field="item_ids")
