@@ -3,7 +3,11 @@ reviewers everything; lists cost the same number of queries whatever the page si
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from content import services
 from tests.content.conftest import later, make_message, publish
@@ -96,6 +100,19 @@ def test_page_size_is_capped_at_200(api, author):
     assert response.json()["next"]
 
 
+def _statements_by_page_size(client: Any, url: str, sizes: tuple[int, ...]) -> list[int]:
+    """The statements a list costs at each page size, each page full (after a warm-up call)."""
+    client.get(f"{url}?page_size={sizes[0]}")  # warm up (content types, etc.)
+    counts = []
+    for size in sizes:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"{url}?page_size={size}")
+        assert response.status_code == 200
+        assert len(response.json()["results"]) == size
+        counts.append(len(queries))
+    return counts
+
+
 @pytest.mark.parametrize("as_role", ["employee", "reviewer"])
 def test_message_list_query_count_does_not_grow_with_page_size(
     api, author, reviewer, employee, topic, department, other_department, as_role, django_assert_num_queries
@@ -105,26 +122,13 @@ def test_message_list_query_count_does_not_grow_with_page_size(
         if n % 3 == 0:
             services.message_update(user=author, message_id=message.pk, fields={"title": f"Pending {n}"})
     client = api(employee if as_role == "employee" else reviewer)
-    client.get("/api/v1/messages/?page_size=2")  # warm up (content types, etc.)
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    counts = []
-    for size in (2, 10):
-        with CaptureQueriesContext(connection) as queries:
-            response = client.get(f"/api/v1/messages/?page_size={size}")
-        assert response.status_code == 200
-        assert len(response.json()["results"]) == size
-        counts.append(len(queries))
+    counts = _statements_by_page_size(client, "/api/v1/messages/", (2, 10))
     assert counts[0] == counts[1], counts
     with django_assert_num_queries(counts[0]):
         client.get("/api/v1/messages/?page_size=12")
 
 
 def test_toolkit_and_share_lists_query_count_does_not_grow(api, author, reviewer, employee):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     message = publish(author, reviewer)
     for _ in range(8):
         services.share_create(user=employee, message_id=message.pk, channel="linkedin")
@@ -135,31 +139,16 @@ def test_toolkit_and_share_lists_query_count_does_not_grow(api, author, reviewer
         services.toolkit_approve(user=reviewer, toolkit_id=toolkit.pk)
     client = api(employee)
     for url in ("/api/v1/toolkits/", "/api/v1/shares/"):
-        client.get(f"{url}?page_size=2")
-        counts = []
-        for size in (2, 8):
-            with CaptureQueriesContext(connection) as queries:
-                response = client.get(f"{url}?page_size={size}")
-            assert len(response.json()["results"]) == size
-            counts.append(len(queries))
+        counts = _statements_by_page_size(client, url, (2, 8))
         assert counts[0] == counts[1], (url, counts)
 
 
 def test_revision_and_history_lists_query_count_does_not_grow(api, author, reviewer, second_curator):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     message = make_message(author)
     for n in range(10):
         editor = author if n % 2 else second_curator
         services.message_update(user=editor, message_id=message.pk, fields={"body": f"Version {n}"})
     client = api(reviewer)
     for url in (f"/api/v1/messages/{message.pk}/revisions/", f"/api/v1/messages/{message.pk}/history/"):
-        client.get(f"{url}?page_size=2")
-        counts = []
-        for size in (2, 9):
-            with CaptureQueriesContext(connection) as queries:
-                response = client.get(f"{url}?page_size={size}")
-            assert len(response.json()["results"]) == size
-            counts.append(len(queries))
+        counts = _statements_by_page_size(client, url, (2, 9))
         assert counts[0] == counts[1], (url, counts)
