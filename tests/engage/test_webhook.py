@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
 from engage import signing
 from engage.models import Channel, ParticipationEvent, Query
 from engage.services import channel_rotate_secret
+from tests.concurrency import run_together
 from tests.engage.conftest import payload, signed_post
 
 pytestmark = pytest.mark.django_db
@@ -232,33 +232,18 @@ def test_fifty_concurrent_identical_deliveries_make_one_query_and_all_answer_2xx
     body = json.dumps(payload("same-one")).encode()
     stamp = str(int(time.time()))
     header = f"v1={signing.signature(channel.secret, stamp, body)}"
-    barrier = threading.Barrier(50)
-    statuses: list[int] = []
-    ids: list[int] = []
-    lock = threading.Lock()
 
-    def deliver() -> None:
-        try:
-            client = Client()
-            barrier.wait(timeout=30)
-            response = client.post(
-                channel.url,
-                data=body,
-                content_type="application/json",
-                headers={"X-Engage-Timestamp": stamp, "X-Engage-Signature": header},
-            )
-            with lock:
-                statuses.append(response.status_code)
-                if response.status_code in (200, 201):
-                    ids.append(response.json()["id"])
-        finally:
-            connection.close()
+    def deliver(_i: int) -> Any:
+        return Client().post(
+            channel.url,
+            data=body,
+            content_type="application/json",
+            headers={"X-Engage-Timestamp": stamp, "X-Engage-Signature": header},
+        )
 
-    threads = [threading.Thread(target=deliver) for _ in range(50)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    responses = run_together(50, deliver)
+    statuses = [response.status_code for response in responses]
+    ids = [response.json()["id"] for response in responses if response.status_code in (200, 201)]
     assert len(statuses) == 50
     assert all(code in (200, 201) for code in statuses), statuses
     assert statuses.count(201) == 1

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from accounts.models import RoleName
+from tests.concurrency import run_together
 from tests.factories import UserFactory
 from tests.training.conftest import RIGHT
 from training import services
@@ -67,24 +66,15 @@ def test_concurrent_attempts_never_exceed_the_limit(department):
     from tests.training.conftest import course_spec
 
     course = services.course_publish(user=curator, course_id=services.course_create(author=curator, **course_spec()).pk)
-    barrier = threading.Barrier(10)
-    outcomes: list[str] = []
 
-    def take() -> None:
+    def take(_i: int) -> str:
         try:
-            barrier.wait()
             services.attempt_submit(user=person, course_id=course.pk, answers=WRONG)
-            outcomes.append("ok")
         except services.RateLimited:
-            outcomes.append("limited")
-        finally:
-            connection.close()
+            return "limited"
+        return "ok"
 
-    threads = [threading.Thread(target=take) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_together(10, take)
     assert sorted(outcomes) == ["limited"] * 5 + ["ok"] * 5
     assert Attempt.objects.filter(user=person, course=course).count() == 5
 

@@ -6,14 +6,13 @@ over; progress through modules carries over by module position.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from accounts.models import RoleName
 from config.errors import Conflict
+from tests.concurrency import run_together
 from tests.factories import UserFactory
 from tests.training.conftest import QUESTIONS, RIGHT, course_spec
 from training import selectors, services
@@ -86,21 +85,7 @@ def test_a_course_has_one_next_version_at_a_time(curator, make_course):
 def test_concurrent_requests_for_a_new_version_make_one(department):
     curator = UserFactory(roles=[RoleName.CURATOR])
     course = services.course_publish(user=curator, course_id=services.course_create(author=curator, **course_spec()).pk)
-    barrier = threading.Barrier(6)
-    drafts: list[int] = []
-
-    def start() -> None:
-        try:
-            barrier.wait()
-            drafts.append(services.course_new_version(user=curator, course_id=course.pk).pk)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=start) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    drafts = run_together(6, lambda _i: services.course_new_version(user=curator, course_id=course.pk).pk)
     assert len(drafts) == 6
     assert len(set(drafts)) == 1
     assert Course.objects.filter(edition_of=course).count() == 1
