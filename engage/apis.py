@@ -12,6 +12,7 @@ authentication, so it uses no session and needs no CSRF token.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 from urllib.parse import urlencode
@@ -59,15 +60,52 @@ FORBIDDEN = OpenApiResponse(DETAIL, description="Visible, but not yours to do.")
 CONFLICT = OpenApiResponse(OpenApiTypes.OBJECT, description="Not possible in the current state.")
 
 
+class Text(serializers.CharField):
+    """Text, and only text: a number or a boolean where text belongs is refused (400), not turned into words."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
 def _me(request: Request) -> User:
     """The signed-in person (every view but the webhook requires authentication)."""
     return cast(User, request.user)
 
 
-def _data(request: Request) -> dict[str, Any]:
-    """The JSON object sent, for views whose service checks each field itself — after it
-    has checked that the object is visible and the action allowed (404, 403, then 400)."""
-    return request.data if isinstance(request.data, dict) else {}
+def _input(
+    serializer_class: type[serializers.Serializer[Any]], data: Any, *, check: Callable[[], object]
+) -> dict[str, Any]:
+    """The body checked by the documented input serializer, in API.md's order: when it is
+    invalid, ``check`` (the view's visibility and permission checks: 404, then 403) runs
+    first, so bad input never hides a 404 or a 403. Valid input costs ``check`` nothing, so
+    the hot paths keep their statements (the service checks again, inside them).
+
+    A 400 names its field as the services' do (``detail`` and ``field``), with every
+    field's messages under ``errors``.
+    """
+    serializer = serializer_class(data=data)
+    if serializer.is_valid():
+        return dict(serializer.validated_data)
+    check()
+    errors = {name: [str(message) for message in messages] for name, messages in _flat(serializer.errors).items()}
+    field, messages = next(iter(errors.items()))
+    raise ServiceError(messages[0], field=field, errors=errors)
+
+
+def _flat(errors: Any) -> dict[str, list[Any]]:
+    flat: dict[str, list[Any]] = {}
+    for name, value in errors.items():
+        if isinstance(value, dict):  # a list's items: {index: [messages]}
+            flat[name] = [message for item in value.values() for message in item]
+        else:
+            flat[name] = list(value)
+    return flat
+
+
+def _query_seen(user: User, query_id: int) -> Query:
+    return selectors.query_get_for_user(user=user, id=query_id, related=False)
 
 
 class _Paginated(APIView):
@@ -544,8 +582,13 @@ class QueryReleaseApi(APIView):
 class QueryAnswersApi(_Paginated):
     @extend_schema_serializer(component_name="QueryAnswersInput")
     class InputSerializer(serializers.Serializer[Any]):
-        body = serializers.CharField(max_length=services.MAX_ANSWER_LENGTH)
-        message_ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=True)
+        body = Text(max_length=services.MAX_ANSWER_LENGTH)
+        message_ids = serializers.ListField(
+            child=serializers.IntegerField(),
+            required=False,
+            allow_empty=True,
+            max_length=services.MAX_MESSAGES_PER_ANSWER,
+        )
 
     @extend_schema(responses={200: AnswerOutput(many=True), 404: NOT_FOUND}, summary="Answers you may see")
     def get(self, request: Request, id: int) -> Response:
@@ -560,10 +603,9 @@ class QueryAnswersApi(_Paginated):
         summary="Answer a query you hold (Markdown)",
     )
     def post(self, request: Request, id: int) -> Response:
-        data = _data(request)
-        answer = services.answer_submit(
-            user=_me(request), query_id=id, body=data.get("body"), message_ids=data.get("message_ids")
-        )
+        me = _me(request)
+        data = _input(self.InputSerializer, request.data, check=lambda: _query_seen(me, id))
+        answer = services.answer_submit(user=me, query_id=id, body=data["body"], message_ids=data.get("message_ids"))
         return Response(selectors.answer_as_dict(answer), status=status.HTTP_201_CREATED)
 
 
@@ -577,38 +619,40 @@ class DraftOutput(serializers.Serializer[Any]):
 class QueryDraftApi(APIView):
     @extend_schema_serializer(component_name="QueryDraftInput")
     class InputSerializer(serializers.Serializer[Any]):
-        body = serializers.CharField(max_length=services.MAX_ANSWER_LENGTH, allow_blank=True)
-        message_ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=True)
+        body = Text(
+            max_length=services.MAX_ANSWER_LENGTH, allow_blank=True, trim_whitespace=False, required=False, default=""
+        )
+        message_ids = serializers.ListField(
+            child=serializers.IntegerField(),
+            required=False,
+            allow_empty=True,
+            max_length=services.MAX_MESSAGES_PER_ANSWER,
+        )
 
     @extend_schema(responses={200: DraftOutput, 404: NOT_FOUND}, summary="Your unsent answer, offered back")
     def get(self, request: Request, id: int) -> Response:
         query = selectors.query_get_for_user(user=_me(request), id=id)
         draft = selectors.draft_offered_to(user=_me(request), query=query)
         if draft is None:
-            return Response({"body": "", "message_ids": [], "review_comment": "", "answer_id": None})
-        return Response(
-            {
-                "body": draft.body,
-                "message_ids": draft.message_ids,
-                "review_comment": draft.review_comment,
-                "answer_id": draft.answer_id,
-            }
-        )
+            return Response(DraftOutput({"body": "", "message_ids": [], "review_comment": "", "answer_id": None}).data)
+        return Response(DraftOutput(draft).data)
 
     @extend_schema(request=InputSerializer, responses={200: DraftOutput, 400: BAD_INPUT, 404: NOT_FOUND, 409: CONFLICT})
     def put(self, request: Request, id: int) -> Response:
-        data = _data(request)
-        draft = services.query_draft_save(
-            user=_me(request), query_id=id, body=data.get("body", ""), message_ids=data.get("message_ids")
-        )
-        return Response({"body": draft.body, "message_ids": draft.message_ids, "review_comment": "", "answer_id": None})
+        me = _me(request)
+        data = _input(self.InputSerializer, request.data, check=lambda: _query_seen(me, id))
+        draft = services.query_draft_save(user=me, query_id=id, body=data["body"], message_ids=data.get("message_ids"))
+        kept = {"body": draft.body, "message_ids": draft.message_ids, "review_comment": "", "answer_id": None}
+        return Response(DraftOutput(kept).data)
 
 
 class QueryEscalateApi(APIView):
     @extend_schema_serializer(component_name="QueryEscalateInput")
     class InputSerializer(serializers.Serializer[Any]):
         department = serializers.SlugField()
-        note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+        note = Text(
+            required=False, allow_blank=True, allow_null=True, default="", max_length=services.ESCALATION_NOTE_MAX
+        )
 
     @extend_schema(
         request=InputSerializer,
@@ -616,10 +660,13 @@ class QueryEscalateApi(APIView):
         summary="Escalate to another department (holder, reviewer)",
     )
     def post(self, request: Request, id: int) -> Response:
-        data = _data(request)
-        query = services.query_escalate(
-            user=_me(request), query_id=id, department=data.get("department"), note=data.get("note") or ""
-        )
+        me = _me(request)
+
+        def check() -> None:
+            enforce(policy.query_escalate(me, _query_seen(me, id), timezone.now()))
+
+        data = _input(self.InputSerializer, request.data, check=check)
+        query = services.query_escalate(user=me, query_id=id, department=data["department"], note=data["note"] or "")
         return Response(_query_dict(selectors.with_list_relations(Query.objects.all()).get(pk=query.pk)))
 
 
@@ -634,15 +681,24 @@ class QueryCloseApi(APIView):
         summary="Close as spam, duplicate or no action (holder, reviewer)",
     )
     def post(self, request: Request, id: int) -> Response:
-        query = services.query_close(user=_me(request), query_id=id, reason=_data(request).get("reason"))
+        me = _me(request)
+
+        def check() -> None:
+            enforce(policy.query_close(me, _query_seen(me, id), timezone.now()))
+
+        data = _input(self.InputSerializer, request.data, check=check)
+        query = services.query_close(user=me, query_id=id, reason=data["reason"])
         return Response(_query_dict(selectors.with_list_relations(Query.objects.all()).get(pk=query.pk)))
 
 
 class QueryHandoffApi(APIView):
     @extend_schema_serializer(component_name="QueryHandoffInput")
     class InputSerializer(serializers.Serializer[Any]):
-        to = serializers.IntegerField(help_text="The id of the colleague who gets the claim; they must see the query.")
-        note = serializers.CharField(required=False, allow_blank=True, default="", max_length=handoff.MAX_NOTE_LENGTH)
+        to = serializers.IntegerField(
+            help_text="The id of the colleague who gets the claim; they must see the query.",
+            error_messages=dict.fromkeys(("required", "null", "invalid"), "Choose the colleague to hand the query to."),
+        )
+        note = Text(required=False, allow_blank=True, allow_null=True, default="", max_length=handoff.MAX_NOTE_LENGTH)
         claimed_by = serializers.IntegerField(
             required=False,
             allow_null=True,
@@ -667,13 +723,17 @@ class QueryHandoffApi(APIView):
         "Drafts stay with their authors.",
     )
     def post(self, request: Request, id: int) -> Response:
-        data = _data(request)
+        me = _me(request)
+
+        def check() -> None:
+            refusal = policy.query_hand_off(me, _query_seen(me, id), timezone.now())
+            said_held = isinstance(request.data, dict) and str(request.data.get("claimed_by")) == str(me.pk)
+            if not said_held:  # who says they hold it and no longer does is told who does (409, the service)
+                enforce(refusal, conflicts=False)
+
+        data = _input(self.InputSerializer, request.data, check=check)
         made = handoff.query_handoff(
-            user=_me(request),
-            query_id=id,
-            to=data.get("to"),
-            note=data.get("note", ""),
-            expected=data.get("claimed_by", handoff.UNSET),
+            user=me, query_id=id, to=data["to"], note=data["note"], expected=data.get("claimed_by", handoff.UNSET)
         )
         return Response(_query_dict(selectors.with_list_relations(Query.objects.all()).get(pk=made.query_id)))
 
@@ -734,7 +794,7 @@ class QueryThreadApi(_Paginated):
 class QueryNotesApi(_Paginated):
     @extend_schema_serializer(component_name="QueryNoteInput")
     class InputSerializer(serializers.Serializer[Any]):
-        body = serializers.CharField(
+        body = Text(
             max_length=threads.MAX_NOTE_LENGTH,
             help_text="Markdown; `@name` (an email's part before the @) or `@email` mentions a colleague who can see "
             "the query.",
@@ -751,7 +811,13 @@ class QueryNotesApi(_Paginated):
         summary="Leave an internal note; the people it mentions are told (in the app and by mail, by their choice)",
     )
     def post(self, request: Request, id: int) -> Response:
-        note = threads.note_add(user=_me(request), query_id=id, body=_data(request).get("body"))
+        me = _me(request)
+
+        def check() -> None:
+            enforce(policy.note_add(me, _query_seen(me, id), timezone.now()))
+
+        data = _input(self.InputSerializer, request.data, check=check)
+        note = threads.note_add(user=me, query_id=id, body=data["body"])
         return Response(_note_dict(note), status=status.HTTP_201_CREATED)
 
 
@@ -850,7 +916,7 @@ class AnswerApproveApi(APIView):
 class AnswerRejectApi(APIView):
     @extend_schema_serializer(component_name="AnswerRejectInput")
     class InputSerializer(serializers.Serializer[Any]):
-        comment = serializers.CharField(max_length=5000)
+        comment = Text(max_length=services.REVIEW_COMMENT_MAX)
 
     @extend_schema(
         request=InputSerializer,
@@ -858,7 +924,13 @@ class AnswerRejectApi(APIView):
         summary="Send back to the author with a comment (a reviewer who is not the author)",
     )
     def post(self, request: Request, id: int) -> Response:
-        answer = services.answer_reject(user=_me(request), answer_id=id, comment=_data(request).get("comment"))
+        me = _me(request)
+
+        def check() -> None:
+            enforce(policy.answer_review(me, selectors.answer_get_for_user(user=me, id=id)), conflicts=False)
+
+        data = _input(self.InputSerializer, request.data, check=check)
+        answer = services.answer_reject(user=me, answer_id=id, comment=data["comment"])
         return Response(selectors.answer_as_dict(answer))
 
 

@@ -93,7 +93,9 @@ def _changed(query: Query, now: datetime) -> Conflict:
     )
 
 
-def query_handoff(*, user: User, query_id: int, to: Any, note: Any = "", expected: Any = UNSET) -> QueryHandoff:
+def query_handoff(
+    *, user: User, query_id: int, to: int | str, note: str | None = "", expected: int | str | None = UNSET
+) -> QueryHandoff:
     """Hand the query to ``to`` (a person's id): 404, then 403, then 400, then 409.
 
     ``expected`` is the holder the caller saw (an id, or ``None`` for nobody): when the

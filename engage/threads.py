@@ -423,7 +423,7 @@ def _mentioned(*, body: str, query: Query) -> list[User]:
     return list({p.pk: p for p in found}.values())
 
 
-def note_add(*, user: User, query_id: int, body: Any) -> QueryNote:
+def note_add(*, user: User, query_id: int, body: str) -> QueryNote:
     """An internal note on a query the person can see; ``@mentions`` are told."""
     with transaction.atomic():
         query = query_get_for_user(user=user, id=query_id, lock=True, related=False)  # 404 first

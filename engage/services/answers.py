@@ -34,7 +34,14 @@ from engage.selectors import (
     query_get_for_user,
     visibility_scope,
 )
-from engage.services.common import MAX_ANSWER_LENGTH, MAX_MESSAGES_PER_ANSWER, claim_lease, query_url, reviewer_ids
+from engage.services.common import (
+    MAX_ANSWER_LENGTH,
+    MAX_MESSAGES_PER_ANSWER,
+    REVIEW_COMMENT_MAX,
+    claim_lease,
+    query_url,
+    reviewer_ids,
+)
 from engage.services.delivery import answer_payload, delivery_create_for_answer
 from engage.services.receipt import latest_customer_message
 
@@ -105,7 +112,7 @@ def _publish(*, query: Query, answer: Answer, now: datetime, message_ids: list[i
     delivery_create_for_answer(query=query, answer=answer)
 
 
-def _answer_publish_one_statement(*, user: User, query_id: int, body: Any) -> Answer | None:
+def _answer_publish_one_statement(*, user: User, query_id: int, body: str) -> Answer | None:
     """:func:`answer_submit` on PostgreSQL for a certified responder's new answer (no messages,
     no answer sent back by a reviewer): one statement checks and publishes.
 
@@ -157,7 +164,7 @@ def _answer_publish_one_statement(*, user: User, query_id: int, body: Any) -> An
     return None  # not a responder now, or a returned draft: the general way
 
 
-def answer_submit(*, user: User, query_id: int, body: Any, message_ids: Any = None) -> Answer:
+def answer_submit(*, user: User, query_id: int, body: str, message_ids: list[int] | None = None) -> Answer:
     """Answer a query you hold a live claim on.
 
     Published at once when the author holds a valid responder certification, else sent
@@ -209,7 +216,7 @@ def answer_submit(*, user: User, query_id: int, body: Any, message_ids: Any = No
     return answer
 
 
-def _review_locks(*, user: User, answer_id: int, comment: Any = None) -> tuple[Query, Answer]:
+def _review_locks(*, user: User, answer_id: int, comment: str | None = None) -> tuple[Query, Answer]:
     """Check that ``user`` may review the answer (:func:`engage.policy.answer_review`: the
     person, then, for a rejection, its ``comment``), lock its query and the answer, then
     check the answer still awaits review."""
@@ -217,6 +224,8 @@ def _review_locks(*, user: User, answer_id: int, comment: Any = None) -> tuple[Q
     enforce(policy.answer_review(user, answer), conflicts=False)
     if comment is not None and (not isinstance(comment, str) or not comment.strip()):
         raise ServiceError("Say what should change.", field="comment")
+    if comment is not None and len(comment.strip()) > REVIEW_COMMENT_MAX:
+        raise ServiceError(f"A comment is at most {REVIEW_COMMENT_MAX:,} characters.", field="comment")
     query = Query.objects.select_for_update().get(pk=answer.query_id)
     answer = Answer.objects.select_for_update().select_related("author").get(pk=answer.pk)
     enforce(policy.answer_review(user, answer))
@@ -257,13 +266,13 @@ def answer_approve(*, user: User, answer_id: int) -> Answer:
     return answer
 
 
-def answer_reject(*, user: User, answer_id: int, comment: Any) -> Answer:
+def answer_reject(*, user: User, answer_id: int, comment: str) -> Answer:
     """A reviewer sends an answer back to its author with a comment; the author's claim is renewed."""
     with transaction.atomic():
-        query, answer = _review_locks(user=user, answer_id=answer_id, comment=comment if comment is not None else "")
+        query, answer = _review_locks(user=user, answer_id=answer_id, comment=comment)
         now = timezone.now()
         answer.status = AnswerStatus.DRAFT
-        answer.review_comment = str(comment).strip()[:5000]
+        answer.review_comment = comment.strip()
         answer.reviewed_by = user
         answer.reviewed_at = now
         answer.save(update_fields=["status", "review_comment", "reviewed_by", "reviewed_at"])

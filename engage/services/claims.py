@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -126,7 +125,7 @@ def query_release(*, user: User, query_id: int) -> Query:
     return query
 
 
-def query_draft_save(*, user: User, query_id: int, body: Any, message_ids: Any = None) -> QueryDraft:
+def query_draft_save(*, user: User, query_id: int, body: str, message_ids: list[int] | None = None) -> QueryDraft:
     """Keep the person's unsent answer; it survives a lapsed claim and is offered back to them."""
     with transaction.atomic():
         query = query_get_for_user(user=user, id=query_id)

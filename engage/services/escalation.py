@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.utils import timezone
 
@@ -32,7 +30,7 @@ def _withdraw_in_review(query: Query) -> None:
     )
 
 
-def query_escalate(*, user: User, query_id: int, department: Any, note: Any = "") -> Query:
+def query_escalate(*, user: User, query_id: int, department: str, note: str = "") -> Query:
     """Route a query to another department, open for anyone there to claim."""
     with transaction.atomic():
         query = query_get_for_user(user=user, id=query_id, lock=True)
@@ -97,7 +95,7 @@ def query_escalate(*, user: User, query_id: int, department: Any, note: Any = ""
     return query
 
 
-def query_close(*, user: User, query_id: int, reason: Any) -> Query:
+def query_close(*, user: User, query_id: int, reason: str) -> Query:
     """Close as spam, duplicate or no action; closed queries leave the response metrics."""
     with transaction.atomic():
         query = query_get_for_user(user=user, id=query_id, lock=True)
