@@ -211,6 +211,11 @@ class AttemptResultSerializer(AttemptSerializer):
     certification = CertificationSerializer(required=False, help_text="Present when the pass issued or renewed one.")
 
 
+def _visible_course(request: Request, id: int) -> Course:
+    """The course ``id`` if the signed-in person may see it, else 404 (training.selectors' rule)."""
+    return selectors.course_get_for_user(user=signed_in(request), id=id)
+
+
 def _course_answer(course_id: int, *, key: bool = False) -> Response:
     course = selectors.course_with_content(course_id=course_id)
     return Response((CourseKeySerializer if key else CourseSerializer)(course).data)
@@ -295,7 +300,7 @@ class CourseDetailApi(APIView):
         summary="A course as its audience sees it (never the correct choices)",
     )
     def get(self, request: Request, id: int) -> Response:
-        course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
+        course = _visible_course(request, id)
         return _course_answer(course.pk)
 
     @extend_schema(
@@ -315,7 +320,7 @@ class CourseDetailApi(APIView):
         ),
     )
     def patch(self, request: Request, id: int) -> Response:
-        course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
+        course = _visible_course(request, id)
         enforce(policy.course_update(signed_in(request), course), conflicts=False)  # 403 before the input is read
         data = _plain(validated(CourseInputSerializer, request.data, partial=True))
         services.course_update(user=signed_in(request), course_id=course.pk, **data)
@@ -330,7 +335,7 @@ class CourseContentApi(APIView):
         summary="A course with its answer key (curators)",
     )
     def get(self, request: Request, id: int) -> Response:
-        course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
+        course = _visible_course(request, id)
         return _course_answer(course.pk, key=True)
 
 
@@ -355,7 +360,7 @@ class CoursePublishApi(APIView):
         ),
     )
     def post(self, request: Request, id: int) -> Response:
-        course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
+        course = _visible_course(request, id)
         published = services.course_publish(user=signed_in(request), course_id=course.pk)
         return _course_answer(published.pk)
 
@@ -382,7 +387,7 @@ class CourseNewVersionApi(APIView):
         ),
     )
     def post(self, request: Request, id: int) -> Response:
-        course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
+        course = _visible_course(request, id)
         existed = Course.objects.filter(edition_of=course).exists()
         edition = services.course_new_version(user=signed_in(request), course_id=course.pk)
         response = _course_answer(edition.pk, key=True)
@@ -400,7 +405,7 @@ class CourseArchiveApi(APIView):
         description="Nobody can take it any more; certificates it issued stay valid until they expire.",
     )
     def post(self, request: Request, id: int) -> Response:
-        course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
+        course = _visible_course(request, id)
         services.course_archive(user=signed_in(request), course_id=course.pk)
         return _course_answer(course.pk)
 
@@ -432,7 +437,7 @@ class CourseReportApi(APIView):
         ),
     )
     def get(self, request: Request, id: int) -> Response:
-        course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
+        course = _visible_course(request, id)
         rows = selectors.course_completion_by_department(course=course)
         report = {"course": course.pk, "title": course.title, "departments": rows}
         return Response(self.CourseReportSerializer(report).data)
@@ -453,7 +458,7 @@ class AttemptApi(PaginatedAPIView):
         summary="Your attempts at a course, newest first",
     )
     def get(self, request: Request, id: int) -> Response:
-        course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
+        course = _visible_course(request, id)
         return self.paginated(
             request,
             selectors.attempts_for_user(user=request.user, course=course),  # type: ignore[arg-type]
@@ -480,7 +485,7 @@ class AttemptApi(PaginatedAPIView):
         ),
     )
     def post(self, request: Request, id: int) -> Response:
-        selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
+        _visible_course(request, id)
         data = validated(self.AttemptInputSerializer, request.data)
         result = services.attempt_submit(user=request.user, course_id=id, answers=data["answers"])  # type: ignore[arg-type]
         body = dict(AttemptSerializer(result.attempt).data)
@@ -501,7 +506,7 @@ class ProgressApi(APIView):
         summary="The modules of a course you have worked through",
     )
     def get(self, request: Request, id: int) -> Response:
-        course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
+        course = _visible_course(request, id)
         done = selectors.module_progress_ids(user=request.user, course=course)  # type: ignore[arg-type]
         return Response({"modules_done": sorted(done)})
 
@@ -511,7 +516,7 @@ class ProgressApi(APIView):
         summary="Mark a module of a course as worked through",
     )
     def post(self, request: Request, id: int) -> Response:
-        course = selectors.course_get_for_user(user=request.user, id=id)  # type: ignore[arg-type]
+        course = _visible_course(request, id)
         data = validated(self.ProgressInputSerializer, request.data)
         module = Module.objects.filter(course=course, pk=data["module"]).first()
         if module is None:
