@@ -16,6 +16,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Department, User
+from config.queries import one_or_404
 from training import policy
 from training.models import (
     Attempt,
@@ -55,13 +56,7 @@ def courses_visible_to(*, user: User) -> QuerySet[Course]:
 
 def course_get_for_user(*, user: User, id: int, lock: bool = False) -> Course:
     """The course if ``user`` may see it, else ``Http404``. ``lock``: call inside a transaction."""
-    courses = courses_visible_to(user=user)
-    if lock:
-        courses = courses.select_for_update(of=("self",))
-    course = courses.filter(pk=id).first()
-    if course is None:
-        raise Http404("No such course.")
-    return course
+    return one_or_404(courses_visible_to(user=user), id=id, lock=lock, missing="No such course.")
 
 
 def course_list_for_user(*, user: User, status: str | None = None) -> QuerySet[Course]:
