@@ -182,6 +182,26 @@ class InsightOutput(serializers.Serializer[Any]):
     status_changed_at = serializers.DateTimeField()
 
 
+class InsightChangeOutput(serializers.Serializer[Any]):
+    from_status = serializers.CharField(help_text="'' for the insight's first status.")
+    to_status = serializers.ChoiceField(choices=InsightStatus.choices)
+    changed_by = serializers.IntegerField(allow_null=True)
+    changed_at = serializers.DateTimeField()
+
+
+class InsightDetailOutput(InsightOutput):
+    history = InsightChangeOutput(many=True, help_text="Its status changes, oldest first.")
+
+
+def _insight_change_dict(change: Any) -> dict[str, Any]:
+    return {
+        "from_status": change.from_status,
+        "to_status": change.to_status,
+        "changed_by": change.changed_by_id,
+        "changed_at": change.changed_at,
+    }
+
+
 class ChannelOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     slug = serializers.SlugField()
@@ -976,19 +996,11 @@ INSIGHT_CHANGE = inline_serializer(
 
 
 class InsightDetailApi(APIView):
-    @extend_schema(responses={200: InsightOutput, 404: NOT_FOUND}, summary="One insight, with its history")
+    @extend_schema(responses={200: InsightDetailOutput, 404: NOT_FOUND}, summary="One insight, with its history")
     def get(self, request: Request, id: int) -> Response:
         insight = selectors.insight_get_for_user(user=_me(request), id=id)
         data = selectors.insight_as_dict(insight)
-        data["history"] = [
-            {
-                "from_status": change.from_status,
-                "to_status": change.to_status,
-                "changed_by": change.changed_by_id,
-                "changed_at": change.changed_at,
-            }
-            for change in selectors.insight_history(insight=insight)
-        ]
+        data["history"] = [_insight_change_dict(change) for change in selectors.insight_history(insight=insight)]
         return Response(data)
 
 

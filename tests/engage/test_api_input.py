@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from engage import apis, selectors, services, threads
-from engage.models import Answer, Query
+from engage.models import Answer, Delivery, Query
+from tests.engage.conftest import certify_responder
 
 pytestmark = pytest.mark.django_db
 
@@ -155,3 +156,23 @@ def test_the_hand_built_rows_have_exactly_the_documented_fields(
     assert set(threads.revision_as_dict(revision)) == _fields(apis.AnswerRevisionOutput)
     for entry in threads.thread_of(user=owner, query=query):
         assert set(threads.entry_as_dict(entry)) == _fields(apis.ThreadEntryOutput)
+
+
+def test_the_insight_channel_and_delivery_rows_have_exactly_the_documented_fields(
+    api: Callable[[User | None], Any], held: Query, owner: User, admin_user: User
+) -> None:
+    """The insight's page answered a ``history`` the schema did not declare (now InsightDetailOutput)."""
+    made = api(owner).post("/api/v1/insights/", {"title": "Refunds", "query_ids": [held.pk]}, format="json")
+    assert made.status_code == 201, made.json()
+    assert set(made.json()) == _fields(apis.InsightOutput)
+    detail = api(owner).get(f"/api/v1/insights/{made.json()['id']}/").json()
+    assert set(detail) == _fields(apis.InsightDetailOutput)
+    for change in detail["history"]:
+        assert set(change) == _fields(apis.InsightChangeOutput)
+    channel = held.channel
+    assert set(apis._channel_dict(channel)) == _fields(apis.ChannelOutput)
+    assert set(apis._channel_dict(channel, "s3cret")) == _fields(apis.ChannelWithSecretOutput)
+    certify_responder(owner)
+    services.answer_submit(user=owner, query_id=held.pk, body="Refunded today.")
+    delivery = Delivery.objects.select_related("channel").get(query=held)
+    assert set(apis._delivery_dict(delivery)) == _fields(apis.DeliveryOutput)
