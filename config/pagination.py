@@ -33,8 +33,14 @@ class PaginatedAPIView(APIView):
     pagination_class = Pagination
 
     def paginated(
-        self, request: Request, queryset: QuerySet[Any], serializer_class: type[serializers.Serializer[Any]]
+        self,
+        request: Request,
+        queryset: QuerySet[Any],
+        serializer_class: type[serializers.Serializer[Any]],
+        *,
+        context: dict[str, Any] | None = None,
     ) -> Response:
+        """The page of ``queryset`` the request asks for, each row by ``serializer_class`` (given ``context``)."""
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(serializer_class(page, many=True).data)
+        return paginator.get_paginated_response(serializer_class(page, many=True, context=context or {}).data)

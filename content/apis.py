@@ -27,9 +27,10 @@ from rest_framework.views import APIView
 
 from accounts.models import RoleName
 from accounts.permissions import role_required, signed_in
+from config.api import validated
 from config.errors import ServiceError
 from config.input import JSONParser, MultiPartParser
-from config.pagination import Pagination
+from config.pagination import PaginatedAPIView
 from content import selectors, services
 from content.downloads import file_response
 from content.models import Channel, Message, MessageEvent, MessageRevision, Share, Status
@@ -249,9 +250,7 @@ def _parse_day(value: str | None, *, field: str) -> datetime | None:
 # --- Views ------------------------------------------------------------------------------------
 
 
-class MessageListCreateApi(APIView):
-    pagination_class = Pagination  # the schema declares its lists paginated
-
+class MessageListCreateApi(PaginatedAPIView):
     def get_permissions(self) -> list[Any]:
         if self.request.method == "POST":
             return [role_required(RoleName.CURATOR)()]
@@ -271,18 +270,14 @@ class MessageListCreateApi(APIView):
         "curators and reviewers see all. `status=pending` lists what waits for review.",
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        messages = selectors.message_list(user=signed_in(request), **filters.validated_data)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(messages, request, view=self)
-        return paginator.get_paginated_response(MessageOutput(page, many=True, context=_context(request)).data)
+        filters = validated(self.FilterSerializer, request.query_params)
+        messages = selectors.message_list(user=signed_in(request), **filters)
+        return self.paginated(request, messages, MessageOutput, context=_context(request))
 
     @extend_schema(operation_id="messages_create", request=MessageInput, responses={201: MessageDetailOutput})
     def post(self, request: Request) -> Response:
-        data = MessageInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        message = services.message_create(author=signed_in(request), fields=_fields(data.validated_data))
+        data = validated(MessageInput, request.data)
+        message = services.message_create(author=signed_in(request), fields=_fields(data))
         return _detail(request, message.pk, code=status.HTTP_201_CREATED)
 
 
@@ -300,9 +295,8 @@ class MessageDetailApi(APIView):
         "`pending_revision`, in review.",
     )
     def patch(self, request: Request, pk: int) -> Response:
-        data = MessageInput(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        services.message_update(user=signed_in(request), message_id=pk, fields=_fields(data.validated_data))
+        data = validated(MessageInput, request.data, partial=True)
+        services.message_update(user=signed_in(request), message_id=pk, fields=_fields(data))
         return _detail(request, pk)
 
 
@@ -332,11 +326,8 @@ class MessageApproveApi(APIView):
         "403 for the author; 409 when not in review or when `revision` is not the one in review.",
     )
     def post(self, request: Request, pk: int) -> Response:
-        data = ReviewInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.message_approve(
-            user=signed_in(request), message_id=pk, revision_id=data.validated_data.get("revision")
-        )
+        data = validated(ReviewInput, request.data)
+        services.message_approve(user=signed_in(request), message_id=pk, revision_id=data.get("revision"))
         return _detail(request, pk)
 
 
@@ -353,13 +344,12 @@ class MessageRejectApi(APIView):
         "the live one untouched); the comment is kept and sent to the author.",
     )
     def post(self, request: Request, pk: int) -> Response:
-        data = RejectInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(RejectInput, request.data)
         services.message_reject(
             user=signed_in(request),
             message_id=pk,
-            comment=data.validated_data["comment"],
-            revision_id=data.validated_data.get("revision"),
+            comment=data["comment"],
+            revision_id=data.get("revision"),
         )
         return _detail(request, pk)
 
@@ -376,11 +366,8 @@ class MessageWithdrawApi(APIView):
         description="Curators and reviewers: take a published or scheduled message down now (it expires).",
     )
     def post(self, request: Request, pk: int) -> Response:
-        data = WithdrawInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.message_withdraw(
-            user=signed_in(request), message_id=pk, comment=data.validated_data.get("comment", "")
-        )
+        data = validated(WithdrawInput, request.data)
+        services.message_withdraw(user=signed_in(request), message_id=pk, comment=data.get("comment", ""))
         return _detail(request, pk)
 
 
@@ -391,21 +378,15 @@ def _managed_message(request: Request, pk: int) -> Message:
     return message
 
 
-class MessageRevisionsApi(APIView):
-    pagination_class = Pagination  # the schema declares its lists paginated
-
+class MessageRevisionsApi(PaginatedAPIView):
     @extend_schema(operation_id="messages_revisions", responses=RevisionOutput(many=True))
     def get(self, request: Request, pk: int) -> Response:
         message = _managed_message(request, pk)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(selectors.message_revisions(message=message), request, view=self)
-        data = RevisionOutput(page, many=True, context={"message": message}).data
-        return paginator.get_paginated_response(data)
+        revisions = selectors.message_revisions(message=message)
+        return self.paginated(request, revisions, RevisionOutput, context={"message": message})
 
 
-class MessageHistoryApi(APIView):
-    pagination_class = Pagination  # the schema declares its lists paginated
-
+class MessageHistoryApi(PaginatedAPIView):
     @extend_schema(
         operation_id="messages_history",
         responses=EventOutput(many=True),
@@ -413,9 +394,7 @@ class MessageHistoryApi(APIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         message = _managed_message(request, pk)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(selectors.message_events(message=message), request, view=self)
-        return paginator.get_paginated_response(EventOutput(page, many=True).data)
+        return self.paginated(request, selectors.message_events(message=message), EventOutput)
 
 
 class ShareInput(serializers.Serializer[Any]):
@@ -448,20 +427,15 @@ class MessageShareApi(APIView):
         description="Anyone who can see a published message: a tracking link for one channel.",
     )
     def post(self, request: Request, pk: int) -> Response:
-        data = ShareInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        share = services.share_create(user=signed_in(request), message_id=pk, channel=data.validated_data["channel"])
+        data = validated(ShareInput, request.data)
+        share = services.share_create(user=signed_in(request), message_id=pk, channel=data["channel"])
         return Response(ShareOutput(share).data, status=status.HTTP_201_CREATED)
 
 
-class MySharesApi(APIView):
-    pagination_class = Pagination  # the schema declares its lists paginated
-
+class MySharesApi(PaginatedAPIView):
     @extend_schema(operation_id="shares_mine", responses=ShareOutput(many=True))
     def get(self, request: Request) -> Response:
-        paginator = Pagination()
-        page = paginator.paginate_queryset(selectors.shares_for(user=signed_in(request)), request, view=self)
-        return paginator.get_paginated_response(ShareOutput(page, many=True).data)
+        return self.paginated(request, selectors.shares_for(user=signed_in(request)), ShareOutput)
 
 
 class MessageSearchApi(APIView):
@@ -476,11 +450,8 @@ class MessageSearchApi(APIView):
         description="Published messages meant for you that match the words of `q` (any of them), best first.",
     )
     def get(self, request: Request) -> Response:
-        query = self.QuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        found = selectors.messages_search(
-            user=signed_in(request), text=query.validated_data["q"], limit=query.validated_data["limit"]
-        )
+        query = validated(self.QuerySerializer, request.query_params)
+        found = selectors.messages_search(user=signed_in(request), text=query["q"], limit=query["limit"])
         return Response({"results": MessageOutput(found, many=True, context=_context(request)).data})
 
 
@@ -613,9 +584,7 @@ class ToolkitInput(serializers.Serializer[Any]):
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class ToolkitListCreateApi(APIView):
-    pagination_class = Pagination  # the schema declares its lists paginated
-
+class ToolkitListCreateApi(PaginatedAPIView):
     def get_permissions(self) -> list[Any]:
         if self.request.method == "POST":
             return [role_required(RoleName.CURATOR)()]
@@ -631,20 +600,14 @@ class ToolkitListCreateApi(APIView):
         description="Employees see live toolkits meant for their department; curators and reviewers see all.",
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        toolkits = selectors.toolkit_list(user=signed_in(request), status=filters.validated_data.get("status"))
-        paginator = Pagination()
-        page = paginator.paginate_queryset(toolkits, request, view=self)
-        return paginator.get_paginated_response(ToolkitOutput(page, many=True, context=_context(request)).data)
+        filters = validated(self.FilterSerializer, request.query_params)
+        toolkits = selectors.toolkit_list(user=signed_in(request), status=filters.get("status"))
+        return self.paginated(request, toolkits, ToolkitOutput, context=_context(request))
 
     @extend_schema(operation_id="toolkits_create", request=ToolkitInput, responses={201: ToolkitDetailOutput})
     def post(self, request: Request) -> Response:
-        data = ToolkitInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        toolkit = services.toolkit_create(
-            author=signed_in(request), fields=cast(services.ToolkitFields, dict(data.validated_data))
-        )
+        data = validated(ToolkitInput, request.data)
+        toolkit = services.toolkit_create(author=signed_in(request), fields=cast(services.ToolkitFields, dict(data)))
         return _toolkit_detail(request, toolkit.pk, code=status.HTTP_201_CREATED)
 
 
@@ -661,12 +624,11 @@ class ToolkitDetailApi(APIView):
         description="Drafts only (409 otherwise: reopen an approved toolkit first).",
     )
     def patch(self, request: Request, pk: int) -> Response:
-        data = ToolkitInput(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
+        data = validated(ToolkitInput, request.data, partial=True)
         services.toolkit_update(
             user=signed_in(request),
             toolkit_id=pk,
-            fields=cast(services.ToolkitFields, dict(data.validated_data)),
+            fields=cast(services.ToolkitFields, dict(data)),
         )
         return _toolkit_detail(request, pk)
 
@@ -697,9 +659,8 @@ class ToolkitItemsApi(APIView):
         if length.isdigit() and int(length) > services.MAX_UPLOAD_BYTES + 64 * 1024:
             selectors.toolkit_get_for_user(user=signed_in(request), id=pk)  # visibility first
             return Response({"detail": "Files may be at most 10 MB.", "field": "file"}, status=413)
-        data = ToolkitItemInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        data = validated(ToolkitItemInput, request.data)
+        values = data
         try:
             item = services.toolkit_item_add(
                 user=signed_in(request),
@@ -731,9 +692,8 @@ class ReorderInput(serializers.Serializer[Any]):
 class ToolkitReorderApi(APIView):
     @extend_schema(operation_id="toolkits_reorder", request=ReorderInput, responses=ToolkitDetailOutput)
     def post(self, request: Request, pk: int) -> Response:
-        data = ReorderInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.toolkit_items_reorder(user=signed_in(request), toolkit_id=pk, item_ids=data.validated_data["item_ids"])
+        data = validated(ReorderInput, request.data)
+        services.toolkit_items_reorder(user=signed_in(request), toolkit_id=pk, item_ids=data["item_ids"])
         return _toolkit_detail(request, pk)
 
 
@@ -771,9 +731,8 @@ class ToolkitRejectApi(APIView):
 
     @extend_schema(operation_id="toolkits_reject", request=InputSerializer, responses=ToolkitDetailOutput)
     def post(self, request: Request, pk: int) -> Response:
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.toolkit_reject(user=signed_in(request), toolkit_id=pk, comment=data.validated_data["comment"])
+        data = validated(self.InputSerializer, request.data)
+        services.toolkit_reject(user=signed_in(request), toolkit_id=pk, comment=data["comment"])
         return _toolkit_detail(request, pk)
 
 
