@@ -123,10 +123,11 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "in_review_revision": in_review_revision,
         "compared_with": compared_with,
         "changes": revision_diff(compared_with, in_review_revision) if compared_with and in_review_revision else [],
-        "can_review": under_review and user.has_role(RoleName.REVIEWER) and not is_author,
+        # What the page offers is what the services accept: content.policy decides.
+        "can_review": policy.message_review(user, message, now) is None,
         "is_author": is_author,
         "can_edit": user.has_role(RoleName.CURATOR),
-        "can_submit": is_author and (message.status == Status.DRAFT or message.pending_status == Status.DRAFT),
+        "can_submit": policy.message_submit(user, message, now) is None,
         "can_withdraw": manager and message.status_at(now) in (Status.PUBLISHED, Status.SCHEDULED),
         "events": list(selectors.message_events(message=message)) if manager else [],
         "revisions": list(selectors.message_revisions(message=message)) if manager else [],

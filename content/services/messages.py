@@ -23,8 +23,8 @@ from accounts.models import Department, RoleName, Topic, User
 from config.activity import ActivityKind, activity, activity_key, announce
 from config.errors import Conflict, ServiceError
 from config.markdown import render_markdown
-from config.policy import is_own_work
-from content import selectors, signals
+from config.policy import enforce
+from content import policy, selectors, signals
 from content.models import (
     APPROVED_STATUSES,
     SHORT_TEXT_MAX,
@@ -45,7 +45,6 @@ from content.services.common import (
     _notify,
     _now,
     _require_curator,
-    _require_reviewer,
     _reviewer_ids,
     clean_http_url,
 )
@@ -298,17 +297,12 @@ def message_submit(*, user: User, message_id: int, now: datetime | None = None) 
     """Send the newest revision to the reviewers (the author, or whoever wrote that revision)."""
     now = _now(now)
     message = selectors.message_get_for_user(user=user, id=message_id, lock=True, now=now)
-    latest = latest_revision_of(message)
-    if user.pk not in (message.author_id, latest.author_id):
-        raise PermissionDenied("Only the author submits a message for review.")
+    message.latest_revision = latest = latest_revision_of(message)
+    enforce(policy.message_submit(user, message, now))
     if message.status == Status.DRAFT:
         message.status = Status.IN_REVIEW
-    elif message.status in APPROVED_STATUSES and message.pending_status == PendingStatus.DRAFT:
-        message.pending_status = PendingStatus.IN_REVIEW
     else:
-        raise Conflict(
-            f"A message that is {_state_label(message, now)} cannot be submitted.", status=message.status_at(now)
-        )
+        message.pending_status = PendingStatus.IN_REVIEW
     message.updated_at = now
     message.save(update_fields=["status", "pending_status", "updated_at"])
     _event(message, Action.SUBMITTED, actor=user, at=now, revision=latest)
@@ -317,23 +311,13 @@ def message_submit(*, user: User, message_id: int, now: datetime | None = None) 
 
 
 def _state_label(message: Message, now: datetime) -> str:
-    label = Status(message.status_at(now)).label.lower()
-    if message.pending_status:
-        label += f" with a pending revision ({PendingStatus(message.pending_status).label.lower()})"
-    return label
-
-
-def _under_review(message: Message) -> bool:
-    return message.status == Status.IN_REVIEW or message.pending_status == PendingStatus.IN_REVIEW
+    return policy.message_label(message, now)
 
 
 def _check_review(*, user: User, message: Message, revision_id: int | None, now: datetime) -> MessageRevision:
-    _require_reviewer(user)
-    latest = latest_revision_of(message, with_author=True)
-    if is_own_work(user.pk, message.author_id, latest.author_id):
-        raise PermissionDenied("Authors cannot review their own messages.")
-    if not _under_review(message):
-        raise Conflict(f"This message is {_state_label(message, now)}, not in review.", status=message.status_at(now))
+    """content.policy.message_review on the locked message, then the revision the reviewer saw."""
+    message.latest_revision = latest = latest_revision_of(message, with_author=True)
+    enforce(policy.message_review(user, message, now))
     if revision_id is not None and revision_id != latest.pk:
         raise Conflict(
             f"The message changed since that revision; revision {latest.number} is the one in review.",

@@ -122,3 +122,56 @@ def test_the_review_queue_marks_a_message_as_yours_by_the_one_rule(curator_revie
     assert "Yours: another reviewer decides" in pages[curator_reviewer.pk]
     assert "Yours: another reviewer decides" not in pages[reviewer.pk]
     assert message.title in pages[reviewer.pk]
+
+
+# --- Messages: submit and review, by content.policy, on the message's page ---------------------------
+
+MESSAGE_STATES = ["draft", "in_review", "published", "revision_draft", "revision_in_review"]
+
+
+def _message(author: Any, approver: Any, state: str) -> Any:
+    from content.models import Message
+    from tests.content.conftest import make_message, publish
+
+    if state in ("draft", "in_review"):
+        message = make_message(author)
+        if state == "in_review":
+            services.message_submit(user=author, message_id=message.pk)
+    else:
+        message = publish(author, approver)
+        if state.startswith("revision"):  # an edit of a live message goes to review at once
+            services.message_update(user=author, message_id=message.pk, fields={"body": "Refunds take three days."})
+        if state == "revision_draft":  # sent back: the revision is the author's draft again
+            services.message_reject(user=approver, message_id=message.pk, comment="Say which days.")
+    return Message.objects.get(pk=message.pk)
+
+
+MESSAGE_CALLS: dict[str, Callable[[Any, int], Any]] = {
+    "submit": lambda user, pk: services.message_submit(user=user, message_id=pk),
+    "approve": lambda user, pk: services.message_approve(user=user, message_id=pk),
+    "reject": lambda user, pk: services.message_reject(user=user, message_id=pk, comment="Shorter, please."),
+}
+
+
+@pytest.mark.parametrize("state", MESSAGE_STATES)
+@pytest.mark.parametrize("person", PEOPLE)
+def test_the_message_page_offers_exactly_the_submit_and_review_the_services_accept(
+    people: dict[str, Any], person: str, state: str
+) -> None:
+    approver = UserFactory(department=people["owner"].department, roles=[RoleName.REVIEWER], name="Rae Approver")
+    message = _message(people["owner"], approver, state)
+    now = timezone.now()
+    user = people[person]
+    offered_by_policy = {
+        "submit": policy.message_submit(user, message, now) is None,
+        "approve": policy.message_review(user, message, now) is None,
+    }
+    client = Client()
+    client.force_login(user)
+    response = client.get(f"/messages/{message.pk}/")
+    page = response.content.decode() if response.status_code == 200 else ""
+    for action, call in MESSAGE_CALLS.items():
+        accepted = service_accepts(partial(call, user, message.pk))
+        assert (f"/messages/{message.pk}/{action}/" in page) == accepted, (action, response.status_code)
+        if response.status_code == 200:  # visible: the policy is the whole answer
+            assert offered_by_policy["submit" if action == "submit" else "approve"] == accepted, action
