@@ -23,7 +23,7 @@ from django.utils import timezone
 from accounts.models import DepartmentKind, RoleName, User
 from config.policy import Refusal
 from engage import handoff, policy, services
-from engage.models import Answer, AnswerStatus, Insight, Query
+from engage.models import Answer, AnswerStatus, Insight, InsightStatus, Query
 from tests.factories import DepartmentFactory, UserFactory
 from tests.policy_checks import service_accepts
 
@@ -223,3 +223,29 @@ def test_the_query_page_offers_exactly_the_actions_the_services_accept(
     for action, marker in _actions(query, answer).items():
         offered = marker in page
         assert offered == service_accepts(calls[action]), (action, offered)
+
+
+# --- Insights: the page offers exactly the moves the service accepts -------------------------------
+
+
+@pytest.mark.parametrize("status", [s.value for s in InsightStatus])
+def test_the_insight_page_offers_exactly_the_moves_the_service_accepts(
+    people: dict[str, User], make_query: Callable[..., Query], department: Any, status: str
+) -> None:
+    from tests.policy_checks import service_accepts
+
+    product = DepartmentFactory(slug="product", name="Product", kind=DepartmentKind.PRODUCT)
+    everyone = {**people, "product": UserFactory(department=product, name="Pia Product")}
+    query = make_query(department=department)
+    insight = services.insight_create(user=people["owner"], title="Refunds", description="", query_ids=[query.pk])
+    Insight.objects.filter(pk=insight.pk).update(status=status)
+    for person, user in everyone.items():
+        client = Client()
+        client.force_login(user)
+        page = client.get(f"/insights/{insight.pk}/").content.decode()
+        for to in InsightStatus.values:
+            offered = f'action="/insights/{insight.pk}/move/"' in page and f'<option value="{to}">' in page
+            accepted = to != status and service_accepts(
+                lambda user=user, to=to: services.insight_set_status(user=user, insight_id=insight.pk, status=to)
+            )
+            assert offered == accepted, (person, status, to)
