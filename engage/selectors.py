@@ -24,6 +24,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import Department, RoleName, Topic, User
 from config.errors import ServiceError
+from config.queries import one_or_404
 from engage import policy, statements
 from engage.models import (
     Answer,
@@ -83,14 +84,9 @@ def query_get_for_user(*, user: User, id: int, lock: bool = False, related: bool
     ``related=False`` skips joining its channel and department (hot paths that need neither).
     """
     queries = queries_visible_to(user)
-    if lock:
-        queries = queries.select_for_update(of=("self",))
     if related:
         queries = queries.select_related("channel", "department")
-    query = queries.filter(pk=id).first()
-    if query is None:
-        raise Http404("No such query")
-    return query
+    return one_or_404(queries, id=id, lock=lock, missing="No such query")
 
 
 def query_detail_for_user(*, user: User, id: int) -> Query:
@@ -570,12 +566,7 @@ def insight_list(*, status: str | None = None) -> QuerySet[Insight]:
 
 def insight_get_for_user(*, user: User, id: int, lock: bool = False) -> Insight:
     insights = Insight.objects.select_related("submitted_by", "department")
-    if lock:
-        insights = insights.select_for_update(of=("self",))
-    insight = insights.filter(pk=id).first()
-    if insight is None:
-        raise Http404("No such insight")
-    return insight
+    return one_or_404(insights, id=id, lock=lock, missing="No such insight")
 
 
 def insight_history(*, insight: Insight) -> QuerySet[InsightStatusChange]:
