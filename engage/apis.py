@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import QuerySet
@@ -34,7 +34,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from accounts.permissions import IsAdmin
+from accounts.permissions import IsAdmin, signed_in
 from config.api import validated
 from config.errors import ServiceError
 from config.pagination import MAX_PAGE_SIZE, Pagination
@@ -67,11 +67,6 @@ class Text(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return str(super().to_internal_value(data))
-
-
-def _me(request: Request) -> User:
-    """The signed-in person (every view but the webhook requires authentication)."""
-    return cast(User, request.user)
 
 
 def _input(
@@ -526,7 +521,8 @@ class QueryListApi(APIView):
         if not (params.get("topic") or _flag(params.get("mine"))):
             # The hot list: one statement on PostgreSQL (QUALITY.md, "Speed").
             page = selectors.queue_page_one_statement(
-                user=_me(request), status=params.get("status") or None, department=params.get("department") or None,
+                user=signed_in(request), status=params.get("status") or None,
+                department=params.get("department") or None,
                 cursor=params.get("cursor") or None, page_size=_page_size(request), now=now,
             )  # fmt: skip
         if page is None:
@@ -541,7 +537,7 @@ class QueryListApi(APIView):
     def _orm_page(self, request: Request, now: datetime) -> selectors.QueueRows:
         params = request.query_params
         queries = selectors.query_list(
-            user=_me(request),
+            user=signed_in(request),
             status=params.get("status") or None,
             department=params.get("department") or None,
             topic=params.get("topic") or None,
@@ -557,7 +553,7 @@ class QueryListApi(APIView):
 class QueryDetailApi(APIView):
     @extend_schema(responses={200: QueryOutput, 404: NOT_FOUND}, summary="One query")
     def get(self, request: Request, id: int) -> Response:
-        return Response(_query_dict(selectors.query_detail_for_user(user=_me(request), id=id)))
+        return Response(_query_dict(selectors.query_detail_for_user(user=signed_in(request), id=id)))
 
 
 CLAIM_RESULT = inline_serializer(
@@ -588,14 +584,14 @@ class QueryClaimApi(APIView):
         summary="Claim (or renew) the lease on a query",
     )
     def post(self, request: Request, id: int) -> Response:
-        claim = services.query_claim(user=_me(request), query_id=id)
+        claim = services.query_claim(user=signed_in(request), query_id=id)
         return Response({"claimed_by": claim.claimed_by, "claimed_until": claim.claimed_until})
 
 
 class QueryReleaseApi(APIView):
     @extend_schema(request=None, responses={200: QueryOutput, 404: NOT_FOUND, 409: CONFLICT}, summary="Release")
     def post(self, request: Request, id: int) -> Response:
-        query = services.query_release(user=_me(request), query_id=id)
+        query = services.query_release(user=signed_in(request), query_id=id)
         return Response(_query_dict(selectors.with_list_relations(Query.objects.all()).get(pk=query.pk)))
 
 
@@ -612,9 +608,9 @@ class QueryAnswersApi(_Paginated):
 
     @extend_schema(responses={200: AnswerOutput(many=True), 404: NOT_FOUND}, summary="Answers you may see")
     def get(self, request: Request, id: int) -> Response:
-        query = selectors.query_get_for_user(user=_me(request), id=id)
+        query = selectors.query_get_for_user(user=signed_in(request), id=id)
         return self.paginated(
-            request, selectors.answers_of_query(user=_me(request), query=query), selectors.answer_as_dict
+            request, selectors.answers_of_query(user=signed_in(request), query=query), selectors.answer_as_dict
         )
 
     @extend_schema(
@@ -623,7 +619,7 @@ class QueryAnswersApi(_Paginated):
         summary="Answer a query you hold (Markdown)",
     )
     def post(self, request: Request, id: int) -> Response:
-        me = _me(request)
+        me = signed_in(request)
         data = _input(self.InputSerializer, request.data, check=lambda: _query_seen(me, id))
         answer = services.answer_submit(user=me, query_id=id, body=data["body"], message_ids=data.get("message_ids"))
         return Response(selectors.answer_as_dict(answer), status=status.HTTP_201_CREATED)
@@ -651,15 +647,15 @@ class QueryDraftApi(APIView):
 
     @extend_schema(responses={200: DraftOutput, 404: NOT_FOUND}, summary="Your unsent answer, offered back")
     def get(self, request: Request, id: int) -> Response:
-        query = selectors.query_get_for_user(user=_me(request), id=id)
-        draft = selectors.draft_offered_to(user=_me(request), query=query)
+        query = selectors.query_get_for_user(user=signed_in(request), id=id)
+        draft = selectors.draft_offered_to(user=signed_in(request), query=query)
         if draft is None:
             return Response(DraftOutput({"body": "", "message_ids": [], "review_comment": "", "answer_id": None}).data)
         return Response(DraftOutput(draft).data)
 
     @extend_schema(request=InputSerializer, responses={200: DraftOutput, 400: BAD_INPUT, 404: NOT_FOUND, 409: CONFLICT})
     def put(self, request: Request, id: int) -> Response:
-        me = _me(request)
+        me = signed_in(request)
         data = _input(self.InputSerializer, request.data, check=lambda: _query_seen(me, id))
         draft = services.query_draft_save(user=me, query_id=id, body=data["body"], message_ids=data.get("message_ids"))
         kept = {"body": draft.body, "message_ids": draft.message_ids, "review_comment": "", "answer_id": None}
@@ -680,7 +676,7 @@ class QueryEscalateApi(APIView):
         summary="Escalate to another department (holder, reviewer)",
     )
     def post(self, request: Request, id: int) -> Response:
-        me = _me(request)
+        me = signed_in(request)
 
         def check() -> None:
             enforce(policy.query_escalate(me, _query_seen(me, id), timezone.now()))
@@ -701,7 +697,7 @@ class QueryCloseApi(APIView):
         summary="Close as spam, duplicate or no action (holder, reviewer)",
     )
     def post(self, request: Request, id: int) -> Response:
-        me = _me(request)
+        me = signed_in(request)
 
         def check() -> None:
             enforce(policy.query_close(me, _query_seen(me, id), timezone.now()))
@@ -743,7 +739,7 @@ class QueryHandoffApi(APIView):
         "Drafts stay with their authors.",
     )
     def post(self, request: Request, id: int) -> Response:
-        me = _me(request)
+        me = signed_in(request)
 
         def check() -> None:
             refusal = policy.query_hand_off(me, _query_seen(me, id), timezone.now())
@@ -807,8 +803,8 @@ class QueryThreadApi(_Paginated):
         summary="The conversation: customer messages, published answers and internal notes, oldest first",
     )
     def get(self, request: Request, id: int) -> Response:
-        query = selectors.query_get_for_user(user=_me(request), id=id)
-        return self.paginated(request, threads.thread_of(user=_me(request), query=query), threads.entry_as_dict)  # type: ignore[arg-type]
+        query = selectors.query_get_for_user(user=signed_in(request), id=id)
+        return self.paginated(request, threads.thread_of(user=signed_in(request), query=query), threads.entry_as_dict)  # type: ignore[arg-type]
 
 
 class QueryNotesApi(_Paginated):
@@ -822,7 +818,7 @@ class QueryNotesApi(_Paginated):
 
     @extend_schema(responses={200: NoteOutput(many=True), 404: NOT_FOUND}, summary="The query's internal notes")
     def get(self, request: Request, id: int) -> Response:
-        query = selectors.query_get_for_user(user=_me(request), id=id)
+        query = selectors.query_get_for_user(user=signed_in(request), id=id)
         return self.paginated(request, threads.notes_of(query), _note_dict)
 
     @extend_schema(
@@ -831,7 +827,7 @@ class QueryNotesApi(_Paginated):
         summary="Leave an internal note; the people it mentions are told (in the app and by mail, by their choice)",
     )
     def post(self, request: Request, id: int) -> Response:
-        me = _me(request)
+        me = signed_in(request)
 
         def check() -> None:
             enforce(policy.note_add(me, _query_seen(me, id), timezone.now()))
@@ -860,8 +856,8 @@ class AnswerRevisionsApi(_Paginated):
         summary="Every submission of an answer and its review decision (its author and reviewers)",
     )
     def get(self, request: Request, id: int) -> Response:
-        answer = selectors.answer_get_for_user(user=_me(request), id=id)
-        enforce(policy.answer_revisions_see(_me(request), answer))
+        answer = selectors.answer_get_for_user(user=signed_in(request), id=id)
+        enforce(policy.answer_revisions_see(signed_in(request), answer))
         return self.paginated(request, threads.revisions_of(answer), threads.revision_as_dict)
 
 
@@ -880,11 +876,13 @@ class AnswerListApi(_Paginated):
     def get(self, request: Request) -> Response:
         params = request.query_params
         if _flag(params.get("reviewable")):
-            answers = selectors.review_queue(user=_me(request)) if policy.is_reviewer(_me(request)) else None
+            answers = (
+                selectors.review_queue(user=signed_in(request)) if policy.is_reviewer(signed_in(request)) else None
+            )
             if answers is None:
                 return Response({"detail": "Only reviewers have a review queue."}, status=status.HTTP_403_FORBIDDEN)
         else:
-            answers = selectors.with_answer_relations(selectors.answers_visible_to(_me(request))).order_by(
+            answers = selectors.with_answer_relations(selectors.answers_visible_to(signed_in(request))).order_by(
                 "-created_at", "-id"
             )
             answer_status = params.get("status")
@@ -898,7 +896,7 @@ class AnswerListApi(_Paginated):
 class AnswerDetailApi(APIView):
     @extend_schema(responses={200: AnswerOutput, 404: NOT_FOUND}, summary="One answer")
     def get(self, request: Request, id: int) -> Response:
-        return Response(selectors.answer_as_dict(selectors.answer_get_for_user(user=_me(request), id=id)))
+        return Response(selectors.answer_as_dict(selectors.answer_get_for_user(user=signed_in(request), id=id)))
 
 
 class RatingOutput(serializers.Serializer[Any]):
@@ -919,7 +917,7 @@ class AnswerRatingApi(APIView):
         description="Customers rate a published answer 1 to 5 through the `rating_url` of its outbound delivery.",
     )
     def get(self, request: Request, id: int) -> Response:
-        answer, rating = ratings.rating_of_answer(user=_me(request), answer_id=id)
+        answer, rating = ratings.rating_of_answer(user=signed_in(request), answer_id=id)
         return Response(ratings.rating_as_dict(answer, rating))
 
 
@@ -930,7 +928,7 @@ class AnswerApproveApi(APIView):
         summary="Approve and publish (a reviewer who is not the author)",
     )
     def post(self, request: Request, id: int) -> Response:
-        return Response(selectors.answer_as_dict(services.answer_approve(user=_me(request), answer_id=id)))
+        return Response(selectors.answer_as_dict(services.answer_approve(user=signed_in(request), answer_id=id)))
 
 
 class AnswerRejectApi(APIView):
@@ -944,7 +942,7 @@ class AnswerRejectApi(APIView):
         summary="Send back to the author with a comment (a reviewer who is not the author)",
     )
     def post(self, request: Request, id: int) -> Response:
-        me = _me(request)
+        me = signed_in(request)
 
         def check() -> None:
             enforce(policy.answer_review(me, selectors.answer_get_for_user(user=me, id=id)), conflicts=False)
@@ -980,7 +978,7 @@ class InsightListApi(_Paginated):
     )
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)
-        insight = services.insight_create(user=_me(request), **data)
+        insight = services.insight_create(user=signed_in(request), **data)
         return Response(selectors.insight_as_dict(insight), status=status.HTTP_201_CREATED)
 
 
@@ -998,7 +996,7 @@ INSIGHT_CHANGE = inline_serializer(
 class InsightDetailApi(APIView):
     @extend_schema(responses={200: InsightDetailOutput, 404: NOT_FOUND}, summary="One insight, with its history")
     def get(self, request: Request, id: int) -> Response:
-        insight = selectors.insight_get_for_user(user=_me(request), id=id)
+        insight = selectors.insight_get_for_user(user=signed_in(request), id=id)
         data = selectors.insight_as_dict(insight)
         data["history"] = [_insight_change_dict(change) for change in selectors.insight_history(insight=insight)]
         return Response(data)
@@ -1015,10 +1013,10 @@ class InsightStatusApi(APIView):
         summary="Move an insight (members of a product department, admins)",
     )
     def post(self, request: Request, id: int) -> Response:
-        selectors.insight_get_for_user(user=_me(request), id=id)
-        enforce(policy.insight_move(_me(request)))
+        selectors.insight_get_for_user(user=signed_in(request), id=id)
+        enforce(policy.insight_move(signed_in(request)))
         data = validated(self.InputSerializer, request.data)
-        insight = services.insight_set_status(user=_me(request), insight_id=id, status=data["status"])
+        insight = services.insight_set_status(user=signed_in(request), insight_id=id, status=data["status"])
         return Response(selectors.insight_as_dict(insight))
 
 
