@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -87,6 +88,15 @@ def django_db_setup(_one_run_per_test_database: None, django_db_setup: None) -> 
 def _plain_http(settings) -> None:
     """The test client speaks plain HTTP; production's HTTPS redirect is tested on its own."""
     settings.SECURE_SSL_REDIRECT = False
+
+
+@pytest.fixture(autouse=True)
+def _reset_throttle_unspent() -> None:
+    """The password-reset throttle counts in the cache, which outlives a test and, in Redis, a
+    whole run: every test starts with the test client's address not yet throttled."""
+    from accounts.apis import PasswordResetThrottle
+
+    cache.delete(PasswordResetThrottle.cache_format % {"scope": PasswordResetThrottle.scope, "ident": "127.0.0.1"})
 
 
 @pytest.fixture(autouse=True)
