@@ -5,6 +5,7 @@ the authentication), unthrottled, and answered fast: routing and notifications a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -55,6 +56,22 @@ def _secret(channel: Channel, name: str) -> str:
         return ""
 
 
+def _signed(
+    request: Request, *, slug: str, kind: str, name: str, verify: Callable[[Channel, bytes], bool], refused: str
+) -> tuple[Channel, bytes] | Response:
+    """The channel and raw body of a signed inbound request, or its refusal, in this order:
+    404 (no channel of this connector by that slug), 413 (over 64 KiB), 401 (the signature)."""
+    channel = _channel(slug, kind)
+    if channel is None:
+        return Response({"detail": f"No such {name} channel."}, status=status.HTTP_404_NOT_FOUND)
+    body = _body(request)
+    if body is None:
+        return Response({"detail": "The body is over 64 KiB."}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if not verify(channel, body):
+        return Response({"detail": refused}, status=status.HTTP_401_UNAUTHORIZED)
+    return channel, body
+
+
 def _result(received: receipt.Received) -> Response:
     code = status.HTTP_201_CREATED if received.created else status.HTTP_200_OK
     return Response(
@@ -97,17 +114,20 @@ class DiscourseWebhookApi(APIView):
         summary="Inbound Discourse webhook (signed)",
     )
     def post(self, request: Request, slug: str) -> Response:
-        channel = _channel(slug, ConnectorKind.DISCOURSE)
-        if channel is None:
-            return Response({"detail": "No such Discourse channel."}, status=status.HTTP_404_NOT_FOUND)
-        body = _body(request)
-        if body is None:
-            return Response({"detail": "The body is over 64 KiB."}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         headers = request._request.headers
-        if not discourse.verify(
-            secret=_secret(channel, "webhook_secret"), body=body, header=headers.get(discourse.SIGNATURE_HEADER)
-        ):
-            return Response({"detail": "The signature is missing or wrong."}, status=status.HTTP_401_UNAUTHORIZED)
+        signed = _signed(
+            request,
+            slug=slug,
+            kind=ConnectorKind.DISCOURSE,
+            name="Discourse",
+            verify=lambda channel, body: discourse.verify(
+                secret=_secret(channel, "webhook_secret"), body=body, header=headers.get(discourse.SIGNATURE_HEADER)
+            ),
+            refused="The signature is missing or wrong.",
+        )
+        if isinstance(signed, Response):
+            return signed
+        channel, body = signed
         event = (headers.get(discourse.EVENT_HEADER) or "").strip()
         event_id = (headers.get(discourse.EVENT_ID_HEADER) or "").strip()
         if event not in discourse.EVENTS:
@@ -180,19 +200,19 @@ class SlackEventsApi(APIView):
         summary="Inbound Slack events (signed)",
     )
     def post(self, request: Request, slug: str) -> Response:
-        channel = _channel(slug, ConnectorKind.SLACK)
-        if channel is None:
-            return Response({"detail": "No such Slack channel."}, status=status.HTTP_404_NOT_FOUND)
-        body = _body(request)
-        if body is None:
-            return Response({"detail": "The body is over 64 KiB."}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-        if not slack.verify(
-            signing_secret=_secret(channel, "signing_secret"), body=body, headers=request._request.headers
-        ):
-            return Response(
-                {"detail": "The signature is missing or wrong, or the timestamp is over 5 minutes off."},
-                status=status.HTTP_401_UNAUTHORIZED,
-            )
+        signed = _signed(
+            request,
+            slug=slug,
+            kind=ConnectorKind.SLACK,
+            name="Slack",
+            verify=lambda channel, body: slack.verify(
+                signing_secret=_secret(channel, "signing_secret"), body=body, headers=request._request.headers
+            ),
+            refused="The signature is missing or wrong, or the timestamp is over 5 minutes off.",
+        )
+        if isinstance(signed, Response):
+            return signed
+        channel, body = signed
         try:
             event = slack.parse(
                 body=body,
