@@ -283,7 +283,6 @@ NOTES = [
     "- Then, for the answer and the webhook: the webhook's channel read by one fixed statement instead of an",
     "  ORM query compiled per delivery (0.4 ms of its Python); the two long statements kept within what psycopg",
     "  parses once (4,096 bytes, 50 parameters: whitespace collapsed, empty columns as typed NULLs), where the",
-    "  answer's, grown by its revision, had been re-parsed on every request; Markdown rendered by markdown-it.rs",
-    "  (2 us instead of markdown-it-py's 50-170 us, the same HTML, a test compares the two); five fewer index",
+    "  answer's, grown by its revision, had been re-parsed on every request; five fewer index",
     "  writes per answer (partial indexes for reviewers and insights, two duplicated ones gone, migration 0015).",
 ]

@@ -1,18 +1,14 @@
 """Markdown written by people, rendered to HTML that is safe to show anywhere.
 
-markdown-it renders — its Rust implementation (markdown-it.rs, through ``markdown_it_pyrs``),
-about 2 µs for an answer where markdown-it-py took 50-170 µs of the publishing request —
-with CommonMark's rules plus tables and strikethrough and *without* its raw-HTML rules, so
-HTML in the source is escaped, not passed through (as markdown-it-py's ``html=False``; a
-test holds the two renderers to the same output). Then nh3 (a maintained sanitiser) keeps
-only the tags, attributes and URL schemes below, so ``<script>``, event handlers and
-``javascript:`` links come out inert whatever the input.
+markdown-it-py renders (raw HTML in the source is escaped, not passed through), then nh3
+(a maintained sanitiser) keeps only the tags, attributes and URL schemes below, so
+``<script>``, event handlers and ``javascript:`` links come out inert whatever the input.
 """
 
 from __future__ import annotations
 
 import nh3
-from markdown_it_pyrs import MarkdownIt
+from markdown_it import MarkdownIt
 
 _ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "del", "code", "pre", "blockquote",
@@ -22,15 +18,9 @@ _ALLOWED_TAGS = {
 _ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}, "ol": {"start"}}
 _URL_SCHEMES = {"http", "https", "mailto"}
 
-# CommonMark's block and inline rules, but not html_block/html_inline (raw HTML stays text),
-# plus GFM tables and strikethrough; no linkify, typographer, anchors or source positions.
-_md = MarkdownIt("zero").enable_many(
-    [
-        "blockquote", "code", "fence", "heading", "hr", "lheading", "list", "paragraph", "reference",
-        "autolink", "backticks", "emphasis", "entity", "escape", "image", "link", "newline",
-        "table", "strikethrough",
-    ]
-)  # fmt: skip
+_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
+    ["table", "strikethrough"]
+)
 
 
 def render_markdown(text: str) -> str:

@@ -34,32 +34,3 @@ def test_ordinary_markdown_keeps_its_meaning():
     assert "<strong>Refunds</strong>" in html
     assert '<a href="https://example.com/refunds" rel="noopener noreferrer nofollow">5 days</a>' in html
     assert "<li>one</li>" in html
-
-
-# What people write (and what they try): the Rust renderer must give what markdown-it-py gave.
-EVERYDAY_MARKDOWN = [
-    "Thanks for asking! Your **refund** is on its way: five working days.",
-    "use the <div> tag, or `<b>` in code",
-    "| a | b |\n|:-|-:|\n| 1 | 2 |",
-    "~~gone~~ *em* _em_ __strong__ ***both*** 5 * 3 * 2",
-    "line1\nline2\n\n- x\n- y\n\n3. three\n4. four",
-    "> quote\n\n```python\nx<y\n```\n\n    indented code",
-    "# H\n\nSetext\n===\n\n***",
-    "a\\\nb and a  \nb",
-    "&amp; &copy; &#x27; &nosuch; été — 😀",
-    "http://example.com is not linked; <http://auto.link> and <mailto:a@b.c> are",
-    '![img](http://x/y.png "t") [ref] [a](<b c>)\n\n[ref]: http://x',
-    '- [ ] not a task list\n\nFootnote[^1]\n\n[^1]: n\n\n"quotes" -- (c) <!-- c -->',
-    "* a\n\n  b\n* c\n\n\t- tab",
-    "",
-]
-
-
-@pytest.mark.parametrize("text", [*EVERYDAY_MARKDOWN, *HOSTILE_MARKDOWN])
-def test_the_renderer_gives_what_markdown_it_py_gave(text):
-    from markdown_it import MarkdownIt
-
-    from config.markdown import _md
-
-    before = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-    assert _md.render(text) == before.enable(["table", "strikethrough"]).render(text)
