@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from engage.models import Priority
 
@@ -27,3 +28,14 @@ class Inbound:
     # or any earlier message's external id. Both empty for a new query.
     thread_id: str = ""
     in_reply_to: str = ""
+
+    def message_fields(self) -> dict[str, Any]:
+        """What a query's row and each of its customer messages keep of this one, by field."""
+        return {
+            "external_id": self.external_id,
+            "text": self.text,
+            "author_handle": self.author_handle,
+            "author_name": self.author_name,
+            "url": self.url,
+            "sender_created_at": self.sender_created_at,
+        }

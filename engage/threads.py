@@ -145,12 +145,7 @@ def _followup_locked(*, channel: Channel, inbound: Any, query_id: int, received_
     message = CustomerMessage.objects.create(
         query=query,
         channel=channel,
-        external_id=inbound.external_id,
-        text=inbound.text,
-        author_handle=inbound.author_handle,
-        author_name=inbound.author_name,
-        url=inbound.url,
-        sender_created_at=inbound.sender_created_at,
+        **inbound.message_fields(),
         received_at=received_at,
         turn=query.turn,
     )

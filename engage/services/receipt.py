@@ -111,12 +111,7 @@ def _query_receive_one_statement(*, channel: Channel, inbound: Inbound, received
 def _new_query(*, channel: Channel, inbound: Inbound, received_at: datetime, priority: str) -> Query:
     return Query(
         channel=channel,
-        external_id=inbound.external_id,
-        text=inbound.text,
-        author_handle=inbound.author_handle,
-        author_name=inbound.author_name,
-        url=inbound.url,
-        sender_created_at=inbound.sender_created_at,
+        **inbound.message_fields(),
         priority=priority,
         received_at=received_at,
         sla_due_at=received_at + RESPONSE_TARGETS[Priority(priority)],
