@@ -7,11 +7,14 @@ from config import health
 from config.schema import SchemaView
 from config.views import home
 
+# Django tries routes in order, and a failed include costs as many tries as it has routes: the
+# engage API (the queue, claims, answers and the webhook, the busiest operations) comes first.
+# tests/platform/test_routes.py checks that no address reaches a view other than its own.
 api_v1: list[URLPattern | URLResolver] = [
+    path("", include("engage.api_urls")),
     path("", include("accounts.api_urls")),
     path("", include("training.api_urls")),
     path("", include("content.api_urls")),
-    path("", include("engage.api_urls")),
     path("", include("engage.phase.api_urls")),
     path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
