@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -69,3 +70,19 @@ def validated(
     serializer = serializer_class(data=data, partial=partial)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+class UtcDateTimeField(serializers.DateTimeField):
+    """A moment as the API answers it: ISO 8601 in UTC (``2026-12-06T21:10:07.123456Z``),
+    whatever ``TIME_ZONE`` is.
+
+    DRF's ``DateTimeField`` renders a moment in the current time zone (``TIME_ZONE``), while
+    a datetime inside a row built by hand (engage's hot paths) is written by DRF's JSON
+    encoder as it is: in UTC, as the database gives it. With a zone other than UTC the two
+    would read the same moment differently; every output serializer's moment is this field,
+    so they read alike (tests/engage/test_output_rows.py).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("default_timezone", UTC)
+        super().__init__(**kwargs)

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -133,17 +134,8 @@ def rating_save(*, token: str, score: Any, comment: Any = "") -> AnswerRating:
 
 
 def rating_of_answer(*, user: User, answer_id: int) -> tuple[Answer, AnswerRating | None]:
-    """An answer the person may see (else ``Http404``) and its rating, if any."""
+    """An answer the person may see (else ``Http404``) and its rating, if any, which the
+    answer then holds too (``answer.rating``, read without a statement: ``RatingOutput``)."""
     answer = answer_get_for_user(user=user, id=answer_id)
-    return answer, AnswerRating.objects.filter(answer=answer).first()
-
-
-def rating_as_dict(answer: Answer, rating: AnswerRating | None) -> dict[str, Any]:
-    return {
-        "answer": answer.pk,
-        "rated": rating is not None,
-        "score": rating.score if rating else None,
-        "comment": rating.comment if rating else "",
-        "created_at": rating.created_at if rating else None,
-        "updated_at": rating.updated_at if rating else None,
-    }
+    prefetch_related_objects([answer], "rating")
+    return answer, getattr(answer, "rating", None)

@@ -244,22 +244,6 @@ def live_claim_count(*, user: User, now: datetime | None = None, excluding: int 
     return claims.count()
 
 
-def query_as_dict(query: Query, *, now: datetime | None = None) -> dict[str, Any]:
-    """A query in the shape of API.md, status as of ``now``.
-
-    ``claimed_by``/``claimed_until`` show a live claim (or, in review, the author): a
-    lapsed claim reads as no claim. Expects ``with_list_relations`` (or the same joins).
-    """
-    row = {
-        "id": query.pk,
-        "channel__slug": query.channel.slug,
-        "department__slug": query.department.slug if query.department_id and query.department else None,
-        "claimed_by__name": query.claimed_by.name if query.claimed_by_id and query.claimed_by else None,
-        **{name: getattr(query, name) for name in _ROW_OWN_FIELDS},
-    }
-    return _query_shape(row, topics=[topic.slug for topic in query.topics.all()], now=now)
-
-
 # What a list row reads of a query, by name: its own columns and the joined ones.
 _ROW_OWN_FIELDS = (
     "external_id",
@@ -281,9 +265,32 @@ _ROW_OWN_FIELDS = (
 _ROW_FIELDS = ("id", "channel__slug", "department__slug", "claimed_by__name", *_ROW_OWN_FIELDS)
 
 
+@dataclass(frozen=True)
+class ShownClaim:
+    status: str
+    claimed_by: int | None
+    claimed_until: datetime | None
+
+
+def shown_claim(
+    *, state: str, claimed_by_id: int | None, claimed_until: datetime | None, now: datetime | None
+) -> ShownClaim:
+    """A query's status as of ``now`` and the claim the API shows with it: a live claim (or,
+    in review, the author); a lapsed claim reads as no claim. The queue's rows and
+    ``engage.apis.QueryOutput`` both answer by it."""
+    status = query_status(state=state, claimed_until=claimed_until, at=now)
+    holder = claimed_by_id if status in (QueryStatus.CLAIMED, QueryStatus.PENDING_REVIEW) else None
+    return ShownClaim(
+        status=status, claimed_by=holder, claimed_until=claimed_until if status == QueryStatus.CLAIMED else None
+    )
+
+
 def _query_shape(row: dict[str, Any], *, topics: list[str], now: datetime | None) -> dict[str, Any]:
-    status = query_status(state=row["state"], claimed_until=row["claimed_until"], at=now)
-    holder = row["claimed_by_id"] if status in (QueryStatus.CLAIMED, QueryStatus.PENDING_REVIEW) else None
+    """A queue row in the shape of ``engage.apis.QueryOutput``, built by hand: the queue is a
+    measured hot path (tests/engage/test_output_rows.py holds it to the serializer)."""
+    claim = shown_claim(
+        state=row["state"], claimed_by_id=row["claimed_by_id"], claimed_until=row["claimed_until"], now=now
+    )
     return {
         "id": row["id"],
         "channel": row["channel__slug"],
@@ -292,13 +299,13 @@ def _query_shape(row: dict[str, Any], *, topics: list[str], now: datetime | None
         "author": {"handle": row["author_handle"], "name": row["author_name"]},
         "url": row["url"],
         "created_at": row["sender_created_at"],
-        "status": status,
+        "status": claim.status,
         "priority": row["priority"],
         "department": row["department__slug"],
         "topics": topics,
-        "claimed_by": holder,
-        "claimed_by_name": row["claimed_by__name"] if holder else None,
-        "claimed_until": row["claimed_until"] if status == QueryStatus.CLAIMED else None,
+        "claimed_by": claim.claimed_by,
+        "claimed_by_name": row["claimed_by__name"] if claim.claimed_by else None,
+        "claimed_until": claim.claimed_until,
         "received_at": row["received_at"],
         "sla_due_at": row["sla_due_at"],
         "answered_at": row["answered_at"],
@@ -468,7 +475,7 @@ def draft_offered_to(
 
 
 def with_answer_relations(answers: QuerySet[Answer]) -> QuerySet[Answer]:
-    """What ``answer_as_dict`` shows, in a constant number of queries."""
+    """What ``engage.apis.AnswerOutput`` shows, in a constant number of queries."""
     from content.models import Message
 
     return answers.select_related("author").prefetch_related(Prefetch("messages", queryset=Message.objects.only("id")))
@@ -510,6 +517,10 @@ def review_queue(*, user: User) -> QuerySet[Answer]:
 
 
 def answer_as_dict(answer: Answer) -> dict[str, Any]:
+    """An answer in the shape of ``engage.apis.AnswerOutput``, built by hand for the measured
+    hot path that answers with it, ``POST /api/v1/queries/{id}/answers/`` (two statements:
+    tests/engage/test_hot_statements.py); tests/engage/test_output_rows.py holds it to the
+    serializer, key for key and value for value."""
     return {
         "id": answer.pk,
         "query": answer.query_id,
@@ -571,21 +582,6 @@ def insight_get_for_user(*, user: User, id: int, lock: bool = False) -> Insight:
 
 def insight_history(*, insight: Insight) -> QuerySet[InsightStatusChange]:
     return insight.status_changes.select_related("changed_by").order_by("changed_at", "id")
-
-
-def insight_as_dict(insight: Insight) -> dict[str, Any]:
-    return {
-        "id": insight.pk,
-        "title": insight.title,
-        "description": insight.description,
-        "status": insight.status,
-        "submitted_by": insight.submitted_by_id,
-        "submitted_by_name": insight.submitted_by.name,
-        "department": insight.department.slug if insight.department else None,
-        "query_ids": sorted(query.pk for query in insight.queries.all()),
-        "created_at": insight.created_at,
-        "status_changed_at": insight.status_changed_at,
-    }
 
 
 # --- Channels and deliveries -------------------------------------------------------------------

@@ -278,28 +278,6 @@ def thread_of(
     return sorted(entries, key=lambda e: (e.at, order[e.kind], e.item.pk or 0))
 
 
-def entry_as_dict(entry: ThreadEntry) -> dict[str, Any]:
-    """A thread entry in the API's shape (``ThreadEntryOutput``)."""
-    item = entry.item
-    base: dict[str, Any] = {"kind": entry.kind, "id": item.pk, "at": entry.at, "mentions": []}
-    if entry.kind == "message":
-        return base | {
-            "turn": item.turn, "external_id": item.external_id, "in_reply_to": None,
-            "author": item.author_handle, "author_id": None, "text": item.text, "html": None,
-        }  # fmt: skip
-    if entry.kind == "answer":
-        reply = item.in_reply_to
-        return base | {
-            "turn": item.turn, "external_id": None, "in_reply_to": reply.external_id if reply else None,
-            "author": item.author.name, "author_id": item.author_id, "text": item.body, "html": item.body_html,
-        }  # fmt: skip
-    return base | {
-        "turn": None, "external_id": None, "in_reply_to": None, "author": item.author.name,
-        "author_id": item.author_id, "text": item.body, "html": item.body_html,
-        "mentions": sorted(person.pk for person in item.mentions.all()),
-    }  # fmt: skip
-
-
 # --- Revisions and review decisions --------------------------------------------------------------
 
 
@@ -334,21 +312,6 @@ def revisions_withdraw(*, query: Query) -> None:
 
 def revisions_of(answer: Answer) -> QuerySet[AnswerRevision]:
     return AnswerRevision.objects.filter(answer=answer).order_by("number")
-
-
-def revision_as_dict(revision: AnswerRevision) -> dict[str, Any]:
-    return {
-        "number": revision.number,
-        "author": revision.author_id,
-        "body": revision.body,
-        "body_html": revision.body_html,
-        "message_ids": list(revision.message_ids),
-        "submitted_at": revision.submitted_at,
-        "outcome": revision.outcome,
-        "comment": revision.comment,
-        "reviewed_by": revision.reviewed_by_id,
-        "reviewed_at": revision.reviewed_at,
-    }
 
 
 def _revisions_author(user: User) -> int | None:
