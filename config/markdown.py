@@ -1,14 +1,19 @@
 """Markdown written by people, rendered to HTML that is safe to show anywhere.
 
-markdown-it-py renders (raw HTML in the source is escaped, not passed through), then nh3
-(a maintained sanitiser) keeps only the tags, attributes and URL schemes below, so
-``<script>``, event handlers and ``javascript:`` links come out inert whatever the input.
+cmark-gfm (GitHub's C implementation of CommonMark, with its tables and ``~~strikethrough~~``,
+through cmarkgfm) renders, raw HTML included as GitHub's comments take it; then nh3 (a
+maintained sanitiser) keeps only the tags, attributes and URL schemes below. So
+``<script>`` (with its content), event handlers, ``style`` and ``javascript:`` links come
+out inert whatever the input, an allowed tag written by hand stays (``<strong>``), and any
+other tag is dropped with its text kept (``<div>hi</div>`` shows "hi"; ``<Enter>``, a tag to
+HTML, shows nothing). The text as written is always kept beside its HTML (``body``).
 """
 
 from __future__ import annotations
 
+import cmarkgfm
 import nh3
-from markdown_it import MarkdownIt
+from cmarkgfm.cmark import Options
 
 _ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "del", "code", "pre", "blockquote",
@@ -18,14 +23,21 @@ _ALLOWED_TAGS = {
 _ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}, "ol": {"start"}}
 _URL_SCHEMES = {"http", "https", "mailto"}
 
-_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
-    ["table", "strikethrough"]
-)
+# Raw HTML goes on to the sanitiser (cmark's safe mode would replace it, text and all, with a
+# comment); strikethrough takes two tildes, as CommonMark's other implementations do.
+_OPTIONS = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_STRIKETHROUGH_DOUBLE_TILDE
+_EXTENSIONS = ["table", "strikethrough"]
 
 
 def render_markdown(text: str) -> str:
     """HTML for ``text``: safe to mark as safe in a template."""
-    return sanitize_html(_md.render(text or ""))
+    text = text or ""
+    try:
+        html = cmarkgfm.markdown_to_html_with_extensions(text, options=_OPTIONS, extensions=_EXTENSIONS)
+    except UnicodeEncodeError:  # a lone surrogate, which UTF-8 cannot carry: shown as U+FFFD
+        text = "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)
+        html = cmarkgfm.markdown_to_html_with_extensions(text, options=_OPTIONS, extensions=_EXTENSIONS)
+    return sanitize_html(html)
 
 
 def sanitize_html(html: str) -> str:
