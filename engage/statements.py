@@ -403,14 +403,22 @@ _DELIVERY_IDS = (
     ("channel_id", "ok.channel_id"),
     ("answer_id", "a.id"),
     (
+        # engage.services.answer_payload: the byline is a parameter, the ids and the text the rows'.
         "payload",
         "%(payload)s::jsonb || jsonb_build_object('answer_id', a.id, 'query_external_id', ok.external_id, "
-        "'thread_id', ok.external_id, 'in_reply_to', ok.reply_external_id)",
+        "'thread_id', ok.external_id, 'in_reply_to', ok.reply_external_id, 'body', a.body, 'body_html', a.body_html)",
     ),
 )
 # engage.deliver(delivery_id, attempt): the first attempt, as delivery_create_for_answer queues it.
 _JOB_IDS = (("args", "jsonb_build_array(d.id, 0)"),)
-_REVISION_IDS = (("answer_id", "a.id"),)
+# The first revision is the answer as submitted: its text, author and time are the new row's.
+_REVISION_IDS = (
+    ("answer_id", "a.id"),
+    ("author_id", "a.author_id"),
+    ("body", "a.body"),
+    ("body_html", "a.body_html"),
+    ("submitted_at", "a.submitted_at"),
+)
 
 
 @dataclass(frozen=True)
@@ -451,7 +459,8 @@ WITH q AS (
     WHERE q.state = 'open' AND q.claimed_by_id = %(user)s AND q.claimed_until > %(now)s AND q.responder
           AND NOT q.returned
 ), a AS (
-    INSERT INTO "{_ANSWER}" ({a_columns}) SELECT {a_marks} FROM ok RETURNING id, turn, in_reply_to_id
+    INSERT INTO "{_ANSWER}" ({a_columns}) SELECT {a_marks} FROM ok
+    RETURNING id, turn, in_reply_to_id, author_id, body, body_html, submitted_at
 ), rev AS (
     INSERT INTO "{_REVISION}" ({r_columns}) SELECT {r_marks} FROM a
 ), answered AS (

@@ -42,7 +42,7 @@ from engage.services.common import (
     query_url,
     reviewer_ids,
 )
-from engage.services.delivery import answer_payload, delivery_create_for_answer
+from engage.services.delivery import answer_payload_byline, delivery_create_for_answer
 from engage.services.receipt import latest_customer_message
 
 
@@ -136,15 +136,12 @@ def _answer_publish_one_statement(*, user: User, query_id: int, body: str) -> An
     )  # fmt: skip
     delivery = Delivery(
         kind=DeliveryKind.ANSWER, query_id=query_id, next_attempt_at=now,
-        payload=answer_payload(query=Query(pk=query_id), answer=answer),  # the ids are filled in by the statement
+        payload=answer_payload_byline(answer),  # the ids and the text are filled in by the statement
     )  # fmt: skip
     job = jobs.outbox_row("engage.deliver")
-    # Its first (and only) revision, kept as every submission is (engage.threads); its answer
-    # is the statement's new row.
-    revision = AnswerRevision(
-        number=1, author=user, body=answer.body, body_html=answer.body_html, message_ids=[], submitted_at=now,
-        outcome=RevisionOutcome.PUBLISHED,
-    )  # fmt: skip
+    # Its first (and only) revision, kept as every submission is (engage.threads): the
+    # statement takes its answer, author, text and time from the new answer row.
+    revision = AnswerRevision(number=1, message_ids=[], outcome=RevisionOutcome.PUBLISHED)
     published = statements.publish(
         scope=visibility_scope(user), answer=answer, event=event, delivery=delivery, job=job, revision=revision
     )

@@ -39,6 +39,14 @@ def answer_payload(*, query: Query, answer: Answer) -> dict[str, Any]:
         "answer_id": answer.pk,
         "body": answer.body,
         "body_html": answer.body_html,
+        **answer_payload_byline(answer),
+    }
+
+
+def answer_payload_byline(answer: Answer) -> dict[str, Any]:
+    """The part of :func:`answer_payload` that is neither an id nor the text: who wrote it and
+    when it went out (the one-statement publish writes the rest from the rows it makes)."""
+    return {
         "author": {"name": answer.author.name},
         "published_at": answer.published_at.isoformat() if answer.published_at else None,
     }

@@ -235,6 +235,88 @@ def test_publishing_an_answer_is_the_token_and_one_statement(api, responder, mak
     assert not QueryDraft.objects.filter(query=query, author=responder).exists()
 
 
+def _written(answer_id: int) -> dict[str, Any]:
+    """Every row publishing wrote for one answer, by column, with what differs between two
+    answers by nature (ids, times, the query's own external id) replaced by what it points at."""
+    from datetime import datetime
+
+    from config.models import OutboxJob
+    from engage.models import Answer, AnswerRevision, Delivery, ParticipationEvent
+
+    answer = Answer.objects.get(pk=answer_id)
+    revision = AnswerRevision.objects.get(answer_id=answer_id)
+    delivery = Delivery.objects.get(answer_id=answer_id)
+    event = ParticipationEvent.objects.get(key=activity_key(ActivityKind.ANSWER_PUBLISHED, answer_id))
+    job = OutboxJob.objects.get(task_name="engage.deliver", args=[delivery.pk, 0])
+    query = answer.query
+    names = {("id", answer.pk): "answer", ("id", query.pk): "query", ("id", delivery.pk): "delivery"}
+    names |= {("ext", query.external_id): "query's external id"}
+    reply = answer.in_reply_to
+    if reply is not None and reply.query_id == query.pk:
+        names |= {("id", reply.pk): "the message it answers", ("ext", reply.external_id): "its message's id"}
+
+    def label(kind: str, value: Any) -> Any:
+        return value if isinstance(value, dict | list) else names.get((kind, value), value)
+
+    def columns(obj: Any, ids: tuple[str, ...] = ()) -> dict[str, Any]:
+        out = {}
+        for field in type(obj)._meta.concrete_fields:
+            if field.primary_key:
+                continue
+            value = getattr(obj, field.attname)
+            if isinstance(value, datetime):
+                value = "a time"
+            elif field.attname in ids:
+                value = label("id", value)
+            out[field.attname] = value
+        return out
+
+    payload = {key: label("ext", value) for key, value in delivery.payload.items()}
+    payload["answer_id"] = label("id", payload["answer_id"])
+    assert payload["published_at"] == answer.published_at.isoformat()
+    payload["published_at"] = "a time"
+    return {
+        "answer": columns(answer, ("query_id", "in_reply_to_id")),
+        "revision": columns(revision, ("answer_id",)),
+        "delivery": {**columns(delivery, ("query_id", "answer_id")), "payload": payload},
+        "event": {**columns(event, ("object_id",)), "key": "key", "data": {**event.data, "query_id": "query"}},
+        "job": {**columns(job), "args": [label("id", job.args[0]), job.args[1]]},
+        "revision submitted with the answer": revision.submitted_at == answer.submitted_at == answer.published_at,
+    }
+
+
+@pytest.mark.django_db
+def test_the_one_statement_publish_writes_what_the_general_way_writes(
+    api, responder, make_query, department, monkeypatch
+) -> None:
+    """The same answer published by the statement and by the ORM's way (which the statement
+    stands in for when it applies) leaves the same rows, column by column."""
+    from engage.services import answers
+
+    fast_query, slow_query = make_query(department=department), make_query(department=department)
+    client = api(responder)
+    for query in (fast_query, slow_query):
+        assert client.post(f"/api/v1/queries/{query.pk}/claim/").status_code == 200
+    body = {"body": "Yes, **soon**: five ~~weeks~~ days."}
+    with CaptureQueriesContext(connection) as captured:
+        fast = client.post(f"/api/v1/queries/{fast_query.pk}/answers/", body, format="json")
+    assert len(statements(captured)) == 2  # the token and the one statement
+    monkeypatch.setattr(answers, "_answer_publish_one_statement", lambda **_kwargs: None)
+    slow = client.post(f"/api/v1/queries/{slow_query.pk}/answers/", body, format="json")
+    assert (fast.status_code, slow.status_code) == (201, 201), (fast.content, slow.content)
+    fast_rows, slow_rows = _written(fast.json()["id"]), _written(slow.json()["id"])
+    for table in fast_rows:
+        assert fast_rows[table] == slow_rows[table], table
+    assert (
+        fast_rows["delivery"]["payload"]["body_html"]
+        == "<p>Yes, <strong>soon</strong>: five <del>weeks</del> days.</p>\n"
+    )
+    mine = ("id", "query", "created_at", "submitted_at", "published_at")
+    assert {k: v for k, v in fast.json().items() if k not in mine} == {
+        k: v for k, v in slow.json().items() if k not in mine
+    }
+
+
 @pytest.mark.django_db
 def test_the_privilege_condition_agrees_with_user_holds_privilege_at_its_edges(responder) -> None:
     from training.models import Certification
