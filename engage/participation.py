@@ -17,10 +17,28 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from accounts.models import User
 from config.activity import Activity, ActivityKind, activity, activity_key
 from engage.models import ParticipationEvent
+
+
+def event_fields(activity: Activity) -> dict[str, Any]:
+    """The fields (by attname) of the row :func:`record` would write, for a statement that
+    writes it itself (``engage.statements``)."""
+    if not activity.key:
+        raise ValueError("an activity needs an idempotency key")
+    return {
+        "kind": activity.kind,
+        "actor_id": activity.actor_id,
+        "department_id": activity.department_id,
+        "occurred_at": activity.occurred_at,
+        "object_type": activity.object_type,
+        "object_id": activity.object_id,
+        "key": activity.key[:200],
+        "data": activity.data or {},
+    }
 
 
 def event_row(activity: Activity) -> ParticipationEvent:
@@ -29,18 +47,7 @@ def event_row(activity: Activity) -> ParticipationEvent:
 
 
 def _row(activity: Activity) -> ParticipationEvent:
-    if not activity.key:
-        raise ValueError("an activity needs an idempotency key")
-    return ParticipationEvent(
-        kind=activity.kind,
-        actor_id=activity.actor_id,
-        department_id=activity.department_id,
-        occurred_at=activity.occurred_at,
-        object_type=activity.object_type,
-        object_id=activity.object_id,
-        key=activity.key[:200],
-        data=activity.data or {},
-    )
+    return ParticipationEvent(**event_fields(activity))
 
 
 def record(activity: Activity) -> None:

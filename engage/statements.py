@@ -13,6 +13,7 @@ concurrency tests run against PostgreSQL and pin both the answers and the statem
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -20,6 +21,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
+from django.utils import timezone
 
 from config.activity import Activity, ActivityKind, activity_key
 from config.models import OutboxJob
@@ -275,10 +277,33 @@ def _insert_parts(obj: Model, *, skip: tuple[str, ...] = ()) -> tuple[str, str, 
     (parses) the statement's text again on every execution instead of once.
     """
     fields, columns, types = _insert_shape(type(obj), skip)
-    db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy each field would look it up through
-    values = [f.get_db_prep_save(f.pre_save(obj, add=True), db) for f in fields]
+    values = _saved_values(fields, vars(obj))
     marks = _insert_marks(types, tuple(value is None for value in values))
     return columns, marks, [value for value in values if value is not None]
+
+
+def _saved_values(fields: list[Any], given: Mapping[str, Any]) -> list[Any]:
+    """What ``save`` writes for a new row whose fields are ``given`` by attname (an unsaved
+    instance's ``vars()``, or just the fields a caller sets): as ``pre_save(add=True)`` then
+    ``get_db_prep_save``, a missing field taking its default and an ``auto_now``/``auto_now_add``
+    one the time now. A default that is a constant is prepared once per field."""
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy each field would look it up through
+    values = []
+    for f in fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            values.append(f.get_db_prep_save(timezone.now(), db))
+        elif f.attname in given:
+            values.append(f.get_db_prep_save(given[f.attname], db))
+        elif callable(f.default):
+            values.append(f.get_db_prep_save(f.get_default(), db))
+        else:
+            values.append(_constant_default(f))
+    return values
+
+
+@lru_cache(maxsize=256)
+def _constant_default(field: Any) -> Any:
+    return field.get_db_prep_save(field.get_default(), connections[DEFAULT_DB_ALIAS])
 
 
 @lru_cache(maxsize=32)  # one text per pattern of empty columns (a sender's time given or not, ...)
@@ -379,13 +404,15 @@ def _named_marks(
     return ", ".join([*marks, *(e for _n, e in overrides)])
 
 
-def _named(obj: Model, prefix: str, overrides: tuple[tuple[str, str], ...] = ()) -> tuple[str, str, dict[str, Any]]:
-    """An unsaved instance's columns, typed named placeholders and values (as ``save`` writes
-    them), some columns given instead as SQL expressions (what depends on a new id). A
-    ``None`` is a typed ``NULL`` in the text, not a parameter (as in :func:`_insert_parts`)."""
-    fields, columns, types = _named_shape(type(obj), overrides)
-    db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy each field would look it up through
-    values = [f.get_db_prep_save(f.pre_save(obj, add=True), db) for f in fields]
+def _named(
+    model: type[Model], given: Mapping[str, Any], prefix: str, overrides: tuple[tuple[str, str], ...] = ()
+) -> tuple[str, str, dict[str, Any]]:
+    """A new row's columns, typed named placeholders and values (as ``save`` writes them, see
+    :func:`_saved_values`), some columns given instead as SQL expressions (what depends on a
+    new id). A ``None`` is a typed ``NULL`` in the text, not a parameter (as in
+    :func:`_insert_parts`)."""
+    fields, columns, types = _named_shape(model, overrides)
+    values = _saved_values(fields, given)
     marks = _named_marks(prefix, types, tuple(value is None for value in values), overrides)
     return columns, marks, {f"{prefix}{n}": value for n, value in enumerate(values) if value is not None}
 
@@ -486,10 +513,10 @@ def publish(
     *,
     scope: tuple[bool, int | None],
     answer: Answer,
-    event: ParticipationEvent,
-    delivery: Delivery,
+    event: Mapping[str, Any],
+    delivery: Mapping[str, Any],
     job: OutboxJob,
-    revision: AnswerRevision,
+    revision: Mapping[str, Any],
 ) -> Published:
     """A certified responder's new answer, published in one statement (atomic on its own).
 
@@ -499,22 +526,23 @@ def publish(
     marked answered, its first revision (``published``: engage.threads keeps every
     submission), its event, its delivery and the delivery's job written, and the author's
     draft dropped. Nothing is written unless every check holds; the result says
-    which did not. The instances are unsaved, built by the service; what depends on the
-    new ids (the event's object and key, the delivery's answer and payload ids, the job's
+    which did not. The answer and the job are unsaved instances, the event, the delivery and
+    the revision the fields the service sets (the rest take their defaults); what depends on
+    the new ids (the event's object and key, the delivery's answer and payload ids, the job's
     argument) is filled in here.
     """
-    a_columns, a_marks, a_values = _named(answer, "a", _ANSWER_IDS)
-    e_columns, e_marks, e_values = _named(event, "e", _EVENT_IDS)
-    d_columns, d_marks, d_values = _named(delivery, "d", _DELIVERY_IDS)
-    j_columns, j_marks, j_values = _named(job, "j", _JOB_IDS)
-    r_columns, r_marks, r_values = _named(revision, "r", _REVISION_IDS)
+    a_columns, a_marks, a_values = _named(Answer, vars(answer), "a", _ANSWER_IDS)
+    e_columns, e_marks, e_values = _named(ParticipationEvent, event, "e", _EVENT_IDS)
+    d_columns, d_marks, d_values = _named(Delivery, delivery, "d", _DELIVERY_IDS)
+    j_columns, j_marks, j_values = _named(OutboxJob, vars(job), "j", _JOB_IDS)
+    r_columns, r_marks, r_values = _named(AnswerRevision, revision, "r", _REVISION_IDS)
     sql = _publish_sql(
         (a_columns, a_marks), (e_columns, e_marks), (d_columns, d_marks), (j_columns, j_marks), (r_columns, r_marks)
     )
     sees_all, department = scope
-    event_data = dict(event.data)
+    event_data = dict(event["data"])
     event_data.pop("query_department_id", None)
-    payload = dict(delivery.payload)
+    payload = dict(delivery["payload"])
     params = {
         "id": answer.query_id, "user": answer.author_id, "now": answer.published_at, "sees_all": sees_all,
         "department": department, "privilege": "responder", "event_data": json.dumps(event_data),
@@ -524,7 +552,7 @@ def publish(
         cursor.execute(sql, params)
         state, holder, until, responder, returned, answer_id, delivery_id, job_id, turn, reply_id = cursor.fetchone()
     if answer_id is not None:
-        answer.pk, delivery.pk, job.pk = answer_id, delivery_id, job_id
+        answer.pk, job.pk = answer_id, job_id
         answer.turn, answer.in_reply_to_id = turn, reply_id
         job.args = [delivery_id, 0]
     return Published(

@@ -20,9 +20,7 @@ from content.selectors import messages_visible_to
 from engage import participation, policy, statements, threads
 from engage.models import (
     Answer,
-    AnswerRevision,
     AnswerStatus,
-    Delivery,
     DeliveryKind,
     Query,
     QueryDraft,
@@ -128,20 +126,21 @@ def _answer_publish_one_statement(*, user: User, query_id: int, body: str) -> An
         body_html=render_markdown(body), status=AnswerStatus.PUBLISHED, created_at=now, submitted_at=now,
         published_at=now,
     )  # fmt: skip
-    event = participation.event_row(
+    event = participation.event_fields(
         participation.answer_published(
             answer_id=0, author=user, author_department_id=user.department_id, published_at=now,
             query_id=query_id, query_department_id=None, message_ids=[],
         )  # the answer's id (its key) and the query's department are filled in by the statement
     )  # fmt: skip
-    delivery = Delivery(
-        kind=DeliveryKind.ANSWER, query_id=query_id, next_attempt_at=now,
-        payload=answer_payload_byline(answer),  # the ids and the text are filled in by the statement
-    )  # fmt: skip
+    # The ids and the text are filled in by the statement.
+    delivery = {
+        "kind": DeliveryKind.ANSWER, "query_id": query_id, "next_attempt_at": now,
+        "payload": answer_payload_byline(answer),
+    }  # fmt: skip
     job = jobs.outbox_row("engage.deliver")
     # Its first (and only) revision, kept as every submission is (engage.threads): the
     # statement takes its answer, author, text and time from the new answer row.
-    revision = AnswerRevision(number=1, message_ids=[], outcome=RevisionOutcome.PUBLISHED)
+    revision = {"number": 1, "message_ids": [], "outcome": RevisionOutcome.PUBLISHED}
     published = statements.publish(
         scope=visibility_scope(user), answer=answer, event=event, delivery=delivery, job=job, revision=revision
     )
