@@ -40,11 +40,15 @@ def render_markdown(text: str) -> str:
     return sanitize_html(html)
 
 
+# Built once: nh3.clean() builds its allowlists anew on every call (30 us against 8 for a
+# one-line answer).
+_cleaner = nh3.Cleaner(
+    tags=_ALLOWED_TAGS,
+    attributes=_ALLOWED_ATTRIBUTES,
+    url_schemes=_URL_SCHEMES,
+    link_rel="noopener noreferrer nofollow",
+)
+
+
 def sanitize_html(html: str) -> str:
-    return nh3.clean(
-        html,
-        tags=_ALLOWED_TAGS,
-        attributes=_ALLOWED_ATTRIBUTES,
-        url_schemes=_URL_SCHEMES,
-        link_rel="noopener noreferrer nofollow",
-    )
+    return _cleaner.clean(html)
