@@ -366,7 +366,11 @@ class Answer(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["status", "submitted_at"], name="answer_status_idx"),
+            # The review queue, oldest first; published answers (nearly all) are in no queue,
+            # so publishing writes nothing here.
+            models.Index(
+                fields=["submitted_at", "id"], condition=Q(status="pending_review"), name="answer_review_queue_idx"
+            ),
             models.Index(fields=["published_at"], name="answer_published_idx"),
             models.Index(fields=["author", "-created_at"], name="answer_author_idx"),
             models.Index(fields=["reviewed_by"], condition=Q(reviewed_by__isnull=False), name="answer_reviewed_by_idx"),

@@ -66,7 +66,7 @@ ANSWER_WRITE_INDEXES = {
         "engage_answer_author_department_id_62c977c2",
         "answer_one_published_per_turn",
         "answer_one_in_review_per_query",
-        "answer_status_idx",
+        "answer_review_queue_idx",  # partial: only answers awaiting review
         "answer_published_idx",
         "answer_author_idx",  # an author's answers (author first: also serves on_delete)
         "answer_reviewed_by_idx",  # partial: answers published at once have no reviewer
@@ -113,3 +113,14 @@ def test_deleting_a_person_answer_or_insight_still_finds_the_rows_through_an_ind
         cursor.execute(f"EXPLAIN SELECT id FROM {table} WHERE {column} IN (1, 2)")  # noqa: S608
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert index in plan
+
+
+def test_the_review_queue_reads_its_partial_index_in_order():
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            "EXPLAIN SELECT id FROM engage_answer WHERE status = 'pending_review' AND author_id <> 1"
+            " ORDER BY submitted_at, id LIMIT 50"
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "answer_review_queue_idx" in plan
