@@ -294,7 +294,7 @@ def _saved_values(fields: list[Any], given: Mapping[str, Any]) -> list[Any]:
             values.append(f.get_db_prep_save(timezone.now(), db))
         elif f.attname in given:
             values.append(f.get_db_prep_save(given[f.attname], db))
-        elif callable(f.default):
+        elif f.has_default() and callable(f.default):
             values.append(f.get_db_prep_save(f.get_default(), db))
         else:
             values.append(_constant_default(f))
