@@ -804,20 +804,20 @@ class _ThreadMessage(_ThreadItem):
     text = serializers.CharField(source="item.text")
 
 
-class _ThreadAnswer(_ThreadItem):
+# An entry a colleague wrote: an answer or a note.
+class _ThreadWritten(_ThreadItem):
+    author = serializers.CharField(source="item.author.name")
+    author_id = serializers.IntegerField(source="item.author_id")
+    text = serializers.CharField(source="item.body")
+    html = serializers.CharField(source="item.body_html")
+
+
+class _ThreadAnswer(_ThreadWritten):
     turn = serializers.IntegerField(source="item.turn")
     in_reply_to = serializers.CharField(source="item.in_reply_to.external_id", allow_null=True)
-    author = serializers.CharField(source="item.author.name")
-    author_id = serializers.IntegerField(source="item.author_id")
-    text = serializers.CharField(source="item.body")
-    html = serializers.CharField(source="item.body_html")
 
 
-class _ThreadNote(_ThreadItem):
-    author = serializers.CharField(source="item.author.name")
-    author_id = serializers.IntegerField(source="item.author_id")
-    text = serializers.CharField(source="item.body")
-    html = serializers.CharField(source="item.body_html")
+class _ThreadNote(_ThreadWritten):
     mentions = RelatedValues(source="item.mentions", sort=True, child=serializers.IntegerField())
 
 

@@ -165,3 +165,20 @@ def make_approved_message(**fields: str) -> Message:
     curator = UserFactory(department=marketing, roles=[RoleName.CURATOR])
     approver = UserFactory(department=marketing, roles=[RoleName.REVIEWER])
     return publish(curator, approver, **fields)
+
+
+def put_in_state(query: Query, state: str, *, holder: User, lapsed_holder: User, now: Any) -> None:
+    """Give ``query`` a status as the queue sees it: ``open``, ``claimed`` (by ``holder``, live),
+    ``lapsed`` (``lapsed_holder``'s claim ran out) or a stored state (``closed``, ``answered``,
+    ``pending_review``, ``escalated``...: held by ``holder`` where a holder stays)."""
+    rows = Query.objects.filter(pk=query.pk)
+    if state == "claimed":
+        rows.update(claimed_by=holder, claimed_at=now, claimed_until=now + timedelta(hours=1))
+    elif state == "lapsed":
+        rows.update(claimed_by=lapsed_holder, claimed_at=now, claimed_until=now - timedelta(minutes=1))
+    elif state == "closed":
+        rows.update(state=state, close_reason="spam", closed_at=now)
+    elif state == "answered":
+        rows.update(state=state, answered_at=now)
+    elif state != "open":
+        rows.update(state=state, claimed_by=holder, claimed_at=now, claimed_until=now - timedelta(minutes=5))

@@ -18,6 +18,7 @@ from accounts.models import RoleName, Topic
 from config.activity import ActivityKind, activity_key
 from engage import selectors
 from engage.models import Query, QueryState, QueryStatus
+from tests.engage.conftest import put_in_state
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.postgres
@@ -38,17 +39,7 @@ def queue(department, other_department, make_query, owner, colleague) -> list[Qu
         itertools.product([department, other_department, None], ["open", "claimed", "lapsed", *QueryState.values])
     ):
         query = make_query(f"Question {n}", department=dept)
-        rows = Query.objects.filter(pk=query.pk)
-        if state == "claimed":
-            rows.update(claimed_by=owner, claimed_at=now, claimed_until=now + timedelta(hours=1))
-        elif state == "lapsed":
-            rows.update(claimed_by=colleague, claimed_at=now, claimed_until=now - timedelta(minutes=1))
-        elif state == "closed":
-            rows.update(state=state, close_reason="spam", closed_at=now)
-        elif state == "answered":
-            rows.update(state=state, answered_at=now)
-        elif state != "open":
-            rows.update(state=state, claimed_by=owner, claimed_at=now, claimed_until=now - timedelta(minutes=5))
+        put_in_state(query, state, holder=owner, lapsed_holder=colleague, now=now)
         if n % 3 == 0:
             query.topics.add(topic)
         made.append(query)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import inspect
 import json
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -25,7 +24,7 @@ from rest_framework.renderers import JSONRenderer
 from config.api import UtcDateTimeField
 from engage import apis, selectors, services
 from engage.models import Answer, CustomerMessage, Query, Topic
-from tests.engage.conftest import make_approved_message, payload, signed_post
+from tests.engage.conftest import make_approved_message, payload, put_in_state, signed_post
 
 pytestmark = pytest.mark.django_db
 
@@ -69,17 +68,7 @@ def queries(make_query, department, owner, colleague) -> list[Query]:
     made = []
     for n, state in enumerate(["open", "claimed", "lapsed", "closed", "answered", "pending_review"]):
         query = make_query(f"Question {n}", department=department if n % 2 == 0 else None)
-        rows = Query.objects.filter(pk=query.pk)
-        if state == "claimed":
-            rows.update(claimed_by=owner, claimed_at=now, claimed_until=now + timedelta(hours=1))
-        elif state == "lapsed":
-            rows.update(claimed_by=colleague, claimed_at=now, claimed_until=now - timedelta(minutes=1))
-        elif state == "closed":
-            rows.update(state=state, close_reason="spam", closed_at=now)
-        elif state == "answered":
-            rows.update(state=state, answered_at=now)
-        elif state == "pending_review":
-            rows.update(state=state, claimed_by=owner, claimed_at=now, claimed_until=now - timedelta(minutes=5))
+        put_in_state(query, state, holder=owner, lapsed_holder=colleague, now=now)
         if n % 3 == 0:
             query.topics.add(topic)
         made.append(query)
