@@ -96,6 +96,16 @@ def drop_database(url: str) -> None:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def settle_database(url: str) -> None:
+    """``VACUUM ANALYZE`` and a checkpoint after the bulk load, as a DBA would: otherwise
+    autovacuum takes up the freshly copied tables during the first measurements, and the
+    load's dirty pages are written out by a checkpoint in the middle of them."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("VACUUM ANALYZE")
+
+
 def redis_url() -> str:
     url = os.environ.get("BENCH_REDIS_URL", f"redis://{HOST}:6379/{BENCH_REDIS_DB}")
     if urlsplit(url).hostname not in LOOPBACK:
@@ -186,6 +196,27 @@ def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Pop
             break
     stop_server(server)
     raise SystemExit("bench: the server did not start")
+
+
+def cpu_seconds(server_pid: int) -> tuple[float, float]:
+    """CPU seconds used so far (user and system, from ``/proc``) by the server's workers (the
+    children of gunicorn's master) and by all of PostgreSQL's processes on this machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    workers = postgres = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        command, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        used = int(rest[11]) + int(rest[12])  # utime, stime
+        if int(rest[1]) == server_pid:
+            workers += used
+        elif command.startswith("postgres"):
+            postgres += used
+    return workers / ticks, postgres / ticks
 
 
 def stop_server(server: subprocess.Popen[bytes]) -> None:

@@ -12,6 +12,7 @@ import json
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,9 @@ class Measure:
     # Q1 measured in the rounds interleaved with this path's (the machine is shared: load drifts).
     q1_rps: float = 0.0
     q1_p99_ms: float = 0.0
+    # CPU per request in the server over the rounds (microseconds): gunicorn's workers, PostgreSQL.
+    cpu_us: tuple[float, float] | None = None
+    q1_cpu_us: tuple[float, float] | None = None
 
     @property
     def rps(self) -> float:
@@ -122,11 +126,13 @@ def measure(
     work: Path,
     target: Target | None = None,
     consumes: bool = False,
+    cpu: Callable[[], tuple[float, float]] | None = None,
 ) -> tuple[Measure, Measure]:
     """Warm up, then ``rounds`` times: Q1 for ``seconds``, then the path for ``seconds``.
 
     Lines that change state (``consumes``: a claim, an answer, a new query) are split so that
-    no round sends a line another sent.
+    no round sends a line another sent. ``cpu`` (:func:`bench.infra.cpu_seconds` of the server)
+    is read around each round, for the CPU each request cost the server and PostgreSQL.
     """
     chunks = [lines] * (rounds + 1)
     if consumes:
@@ -134,13 +140,29 @@ def measure(
         chunks = [lines[i * size : (i + 1) * size] for i in range(rounds + 1)]
     wrk(q1_lines, port=port, seconds=WARMUP_SECONDS, work=work, name=f"{name}-q1-warm")
     wrk(chunks[0], port=port, seconds=WARMUP_SECONDS, work=work, name=f"{name}-warm")
-    q1_rounds, path_rounds = [], []
+    q1_rounds: list[dict[str, Any]] = []
+    path_rounds: list[dict[str, Any]] = []
+    used = {"q1": [0.0, 0.0], "path": [0.0, 0.0]}
+
+    def timed(kind: str, round_lines: list[str], round_name: str) -> dict[str, Any]:
+        before = cpu() if cpu else (0.0, 0.0)
+        figures = wrk(round_lines, port=port, seconds=seconds, work=work, name=round_name)
+        after = cpu() if cpu else (0.0, 0.0)
+        used[kind] = [total + a - b for total, a, b in zip(used[kind], after, before, strict=True)]
+        return figures
+
     for n in range(rounds):
-        q1_rounds.append(wrk(q1_lines, port=port, seconds=seconds, work=work, name=f"{name}-q1-{n}"))
-        path_rounds.append(wrk(chunks[n + 1], port=port, seconds=seconds, work=work, name=f"{name}-{n}"))
+        q1_rounds.append(timed("q1", q1_lines, f"{name}-q1-{n}"))
+        path_rounds.append(timed("path", chunks[n + 1], f"{name}-{n}"))
     q1 = _combine("q1", "Q1", q1_rounds, None)
     result = _combine(name, label, path_rounds, target)
     result.q1_rps, result.q1_p99_ms = q1.rps, q1.p99_ms
+    if cpu:
+        for measured, kind in ((q1, "q1"), (result, "path")):
+            if measured.requests:
+                workers, postgres = used[kind]
+                measured.cpu_us = (workers / measured.requests * 1e6, postgres / measured.requests * 1e6)
+        result.q1_cpu_us = q1.cpu_us
     log(
         f"{label}: {result.rps:,.0f} requests/s (Q1 alongside {q1.rps:,.0f}), p50 {result.p50_ms:.1f} ms, "
         f"p95 {result.p95_ms:.1f} ms, p99 {result.p99_ms:.1f} ms (Q1's {q1.p99_ms:.1f}), statuses {result.statuses}"

@@ -151,6 +151,33 @@ def double_claims(claims: dict[str, Any] | None) -> int:
     return int(claims["contention"]["double"] + claims["database"]["double"] + claims["throughput"]["double_anywhere"])
 
 
+def cpu_section(rows: list[Measure]) -> list[str]:
+    """What each request cost the server's CPU, read from ``/proc`` around the measured rounds."""
+    measured = []
+    for m in rows:
+        if m.cpu_us is not None and m.q1_cpu_us is not None:
+            measured.append((m.label, m.cpu_us, m.q1_cpu_us))
+    if not measured:
+        return []
+    lines = [
+        "",
+        "## CPU per request",
+        "",
+        "User and system CPU over the measured rounds, from `/proc`, divided by the requests answered: gunicorn's",
+        "workers (HTTP, Django, DRF, the views) and all of PostgreSQL's processes; beside it, Q1's in the rounds",
+        "interleaved with the path's. wrk's own CPU is not counted.",
+        "",
+        "| path | workers, us | PostgreSQL, us | Q1's workers, us | Q1's PostgreSQL, us | whole / Q1's |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, (workers, postgres), (q1_workers, q1_postgres) in measured:
+        whole = (workers + postgres) / (q1_workers + q1_postgres) if q1_workers + q1_postgres else 0.0
+        lines.append(
+            f"| {label} | {workers:,.0f} | {postgres:,.0f} | {q1_workers:,.0f} | {q1_postgres:,.0f} | {whole:.2f} |"
+        )
+    return lines
+
+
 def results_text(
     *,
     info: dict[str, str],
@@ -218,6 +245,7 @@ def results_text(
     ]
     for detail in sql.values():
         lines.append(f"- **{detail['label']}** ({detail['statements']}): " + "; ".join(detail["summary"]))
+    lines += cpu_section(rows)
     met = [m.label for m in rows if verdict(m)[2] == "**pass**"]
     short = [m.label for m in rows if verdict(m)[2] == "**short**"]
     doubles = double_claims(claims)
@@ -290,8 +318,10 @@ NOTES = [
     "  one-line answer rendered and sanitised in 14 us, 120-140 before); the first revision's and the delivery's",
     "  text taken from the new answer row, and the rows' values built without model instances (200-250 us",
     "  instead of 315-345); the review queue's index partial (one index write fewer per published answer).",
-    "- Where an answer's cost is now, measured in the server (CPU per request of the gunicorn workers and of",
-    "  PostgreSQL's processes, from /proc, over rounds of each path): about 4.1 ms in the workers and 1.3-1.5 ms",
-    "  in PostgreSQL, against Q1's 2.5 and 0.2. PostgreSQL's part (six rows, 27 index entries, 14 foreign-key",
-    "  checks worth about 0.25 ms, some 45 WAL records, the commit) is now about half of what the answer adds.",
+    "- Where an answer's cost is now: the table \"CPU per request\" above. In this session's runs PostgreSQL's",
+    "  part (six rows, 27 index entries, 14 foreign-key checks worth about 0.25 ms, measured with them dropped",
+    "  and restored, some 45 WAL records and the commit) was 1.3-2.4 ms per answer against Q1's 0.2, about half",
+    "  of what the answer adds, and highest in the first rounds after the server starts.",
+    "- The seeded database is vacuumed and analyzed before the server starts (autovacuum would otherwise take",
+    "  up the freshly copied tables during the first measurements).",
 ]

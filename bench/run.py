@@ -164,6 +164,8 @@ def main() -> None:
     infra.run([PYTHON, "-m", "bench.seed", "--out", str(work)], env, timeout=400)
     fixture = json.loads((work / "fixture.json").read_text())
     log(f"seeded in {fixture['seconds']} s")
+    infra.settle_database(db_url)
+    log("vacuumed and analyzed")
     if "page" in names:
         pages = infra.run(
             [PYTHON, "-m", "bench.dashboard", "pages", "--tokens", ",".join(fixture["readers"])], env, timeout=120
@@ -181,7 +183,7 @@ def main() -> None:
     try:
         q1_lines = [request_line("GET", f"/bench/q1/{pk}/") for pk in fixture["q1_ids"]]
         common = {"q1_lines": q1_lines, "port": args.port, "seconds": args.seconds, "rounds": args.rounds,
-                  "work": work}  # fmt: skip
+                  "work": work, "cpu": lambda: infra.cpu_seconds(server.pid)}  # fmt: skip
         for name in names:
             deadline.check(name)
             path = PATHS[name]
