@@ -19,7 +19,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import Model
 from django.utils import timezone
 
@@ -257,9 +257,22 @@ def channel_by_slug(slug: str) -> Channel | None:
 
 @lru_cache(maxsize=32)
 def _insert_shape(model: type[Model], skip: tuple[str, ...]) -> tuple[list[Any], str, tuple[str, ...]]:
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in skip]
+    fields = _plain([f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in skip])
     columns = ", ".join(f'"{f.column}"' for f in fields)
     return fields, columns, tuple(_cast(f) for f in fields)
+
+
+# The fields whose pre_save :func:`_saved_values` stands in for: the value as set, or the time
+# now for auto_now/auto_now_add. A field with a pre_save of its own (a file, say) stops the
+# statement being built rather than be written differently from save().
+_PRE_SAVES = {models.Field.pre_save, models.DateField.pre_save, models.DateTimeField.pre_save}
+
+
+def _plain(fields: list[Any]) -> list[Any]:
+    for f in fields:
+        if type(f).pre_save not in _PRE_SAVES:
+            raise TypeError(f"{f.name} has a pre_save of its own: write it with the ORM")
+    return fields
 
 
 @lru_cache(maxsize=64)
@@ -388,7 +401,7 @@ def _column(model: type[Model], attname: str) -> str:
 @lru_cache(maxsize=16)
 def _named_shape(model: type[Model], overrides: tuple[tuple[str, str], ...]) -> tuple[list[Any], str, tuple[str, ...]]:
     skip = tuple(name for name, _sql in overrides)
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in skip]
+    fields = _plain([f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in skip])
     columns = ", ".join([*(f'"{f.column}"' for f in fields), *(f'"{_column(model, name)}"' for name in skip)])
     return fields, columns, tuple(_cast(f) for f in fields)
 

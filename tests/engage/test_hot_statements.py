@@ -353,3 +353,58 @@ def test_with_a_broker_the_webhooks_job_is_left_to_the_relay(
         response = signed_post(Client(), channel.url, channel.secret, json.dumps(payload("sent")).encode())
     assert response.status_code == 201
     assert len(callbacks) == 1  # sent right after the commit, as enqueue does
+
+
+@pytest.mark.django_db
+def test_the_statements_write_each_column_as_save_would(responder, channel) -> None:
+    """``_saved_values`` stands in for ``pre_save(add=True)`` and ``get_db_prep_save``: for each
+    model the hot statements write, from an instance's fields and from just the fields set."""
+    from datetime import UTC, datetime
+
+    from django.db.models import FileField
+
+    from config.models import OutboxJob
+    from engage import statements
+    from engage.models import Answer, AnswerRevision, CustomerMessage, Delivery, ParticipationEvent
+
+    moment = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    channel_id = channel.channel.pk
+    given = {
+        Query: {
+            "channel_id": channel_id,
+            "external_id": "x",
+            "text": "t",
+            "author_handle": "@a",
+            "sla_due_at": moment,
+        },
+        CustomerMessage: {"channel_id": channel_id, "query_id": 1, "external_id": "x", "text": "t"},
+        ParticipationEvent: {
+            "kind": "k",
+            "occurred_at": moment,
+            "object_type": "o",
+            "object_id": 1,
+            "key": "k1",
+            "data": {"a": 1},
+        },
+        Answer: {"query_id": 1, "author_id": responder.pk, "body": "b", "status": "published", "published_at": moment},
+        AnswerRevision: {"answer_id": 1, "number": 1, "author_id": responder.pk, "body": "b", "message_ids": []},
+        Delivery: {"kind": "answer", "channel_id": channel_id, "query_id": 1, "payload": {"p": 1}},
+    }
+    for model, fields_set in given.items():
+        fields, _columns, _types = statements._insert_shape(model, ())
+        instance = model(**fields_set)
+        by_django = [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for f in fields]
+        for source in (vars(instance), fields_set):
+            ours = statements._saved_values(fields, source)
+            for field, mine, theirs in zip(fields, ours, by_django, strict=True):
+                fresh = field.has_default() and callable(field.default) and field.attname not in source
+                if fresh and isinstance(theirs, datetime):
+                    continue  # the default's "now", taken anew by each
+                assert getattr(mine, "obj", mine) == getattr(theirs, "obj", theirs), f"{model.__name__}.{field.name}"
+    job_fields, _c, _t = statements._insert_shape(OutboxJob, ())
+    job = OutboxJob(task_name="engage.deliver", args=[1, 0], kwargs={})
+    created = job_fields.index(next(f for f in job_fields if f.name == "created_at"))
+    assert statements._saved_values(job_fields, vars(job))[created] is not None  # auto_now_add: the time now
+
+    with pytest.raises(TypeError, match="pre_save of its own"):
+        statements._plain([FileField(name="attachment")])
